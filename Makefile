@@ -1,0 +1,32 @@
+# make check runs everything CI runs: format, vet, lint and every test.
+GO ?= go
+
+.PHONY: check fmt vet lint test run build bench clean
+
+check: fmt vet lint test
+
+fmt:
+	@out=$$(gofmt -l . ); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+lint:
+	$(GO) tool staticcheck ./...
+
+test:
+	$(GO) test -race -count=1 ./...
+
+build:
+	$(GO) build -o bin/funcd ./cmd/funcd
+
+# run builds the sample app's Go custom handler and serves the app on :7071.
+run: build
+	$(GO) build -o samples/hello/handler ./samples/hello/handler-src
+	bin/funcd start --script-root samples/hello
+
+bench:
+	$(GO) run ./bench/cmd/httpbench
+
+clean:
+	rm -rf bin samples/hello/handler

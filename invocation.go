@@ -1,0 +1,91 @@
+package funcd
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Invocation is one call of a function: what triggered it and the values of
+// its input bindings. Workers turn it into their own protocol.
+type Invocation struct {
+	// ID is a new GUID (lower-case, hyphenated) for every invocation.
+	ID       string
+	Function *Function
+
+	// TriggerValue is the trigger binding's value for non-HTTP triggers,
+	// already in the JSON shape workers receive.
+	TriggerValue json.RawMessage
+	// Inputs holds the other input bindings' values by binding name.
+	Inputs map[string]json.RawMessage
+	// Metadata is the trigger's binding data (Azure's "trigger metadata").
+	Metadata map[string]json.RawMessage
+
+	// HTTP is set when an httpTrigger fired.
+	HTTP *HTTPRequest
+
+	// Started is when the host began the invocation.
+	Started time.Time
+}
+
+// HTTPRequest is an HTTP trigger's request as the host received it.
+type HTTPRequest struct {
+	Method string
+	// URL is the absolute URL the client used: scheme://Host + path + raw
+	// query.
+	URL string
+	// Path is the escaped request path, prefix included ("/api/hello").
+	Path string
+	// RawQuery is the query string without "?".
+	RawQuery string
+	// Header has canonical keys, as net/http's Header.
+	Header map[string][]string
+	// Params are route values by parameter name; an optional parameter the
+	// URL did not supply is present with a nil value.
+	Params map[string]*string
+	// Body is the whole request body (bounded by the host's limit).
+	Body []byte
+	// Identities are the claims identities the caller authenticated as.
+	Identities []Identity
+}
+
+// Identity is a claims identity, the shape workers see in "Identities".
+type Identity struct {
+	AuthenticationType string
+	Claims             []Claim
+}
+
+// Claim is one claim of an Identity.
+type Claim struct {
+	Type  string
+	Value string
+}
+
+// Claim types of the key-based identity.
+const (
+	ClaimAuthLevel = "http://schemas.microsoft.com/2017/07/functions/claims/authlevel"
+	ClaimKeyID     = "http://schemas.microsoft.com/2017/07/functions/claims/keyid"
+	ClaimInvoke    = "http://schemas.microsoft.com/2017/07/functions/claims/invoke"
+	// KeyAuthenticationType is the AuthenticationType of a key identity.
+	KeyAuthenticationType = "WebJobsAuthLevel"
+)
+
+// HTTPResponse is what an HTTP-triggered invocation answers.
+type HTTPResponse struct {
+	Status int
+	Header map[string][]string
+	Body   []byte
+}
+
+// Result is what a worker returned for an invocation.
+type Result struct {
+	// Outputs are output binding values by binding name.
+	Outputs map[string]json.RawMessage
+	// ReturnValue is the function's return value, bound to $return if the
+	// function declares it.
+	ReturnValue json.RawMessage
+	// Logs are log lines the worker returned with the result.
+	Logs []string
+	// HTTP is the HTTP response, for HTTP-triggered invocations; nil means
+	// the function produced none (the host answers 200 with no body).
+	HTTP *HTTPResponse
+}
