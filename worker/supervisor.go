@@ -1,0 +1,492 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/funcd/funcd/clock"
+)
+
+// Restart policy defaults, from the Functions host's HTTP worker dispatcher.
+const (
+	// DefaultMaxErrors is how many failures in a row, each within
+	// ErrorWindow of the one before, make a Supervisor give up
+	// (ErrorEventsThreshold).
+	DefaultMaxErrors = 3
+	// DefaultErrorWindow clears the failure count when a failure comes this
+	// long after the previous one (WorkerRestartErrorIntervalThresholdInMinutes).
+	DefaultErrorWindow = 30 * time.Minute
+	// DefaultBackoff is the wait before the first restart after a failure;
+	// it doubles with every further failure counted. The Functions host
+	// restarts at once; a short wait keeps a crashing worker from spinning.
+	DefaultBackoff = 500 * time.Millisecond
+	// DefaultMaxBackoff caps the backoff.
+	DefaultMaxBackoff = 30 * time.Second
+	// DefaultStopGrace is how long Stop waits after SIGTERM before SIGKILL.
+	DefaultStopGrace = 5 * time.Second
+)
+
+// IntentionalRestartExitCode is the exit code with which a worker asks to be
+// restarted; such an exit is not counted as a failure.
+const IntentionalRestartExitCode = 200
+
+// ErrStopped is returned by Wait once the Supervisor is stopped.
+var ErrStopped = errors.New("worker supervisor is stopped")
+
+// ErrNotStarted is returned by Wait before Start.
+var ErrNotStarted = errors.New("worker supervisor is not started")
+
+// RestartLimitError is the error a Supervisor gives up with.
+type RestartLimitError struct {
+	// Failures is the number of failures counted, each within Window of
+	// the one before.
+	Failures int
+	Window   time.Duration
+	// Last is the last failure: an *ExitError, a launch error or the
+	// readiness hook's error.
+	Last error
+}
+
+// Error starts with the Functions host's words, then says why.
+func (e *RestartLimitError) Error() string {
+	return fmt.Sprintf("Exceeded http worker restart retry count. Shutting down Functions Host "+
+		"(%d failures, each less than %v after the one before; last: %v)", e.Failures, e.Window, e.Last)
+}
+
+func (e *RestartLimitError) Unwrap() error { return e.Last }
+
+// Config configures a Supervisor. Prepare is required; the zero value of
+// every other field means its default.
+type Config struct {
+	// Prepare describes the next process. It is called before every start,
+	// so each process can have fresh resources (a new port, a new id).
+	Prepare func() (Spec, error)
+
+	// Ready, if set, is called after every start and returns nil once the
+	// process serves, or an error, which counts as a failure. Its ctx is
+	// cancelled when the process exits or the Supervisor stops, and Ready
+	// must then return promptly. Without Ready a process is ready once
+	// started.
+	Ready func(ctx context.Context, p *Process) error
+
+	// Output receives every output line of every process; nil discards.
+	Output OutputFunc
+
+	// Clock times the backoff and the stop grace period; default the real
+	// clock.
+	Clock clock.Clock
+
+	// Logger receives the Supervisor's own records; default slog.Default().
+	Logger *slog.Logger
+
+	// OnFatal is called once when the Supervisor gives up, with a
+	// *RestartLimitError, after its goroutine has finished (so OnFatal may
+	// call Stop).
+	OnFatal func(error)
+
+	MaxErrors   int           // default DefaultMaxErrors
+	ErrorWindow time.Duration // default DefaultErrorWindow
+	Backoff     time.Duration // default DefaultBackoff
+	MaxBackoff  time.Duration // default DefaultMaxBackoff
+	StopGrace   time.Duration // default DefaultStopGrace
+}
+
+func (c *Config) setDefaults() {
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	setDefault(&c.MaxErrors, DefaultMaxErrors)
+	setDefault(&c.ErrorWindow, DefaultErrorWindow)
+	setDefault(&c.Backoff, DefaultBackoff)
+	setDefault(&c.MaxBackoff, DefaultMaxBackoff)
+	setDefault(&c.StopGrace, DefaultStopGrace)
+}
+
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// Supervisor keeps one worker process running. Start launches the first
+// process; after that the Supervisor waits for it to be ready, publishes it
+// (Wait, Current), and replaces it when it exits, when it fails to become
+// ready, or when Restart asks.
+//
+// Failures (an exit, a failed start, a failed readiness check) are counted
+// the way the Functions host counts HTTP worker errors: a failure more than
+// ErrorWindow after the previous one clears the count; the process is
+// restarted, after a backoff, while the count is below MaxErrors; otherwise
+// the Supervisor gives up with a *RestartLimitError, calls OnFatal and Wait
+// returns that error from then on. An exit with IntentionalRestartExitCode
+// and a Restart are not failures and restart at once.
+//
+// Unlike the Functions host, which leaves a worker that exits with code 0
+// dead, the Supervisor counts that exit as a failure and restarts it.
+//
+// A Supervisor is safe for concurrent use. After Stop returns, none of its
+// goroutines is left and no process it started is running.
+type Supervisor struct {
+	cfg Config
+
+	ready     atomic.Pointer[Process] // the published process, or nil
+	restartCh chan string             // at most one pending restart request
+	stopCh    chan struct{}           // closed by Stop
+	done      chan struct{}           // closed when the loop has finished
+
+	mu       sync.Mutex
+	state    supervisorState // guarded by mu
+	fatal    error           // guarded by mu
+	changed  chan struct{}   // closed and replaced on every change; guarded by mu
+	stopCtx  context.Context // Stop's context; guarded by mu
+	failures int             // counted failures; used by the loop only
+	lastFail time.Time       // time of the last failure; used by the loop only
+}
+
+type supervisorState int
+
+const (
+	stateIdle supervisorState = iota
+	stateRunning
+	stateFatal
+	stateStopped
+)
+
+// NewSupervisor returns a Supervisor that has started nothing yet.
+func NewSupervisor(cfg Config) *Supervisor {
+	cfg.setDefaults()
+	return &Supervisor{
+		cfg:       cfg,
+		restartCh: make(chan string, 1),
+		stopCh:    make(chan struct{}),
+		done:      make(chan struct{}),
+		changed:   make(chan struct{}),
+	}
+}
+
+// Start launches the first process and returns once it has started, without
+// waiting for it to be ready; the rest happens on the Supervisor's
+// goroutine. An error launching the first process (a missing executable,
+// say) is returned as is and leaves the Supervisor unstarted, so Start may be
+// called again. Start after a successful Start, or after Stop, fails.
+func (s *Supervisor) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.state != stateIdle {
+		s.mu.Unlock()
+		return errors.New("worker supervisor already started or stopped")
+	}
+	s.state = stateRunning
+	s.mu.Unlock()
+
+	p, err := s.launch()
+	if err != nil {
+		s.mu.Lock()
+		s.state = stateIdle
+		s.mu.Unlock()
+		return err
+	}
+	go s.run(p)
+	return nil
+}
+
+// Wait returns the ready process, waiting for one while a process starts or
+// restarts; a process that has just exited is not returned. It fails with
+// ctx's error when ctx is done first, with the *RestartLimitError once the
+// Supervisor has given up, with ErrStopped after Stop and with ErrNotStarted
+// before Start.
+func (s *Supervisor) Wait(ctx context.Context) (*Process, error) {
+	if p := s.ready.Load(); p != nil && !p.exited() {
+		return p, nil
+	}
+	for {
+		s.mu.Lock()
+		p, state, fatal, changed := s.ready.Load(), s.state, s.fatal, s.changed
+		s.mu.Unlock()
+		switch {
+		case p != nil && !p.exited():
+			return p, nil
+		case state == stateIdle:
+			return nil, ErrNotStarted
+		case state == stateFatal:
+			return nil, fatal
+		case state == stateStopped:
+			return nil, ErrStopped
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Current returns the ready process, or nil while none is.
+func (s *Supervisor) Current() *Process { return s.ready.Load() }
+
+// Err returns the error the Supervisor gave up with, or nil.
+func (s *Supervisor) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fatal
+}
+
+// Restart kills the ready process at once and starts a new one, without
+// counting a failure (the Functions host does this after a function
+// timeout). It does nothing while no process is ready: the next one is new
+// anyway. Requests made before the ready process is replaced are merged.
+func (s *Supervisor) Restart(reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ready.Load() == nil {
+		return
+	}
+	select {
+	case s.restartCh <- reason:
+	default:
+	}
+}
+
+// Stop stops the Supervisor: the current process gets SIGTERM, then SIGKILL
+// after StopGrace or as soon as ctx is done, and Stop waits until the
+// process and the Supervisor's goroutine are gone. It returns ctx's error if
+// ctx ended the grace period. Stop is idempotent.
+func (s *Supervisor) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	switch s.state {
+	case stateIdle:
+		s.state = stateStopped
+		s.notifyLocked()
+		s.mu.Unlock()
+		return nil
+	case stateRunning:
+		s.stopCtx = ctx
+		s.state = stateStopped
+		close(s.stopCh)
+		s.notifyLocked()
+	}
+	s.mu.Unlock()
+	<-s.done
+	return ctx.Err()
+}
+
+// run is the Supervisor's loop: serve a process, decide what its end means,
+// wait, launch the next.
+func (s *Supervisor) run(p *Process) {
+	var fatal error
+	defer func() {
+		close(s.done)
+		if fatal != nil && s.cfg.OnFatal != nil {
+			s.cfg.OnFatal(fatal)
+		}
+	}()
+	var err error
+	for {
+		if p != nil {
+			err = s.serve(p)
+		}
+		var delay time.Duration
+		switch {
+		case errors.Is(err, errStopping):
+			return
+		case errors.Is(err, errRestart):
+		default:
+			if fatal = s.countFailure(err); fatal != nil {
+				s.giveUp(fatal)
+				return
+			}
+			delay = s.backoff()
+			s.cfg.Logger.Info("Restarting worker process", "in", delay, "failures", s.failures, "max_failures", s.cfg.MaxErrors)
+		}
+		if !s.sleep(delay) {
+			return
+		}
+		p, err = s.launch()
+	}
+}
+
+// Outcomes of serve that are not failures.
+var (
+	errStopping = errors.New("stopping")
+	errRestart  = errors.New("restart requested")
+)
+
+// serve waits for p to be ready, publishes it and waits for its end. It
+// returns errStopping, errRestart, or the failure.
+func (s *Supervisor) serve(p *Process) error {
+	if err := s.awaitReady(p); err != nil {
+		return err
+	}
+	s.publish(p)
+	defer s.unpublish()
+	select {
+	case <-p.Done():
+		return s.exited(p)
+	case reason := <-s.restartCh:
+		s.cfg.Logger.Warn("Restarting worker process", "pid", p.Pid(), "reason", reason)
+		_ = p.Kill()
+		<-p.Done()
+		return errRestart
+	case <-s.stopCh:
+		s.stopProcess(p)
+		return errStopping
+	}
+}
+
+func (s *Supervisor) awaitReady(p *Process) error {
+	if s.cfg.Ready == nil {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	result := make(chan error, 1)
+	go func() { result <- s.cfg.Ready(ctx, p) }()
+	select {
+	case err := <-result:
+		if err != nil {
+			s.cfg.Logger.Error("Failed to start worker process", "pid", p.Pid(), "err", err)
+			_ = p.Kill()
+			<-p.Done()
+		}
+		return err
+	case <-p.Done():
+		cancel()
+		<-result
+		return s.exited(p)
+	case <-s.stopCh:
+		cancel()
+		<-result
+		s.stopProcess(p)
+		return errStopping
+	}
+}
+
+// exited logs p's unplanned exit and says whether it counts as a failure.
+func (s *Supervisor) exited(p *Process) error {
+	if p.ExitCode() == IntentionalRestartExitCode {
+		s.cfg.Logger.Info("Language Worker Process exited and needs to be restarted.", "pid", p.Pid())
+		return errRestart
+	}
+	s.cfg.Logger.Error(fmt.Sprintf("Language Worker Process exited. Pid=%d.", p.Pid()), "err", p.Err())
+	return p.Err()
+}
+
+func (s *Supervisor) stopProcess(p *Process) {
+	s.mu.Lock()
+	ctx := s.stopCtx
+	s.mu.Unlock()
+	_ = p.Terminate()
+	t := s.cfg.Clock.NewTimer(s.cfg.StopGrace)
+	defer t.Stop()
+	select {
+	case <-p.Done():
+		return
+	case <-t.C():
+	case <-ctx.Done():
+	}
+	_ = p.Kill()
+	<-p.Done()
+}
+
+func (s *Supervisor) launch() (*Process, error) {
+	spec, err := s.cfg.Prepare()
+	if err != nil {
+		return nil, err
+	}
+	p, err := Start(spec, s.cfg.Output)
+	if err != nil {
+		s.cfg.Logger.Error("Failed to start worker process", "path", spec.Path, "err", err)
+		return nil, err
+	}
+	s.cfg.Logger.Debug("Started worker process", "path", spec.Path, "pid", p.Pid())
+	return p, nil
+}
+
+// countFailure records a failure and returns the error to give up with, or
+// nil to restart.
+func (s *Supervisor) countFailure(err error) error {
+	now := s.cfg.Clock.Now()
+	if s.failures > 0 && now.Sub(s.lastFail) > s.cfg.ErrorWindow {
+		s.failures = 0
+	}
+	s.failures++
+	s.lastFail = now
+	if s.failures < s.cfg.MaxErrors {
+		return nil
+	}
+	return &RestartLimitError{Failures: s.failures, Window: s.cfg.ErrorWindow, Last: err}
+}
+
+func (s *Supervisor) backoff() time.Duration {
+	d := s.cfg.Backoff
+	for i := 1; i < s.failures && d < s.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, s.cfg.MaxBackoff)
+}
+
+// sleep waits d on the clock; it returns false if the Supervisor was stopped
+// meanwhile.
+func (s *Supervisor) sleep(d time.Duration) bool {
+	if d <= 0 {
+		select {
+		case <-s.stopCh:
+			return false
+		default:
+			return true
+		}
+	}
+	t := s.cfg.Clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C():
+		return true
+	case <-s.stopCh:
+		return false
+	}
+}
+
+func (s *Supervisor) giveUp(err error) {
+	s.cfg.Logger.Error("Exceeded http worker restart retry count. Shutting down Functions Host", "err", err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == stateRunning {
+		s.state = stateFatal
+	}
+	s.fatal = err
+	s.notifyLocked()
+}
+
+func (s *Supervisor) publish(p *Process) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.restartCh: // a request for an earlier process
+	default:
+	}
+	s.ready.Store(p)
+	s.notifyLocked()
+	s.cfg.Logger.Info("Worker process started and initialized.", "pid", p.Pid())
+}
+
+func (s *Supervisor) unpublish() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ready.Store(nil)
+	s.notifyLocked()
+}
+
+func (s *Supervisor) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
