@@ -43,9 +43,9 @@ func (fl *fnLoader) readBinding(field string, n *node) (funcd.Binding, bool) {
 		case "connection":
 			_, ok = fl.readString(field, f)
 		case "datatype":
-			var i int
-			if i, ok = fl.readEnum(field, f, dataTypeNames, typeDataType); ok && i >= 0 {
-				b.DataType = dataTypeNames[i]
+			var dt int
+			if dt, ok = fl.readEnum(field, f, dataTypeNames, typeDataType); ok && dt >= 0 {
+				b.DataType = dataTypeNames[dt]
 			}
 		case "cardinality":
 			_, ok = fl.readEnum(field, f, cardinalityNames, typeCardinality)

@@ -29,7 +29,7 @@ type entry struct {
 
 // config is the flattened AzureFunctionsJobHost section.
 type config struct {
-	entries map[string]*entry // by lower-cased key
+	entries map[string]*entry // by foldKey(key)
 	// containers holds the position and JSON path of every object and array
 	// in host.json, by lower-cased key, to locate errors about a section.
 	containers map[string]*entry
@@ -48,18 +48,18 @@ func (c *config) flatten(n *node, key, field string) {
 	switch n.kind {
 	case kindObject:
 		if key != "" {
-			c.containers[strings.ToLower(key)] = &entry{key: key, source: hostFile, at: n.pos, field: field}
+			c.containers[foldKey(key)] = &entry{key: key, source: hostFile, at: n.pos, field: field}
 		}
 		for _, f := range n.fields {
 			c.flatten(f.value, joinKey(key, f.key), joinField(field, f.key))
 		}
 	case kindArray:
-		c.containers[strings.ToLower(key)] = &entry{key: key, source: hostFile, at: n.pos, field: field}
+		c.containers[foldKey(key)] = &entry{key: key, source: hostFile, at: n.pos, field: field}
 		for i, item := range n.items {
 			c.flatten(item, joinKey(key, strconv.Itoa(i)), field+"["+strconv.Itoa(i)+"]")
 		}
 	default:
-		c.entries[strings.ToLower(key)] = &entry{key: key, value: n.dotnetString(), source: hostFile, at: n.pos, field: field}
+		c.entries[foldKey(key)] = &entry{key: key, value: n.dotnetString(), source: hostFile, at: n.pos, field: field}
 	}
 }
 
@@ -91,7 +91,7 @@ func (c *config) addEnv(env map[string]string) []string {
 	slices.Sort(used)
 	for _, name := range used {
 		key, _ := envConfigKey(name)
-		c.entries[strings.ToLower(key)] = &entry{key: key, value: env[name], source: name}
+		c.entries[foldKey(key)] = &entry{key: key, value: env[name], source: name}
 	}
 	return used
 }
@@ -109,41 +109,29 @@ func envConfigKey(name string) (string, bool) {
 
 // get returns the value at key, or nil.
 func (c *config) get(key string) *entry {
-	return c.entries[strings.ToLower(key)]
+	return c.entries[foldKey(key)]
 }
 
 // exists reports whether the section at key has a value or children, as
 // IConfigurationSection.Exists does.
 func (c *config) exists(key string) bool {
-	if c.get(key) != nil {
-		return true
-	}
-	prefix := strings.ToLower(key) + ":"
-	for k := range c.entries {
-		if strings.HasPrefix(k, prefix) {
-			return true
-		}
-	}
-	return false
+	return c.get(key) != nil || len(c.children(key)) > 0
 }
 
 // children returns the names of the direct children of the section at key,
 // in the order IConfiguration.GetChildren gives them (numbers first, in
 // numeric order, then names case-insensitively).
 func (c *config) children(key string) []string {
-	prefix := strings.ToLower(key) + ":"
+	parent := strings.Split(key, ":")
 	seen := map[string]string{}
-	for k, e := range c.entries {
-		if !strings.HasPrefix(k, prefix) {
+	for _, e := range c.entries {
+		parts := strings.Split(e.key, ":")
+		if len(parts) <= len(parent) || !foldEqualParts(parts[:len(parent)], parent) {
 			continue
 		}
-		rest := e.key[len(prefix):]
-		if i := strings.IndexByte(rest, ':'); i >= 0 {
-			rest = rest[:i]
-		}
-		lower := strings.ToLower(rest)
-		if prev, ok := seen[lower]; !ok || rest < prev {
-			seen[lower] = rest
+		child := parts[len(parent)]
+		if prev, ok := seen[foldKey(child)]; !ok || child < prev {
+			seen[foldKey(child)] = child
 		}
 	}
 	names := make([]string, 0, len(seen))
@@ -152,6 +140,19 @@ func (c *config) children(key string) []string {
 	}
 	slices.SortFunc(names, compareConfigKeys)
 	return names
+}
+
+// foldKey is the map key of a configuration key: keys compare as .NET's
+// OrdinalIgnoreCase does, by their upper-case form.
+func foldKey(key string) string { return strings.ToUpper(key) }
+
+func foldEqualParts(a, b []string) bool {
+	for i := range a {
+		if foldKey(a[i]) != foldKey(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // compareConfigKeys orders keys as ConfigurationKeyComparer does.
@@ -178,17 +179,13 @@ func (c *config) locate(key string) *entry {
 	if e := c.get(key); e != nil {
 		return e
 	}
-	if e := c.containers[strings.ToLower(key)]; e != nil {
+	if e := c.containers[foldKey(key)]; e != nil {
 		return e
 	}
-	prefix := strings.ToLower(key) + ":"
-	var first *entry
-	for k, e := range c.entries {
-		if strings.HasPrefix(k, prefix) && (first == nil || e.key < first.key) {
-			first = e
-		}
+	if children := c.children(key); len(children) > 0 {
+		return c.locate(key + ":" + children[0])
 	}
-	return first
+	return nil
 }
 
 // errorAt builds a ConfigError about the value or section at key. A key
