@@ -1,0 +1,110 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// keyTable parses `funcd keys list` output into scope/name -> value.
+func keyTable(t *testing.T, out string) map[string]string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) == 0 || strings.Join(strings.Fields(lines[0]), " ") != "SCOPE NAME VALUE" {
+		t.Fatalf("keys list output has no header:\n%s", out)
+	}
+	keys := map[string]string{}
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		if len(f) != 3 {
+			t.Fatalf("keys list line %q has %d fields", l, len(f))
+		}
+		keys[f[0]+"/"+f[1]] = f[2]
+	}
+	return keys
+}
+
+var generated = regexp.MustCompile(`^[A-Za-z0-9_-]{44}AzFu[A-Za-z0-9_-]{6}==$`)
+
+func TestKeysList(t *testing.T) {
+	dir := newApp(t, "hello", "orders")
+	keys := keyTable(t, mustRun(t, "keys", "list", "--script-root", dir))
+	for _, k := range []string{"master/_master", "host/default", "function:hello/default", "function:orders/default"} {
+		if !generated.MatchString(keys[k]) {
+			t.Errorf("%s = %q, want a generated key", k, keys[k])
+		}
+	}
+	for _, f := range []string{"host.json", "hello.json", "orders.json"} {
+		fileExists(t, filepath.Join(dir, ".funcd", "secrets", f))
+	}
+
+	again := keyTable(t, mustRun(t, "keys", "list", "--script-root", dir, "--function", "HELLO"))
+	if len(again) != 1 || again["function:hello/default"] != keys["function:hello/default"] {
+		t.Errorf("keys list --function HELLO = %v", again)
+	}
+}
+
+func TestKeysChange(t *testing.T) {
+	dir := newApp(t, "hello")
+	root := []string{"--script-root", dir}
+	keys := func(extra ...string) map[string]string {
+		return keyTable(t, mustRun(t, append(append([]string{"keys", "list"}, root...), extra...)...))
+	}
+	keys() // creates the host's and hello's secrets
+
+	wantContains(t, mustRun(t, append([]string{"keys", "set", "ci", "value-1"}, root...)...), `Created host function key "ci".`)
+	wantContains(t, mustRun(t, append([]string{"keys", "set", "ci", "value-2"}, root...)...), `Set host function key "ci".`)
+	wantContains(t, mustRun(t, append([]string{"keys", "set", "hook", "s3cret", "--system"}, root...)...), `Created host system key "hook".`)
+	wantContains(t, mustRun(t, append([]string{"keys", "set", "mine", "fn-value", "--function", "hello"}, root...)...),
+		`Created key "mine" of function hello.`)
+	got := keys()
+	if got["host/ci"] != "value-2" || got["system/hook"] != "s3cret" || got["function:hello/mine"] != "fn-value" {
+		t.Errorf("keys after set: %v", got)
+	}
+
+	out := mustRun(t, append([]string{"keys", "renew", "default", "--function", "hello"}, root...)...)
+	wantContains(t, out, `Renewed key "default" of function hello.`)
+	if renewed := strings.TrimSpace(strings.SplitN(out, "\n", 2)[1]); renewed != keys()["function:hello/default"] || !generated.MatchString(renewed) {
+		t.Errorf("renew printed %q; the store has %q", renewed, keys()["function:hello/default"])
+	}
+
+	oldMaster := keys()["master/_master"]
+	out = mustRun(t, append([]string{"keys", "renew", "_master"}, root...)...)
+	wantContains(t, out, "Renewed the master key.")
+	if m := keys()["master/_master"]; m == oldMaster || !strings.Contains(out, m) {
+		t.Errorf("master key after renew = %q (was %q); output:\n%s", m, oldMaster, out)
+	}
+	mustRun(t, append([]string{"keys", "set", "_MASTER", "my-master"}, root...)...)
+	if m := keys()["master/_master"]; m != "my-master" {
+		t.Errorf("master key after set = %q", m)
+	}
+
+	wantContains(t, mustRun(t, append([]string{"keys", "delete", "ci"}, root...)...), `Deleted host function key "ci".`)
+	if _, ok := keys()["host/ci"]; ok {
+		t.Error("ci still listed after delete")
+	}
+	wantContains(t, mustFail(t, append([]string{"keys", "delete", "ci"}, root...)...), "ci")
+	wantContains(t, mustFail(t, append([]string{"keys", "delete", "_master"}, root...)...), "the master key cannot be deleted")
+	wantContains(t, mustFail(t, append([]string{"keys", "set", "x", "y", "--function", "nope"}, root...)...), `there is no function named "nope"`)
+	wantContains(t, mustFail(t, append([]string{"keys", "set", "x", "y", "--function", "hello", "--system"}, root...)...), "function system")
+	wantContains(t, mustFail(t, append([]string{"keys", "renew", "_master", "--function", "hello"}, root...)...), "the master key is a host key")
+}
+
+func TestKeysStateFolder(t *testing.T) {
+	dir := newApp(t, "hello")
+	state := filepath.Join(t.TempDir(), "state")
+	mustRun(t, "keys", "list", "--script-root", dir, "--state-dir", state)
+	fileExists(t, filepath.Join(state, "secrets", "host.json"))
+
+	secrets := filepath.Join(t.TempDir(), "secrets")
+	settings := `{"IsEncrypted": false, "Values": {"AzureWebJobsSecretStorageType": "files", "FUNCTIONS_SECRETS_PATH": ` +
+		strconv.Quote(secrets) + `}}`
+	if err := os.WriteFile(filepath.Join(dir, "local.settings.json"), []byte(settings), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, "keys", "set", "ci", "v", "--script-root", dir)
+	fileExists(t, filepath.Join(secrets, "host.json"))
+}
