@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/funcd/funcd/appconfig"
+	"github.com/funcd/funcd/host"
+	"github.com/funcd/funcd/httpapi"
+)
+
+func hostVersion() string { return host.Version }
+
+// startOptions are `funcd start`'s flags, named as Core Tools' `func start`.
+type startOptions struct {
+	port            int
+	address         string
+	cors            string
+	corsCredentials bool
+	functions       []string
+	noAuth          bool
+	enableAuth      bool
+	stateDir        string
+	timeout         int
+	shutdownTimeout time.Duration
+}
+
+func startCommand(g *globals) *cobra.Command {
+	var o startOptions
+	cmd := &cobra.Command{
+		Use:   "start",
+		Short: "Run the function app in the current folder (or --script-root) on http://localhost:7071",
+		Long: `Run the function app: load host.json, the function folders and local.settings.json,
+start the custom handler, and serve HTTP triggers and the admin API.
+
+Keys are enforced by default: callers of functions whose authLevel is not
+anonymous need a key (x-functions-key header or ?code=). --no-auth treats every
+request as admin, as Core Tools does, for local development.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("functions") {
+				o.functions = append(o.functions, args...) // Core Tools takes "--functions a b"
+			} else if len(args) > 0 {
+				return fmt.Errorf("unexpected arguments %q (did you mean --functions %s?)", args, strings.Join(args, " "))
+			}
+			return start(cmd.Context(), g, cmd, o)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVarP(&o.port, "port", "p", 0, "local port to listen on (default: Host.LocalHttpPort in local.settings.json, or 7071)")
+	f.StringVar(&o.address, "address", "", "local address to listen on (default: Host.LocalHttpAddress in local.settings.json, or 127.0.0.1; 0.0.0.0 in containers)")
+	f.StringVar(&o.cors, "cors", "", "comma-separated list of CORS origins (default: Host.CORS in local.settings.json)")
+	f.BoolVar(&o.corsCredentials, "cors-credentials", false, "allow cross-origin authenticated requests (cookies and the Authentication header)")
+	f.StringSliceVar(&o.functions, "functions", nil, "only load these functions (space- or comma-separated)")
+	f.BoolVar(&o.noAuth, "no-auth", false, "do not check keys: every request is treated as admin (local development only)")
+	f.BoolVar(&o.enableAuth, "enableAuth", false, "accepted for Core Tools compatibility; keys are enforced unless --no-auth")
+	f.StringVar(&o.stateDir, "state-dir", "", "folder for funcd's state, such as keys (default: <script root>/.funcd)")
+	f.IntVarP(&o.timeout, "timeout", "t", 20, "accepted for Core Tools compatibility")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
+	return cmd
+}
+
+func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) error {
+	rootDir, err := g.appRoot()
+	if err != nil {
+		return err
+	}
+	log := g.logger()
+	h, err := host.New(host.Config{
+		ScriptRoot: rootDir,
+		StateDir:   o.stateDir,
+		Environ:    os.Environ(),
+		AllowList:  o.functions,
+		Logger:     log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := h.Start(ctx); err != nil {
+		_ = h.Shutdown(context.Background())
+		return fmt.Errorf("cannot start the host for %s: %w", rootDir, err)
+	}
+	gen := h.Current()
+	if g.verbose {
+		printEffectiveConfig(g, gen)
+	}
+
+	port := o.port
+	if port == 0 {
+		port = gen.Local.Host.LocalHTTPPort
+	}
+	if port == 0 {
+		port = 7071
+	}
+	address := o.address
+	if address == "" {
+		address = gen.Local.Host.LocalHTTPAddress
+	}
+	if address == "" {
+		address = "127.0.0.1"
+	}
+	corsList := o.cors
+	if !cmd.Flags().Changed("cors") {
+		corsList = gen.Local.Host.CORS
+	}
+	credentials := o.corsCredentials || gen.Local.Host.CORSCredentials
+
+	ln, err := net.Listen("tcp", net.JoinHostPort(address, strconv.Itoa(port)))
+	if err != nil {
+		_ = h.Shutdown(context.Background())
+		return fmt.Errorf("cannot listen on port %d: %w (use --port to pick another)", port, err)
+	}
+	api := httpapi.New(httpapi.Config{Host: h, NoAuth: o.noAuth, CORS: splitList(corsList), CORSCredentials: credentials, Logger: log})
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	printBanner(g, h, o.noAuth, fmt.Sprintf("http://localhost:%d", port))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("Application is shutting down...")
+	case <-h.Fatal():
+		runErr = h.FatalErr()
+	case err := <-served:
+		runErr = err
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("requests were still running at the end of the shutdown timeout", "error", err)
+	}
+	if err := h.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("host shutdown", "error", err)
+	}
+	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) {
+		return runErr
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// printEffectiveConfig prints every setting funcd uses and where it came
+// from.
+func printEffectiveConfig(g *globals, gen *host.Generation) {
+	fmt.Fprintf(g.stdout, "\nEffective configuration of %s:\n\n", gen.App.Root)
+	for _, s := range appconfig.Describe(gen.App, gen.Local) {
+		fmt.Fprintf(g.stdout, "  %-45s %-30s (%s)\n", s.Key, s.Value, s.Source)
+	}
+}

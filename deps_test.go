@@ -1,0 +1,84 @@
+package funcd_test
+
+import (
+	"encoding/json"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// pkg is the part of `go list -json` these tests read.
+type pkg struct {
+	ImportPath string
+	Doc        string
+	Imports    []string
+	Standard   bool
+}
+
+func listPackages(t *testing.T) []pkg {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+const module = "github.com/funcd/funcd"
+
+// TestDependencyDirection keeps the layers of docs/ARCHITECTURE.md: inner
+// packages never import outer ones, and the vocabulary imports nothing of
+// the project's.
+func TestDependencyDirection(t *testing.T) {
+	// Each package may import, of the project's packages, only these.
+	allowed := map[string][]string{
+		"":                   {},
+		"/clock":             {},
+		"/route":             {},
+		"/appconfig":         {"", "/route"},
+		"/keys":              {""},
+		"/worker":            {"", "/clock"},
+		"/worker/httpworker": {"", "/clock", "/worker"},
+	}
+	// And none of these at all, whatever the package.
+	banned := map[string][]string{
+		"":           {"net/http", "net", "os", "database/sql"},
+		"/appconfig": {"net/http", "os/exec"},
+		"/route":     {"net/http"},
+		"/host":      {"net/http"},
+	}
+	for _, p := range listPackages(t) {
+		rel := strings.TrimPrefix(p.ImportPath, module)
+		allow, checked := allowed[rel]
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, module) {
+				irel := strings.TrimPrefix(imp, module)
+				if checked && !slices.Contains(allow, irel) {
+					t.Errorf("%s imports %s, which is outside its layer", p.ImportPath, imp)
+				}
+			}
+			if slices.Contains(banned[rel], imp) {
+				t.Errorf("%s imports %s; it must not", p.ImportPath, imp)
+			}
+		}
+	}
+}
+
+// TestPackageDocs: every package says what it is for.
+func TestPackageDocs(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if strings.TrimSpace(p.Doc) == "" {
+			t.Errorf("package %s has no package doc comment", p.ImportPath)
+		}
+	}
+}

@@ -1,0 +1,127 @@
+// Command handler is the custom handler of funcd's end-to-end tests. Each
+// function name selects a behaviour: echoing the payload, shaping the
+// response, replying garbage, failing, sleeping or crashing. In forwarding
+// mode it answers the original request paths under /api/.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+)
+
+type invocation struct {
+	Data     map[string]json.RawMessage
+	Metadata map[string]json.RawMessage
+}
+
+type request struct {
+	Query map[string]string
+	Body  string
+}
+
+func main() {
+	if d := os.Getenv("E2E_START_DELAY"); d != "" {
+		ms, _ := strconv.Atoi(d)
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+	}
+	port := os.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT")
+	fmt.Println("e2e handler starting on port", port)
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			return // readiness probe
+		}
+		if len(r.URL.Path) > 5 && r.URL.Path[:5] == "/api/" {
+			forwarded(w, r)
+			return
+		}
+		invoke(w, r)
+	})
+	if err := http.ListenAndServe("127.0.0.1:"+port, nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func reply(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func invoke(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(r.Body)
+	var inv invocation
+	_ = json.Unmarshal(raw, &inv)
+	var req request
+	_ = json.Unmarshal(inv.Data["req"], &req)
+	q := req.Query
+
+	switch r.URL.Path {
+	case "/echo", "/keyed", "/secured", "/disabledfn":
+		fmt.Fprintln(os.Stderr, "echo on stderr")
+		reply(w, map[string]any{
+			"Outputs": map[string]any{"res": map[string]any{
+				"statusCode": 200,
+				"headers":    map[string]string{"Content-Type": "application/json", "X-Invocation-Id": r.Header.Get("X-Azure-Functions-InvocationId")},
+				"body":       string(raw),
+			}},
+			"Logs": []string{"echo log line"},
+		})
+	case "/status":
+		code, _ := strconv.Atoi(q["code"])
+		res := map[string]any{"statusCode": strconv.Itoa(code), "headers": map[string]string{"X-Custom": "yes"}}
+		if b, ok := q["body"]; ok {
+			res["body"] = b
+		}
+		reply(w, map[string]any{"Outputs": map[string]any{"res": res}})
+	case "/garbage":
+		_, _ = w.Write([]byte("this is not json"))
+	case "/fail":
+		http.Error(w, "handler failed on purpose", http.StatusInternalServerError)
+	case "/slow":
+		ms, _ := strconv.Atoi(q["ms"])
+		select {
+		case <-time.After(time.Duration(ms) * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
+		reply(w, map[string]any{"Outputs": map[string]any{"res": map[string]any{"body": "slept"}}})
+	case "/crash":
+		fmt.Fprintln(os.Stderr, "crashing on purpose")
+		os.Exit(3)
+	case "/noresponse":
+		reply(w, map[string]any{"Logs": []string{}})
+	case "/emptyoutputs":
+		reply(w, map[string]any{"Outputs": map[string]any{}})
+	case "/retval":
+		reply(w, map[string]any{"ReturnValue": map[string]any{"statusCode": 201, "body": "from return value"}})
+	case "/pid":
+		reply(w, map[string]any{"Outputs": map[string]any{"res": map[string]any{"body": strconv.Itoa(os.Getpid())}}})
+	default:
+		http.Error(w, "no such function "+r.URL.Path, http.StatusNotFound)
+	}
+}
+
+// forwarded answers requests forwarded as they came (enableForwardingHttpRequest).
+func forwarded(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	switch r.URL.Path {
+	case "/api/teapot":
+		w.Header().Set("X-Teapot", "short and stout")
+		w.WriteHeader(http.StatusTeapot)
+		_, _ = w.Write([]byte("I'm a teapot"))
+	default:
+		reply(w, map[string]any{
+			"method":       r.Method,
+			"path":         r.URL.Path,
+			"query":        r.URL.RawQuery,
+			"body":         string(body),
+			"header":       r.Header.Get("X-Test"),
+			"invocationId": r.Header.Get("X-Azure-Functions-InvocationId"),
+		})
+	}
+}

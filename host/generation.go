@@ -1,0 +1,201 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/funcd/funcd"
+	"github.com/funcd/funcd/route"
+)
+
+// A Generation is one load of the app: its configuration, the functions the
+// host indexed from it, and the worker that runs them. Restart replaces the
+// current generation with a new one; invocations hold on to the generation
+// they started on until they end.
+type Generation struct {
+	// App is the app as loaded, including functions in error.
+	App *funcd.App
+	// Local is local.settings.json as read (empty when there is none).
+	Local *funcd.LocalSettings
+
+	host      *Host
+	functions []*funcd.Function // indexed: loaded without errors and allowed
+	routes    []httpRoute       // HTTP triggers, in function-name order
+	worker    Worker
+	work      *drainGroup
+	loaded    time.Time
+}
+
+// httpRoute is one HTTP-triggered function's place in the URL space.
+type httpRoute struct {
+	fn       *funcd.Function
+	template *route.Template
+	methods  []string // upper-case; empty matches every method
+}
+
+// Functions returns the indexed functions (loaded, without errors, allowed by
+// the allow list) in name order. Disabled functions are included.
+func (g *Generation) Functions() []*funcd.Function { return g.functions }
+
+// Function returns the indexed function with the given name
+// (case-insensitive), or nil.
+func (g *Generation) Function(name string) *funcd.Function {
+	for _, f := range g.functions {
+		if strings.EqualFold(f.Name, name) {
+			return f
+		}
+	}
+	return nil
+}
+
+// MatchHTTP finds the HTTP function whose route matches the method and the
+// escaped request path. As in the real host, routes are tried in function-name
+// order and the first match wins; a method a function does not accept simply
+// does not match.
+func (g *Generation) MatchHTTP(method, escapedPath string) (*funcd.Function, map[string]*string, bool) {
+	for i := range g.routes {
+		r := &g.routes[i]
+		if len(r.methods) > 0 && !slices.Contains(r.methods, method) {
+			continue
+		}
+		if values, ok := r.template.Match(escapedPath); ok {
+			return r.fn, values, true
+		}
+	}
+	return nil, nil, false
+}
+
+// RouteTemplate returns the full route template of an HTTP function, prefix
+// included and without a leading slash ("api/products/{id}").
+func (g *Generation) RouteTemplate(fn *funcd.Function) string {
+	return routeTemplate(g.App.Host.HTTP.RoutePrefix, fn)
+}
+
+func routeTemplate(prefix string, fn *funcd.Function) string {
+	r := fn.Name
+	if t := fn.HTTPTrigger(); t != nil && t.Route != "" {
+		r = t.Route
+	}
+	r = strings.Trim(r, "/")
+	if prefix == "" {
+		return r
+	}
+	if r == "" {
+		return prefix
+	}
+	return prefix + "/" + r
+}
+
+// Acquire registers one invocation (or request) on the generation so that a
+// restart or shutdown waits for it. It returns false when the generation no
+// longer accepts work. Each successful Acquire must be paired with Release.
+func (g *Generation) Acquire() bool { return g.work.acquire() }
+
+// Release ends work registered with Acquire.
+func (g *Generation) Release() { g.work.release() }
+
+// InFlight returns the number of requests and invocations running on the
+// generation.
+func (g *Generation) InFlight() int { return g.work.inFlight() }
+
+// Invoke runs one invocation of inv.Function on the generation's worker, with
+// the app's function timeout. The caller must hold the generation (Acquire).
+// A function that times out fails with a funcd.Error of code ETIMEOUT.
+func (g *Generation) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.Result, error) {
+	fn := inv.Function
+	log := g.host.log.With("function", fn.Name, "invocation_id", inv.ID)
+	if g.worker == nil {
+		return nil, funcd.Errorf(funcd.EUNAVAILABLE,
+			"function '%s' cannot run: host.json has no customHandler section, and funcd needs a custom handler to run this app's functions", fn.Name)
+	}
+	if inv.Started.IsZero() {
+		inv.Started = g.host.clock.Now()
+	}
+	timeout := g.App.Host.FunctionTimeout
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+
+	log.Info(fmt.Sprintf("Executing 'Functions.%s' (Reason='%s', Id=%s)", fn.Name, invokeReason, inv.ID))
+	res, err := g.worker.Invoke(ctx, inv)
+	if err != nil && timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && funcd.ErrorCode(err) != funcd.ETIMEOUT {
+		err = &funcd.Error{Code: funcd.ETIMEOUT, Message: TimeoutMessage(timeout, fn.Name, inv.ID), Err: err}
+	}
+	elapsed := g.host.clock.Now().Sub(inv.Started)
+	if res != nil {
+		for _, line := range res.Logs {
+			log.Info(line, "source", "handler")
+		}
+	}
+	if err != nil {
+		log.Error(fmt.Sprintf("Executed 'Functions.%s' (Failed, Id=%s, Duration=%dms)", fn.Name, inv.ID, elapsed.Milliseconds()), "error", err)
+		return nil, err
+	}
+	log.Info(fmt.Sprintf("Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%dms)", fn.Name, inv.ID, elapsed.Milliseconds()))
+	return res, nil
+}
+
+// TimeoutMessage is the real host's message for an invocation that ran past
+// functionTimeout.
+func TimeoutMessage(timeout time.Duration, function, invocationID string) string {
+	return fmt.Sprintf("Timeout value of %s exceeded by function 'Functions.%s' (Id: '%s'). Initiating cancellation.",
+		formatTimeSpan(timeout), function, invocationID)
+}
+
+// formatTimeSpan renders d as .NET's TimeSpan does ("00:05:00").
+func formatTimeSpan(d time.Duration) string {
+	d = d.Round(time.Second)
+	h := d / time.Hour
+	m := (d % time.Hour) / time.Minute
+	s := (d % time.Minute) / time.Second
+	if h >= 24 {
+		return fmt.Sprintf("%d.%02d:%02d:%02d", h/24, h%24, m, s)
+	}
+	return fmt.Sprintf("%02d:%02d:%02d", h, m, s)
+}
+
+// invokeReason is the reason the real host logs for invocations that come
+// through its own APIs, HTTP triggers included.
+const invokeReason = "This function was programmatically called via the host APIs."
+
+// index builds the generation's function index from its app: functions that
+// loaded without errors, are not excluded and pass the allow list.
+func (g *Generation) index(log *slog.Logger) {
+	app := g.App
+	allow := app.Host.Functions
+	if len(allow) > 0 {
+		log.Info(fmt.Sprintf("A function allow list has been specified, excluding all but the following functions: [%s]", strings.Join(allow, ", ")))
+	}
+	for _, f := range app.Functions {
+		switch {
+		case f.Excluded:
+			continue
+		case len(allow) > 0 && !slices.ContainsFunc(allow, func(n string) bool { return strings.EqualFold(n, f.Name) }):
+			continue
+		case !f.OK():
+			for _, e := range f.Errors {
+				log.Error(fmt.Sprintf("The '%s' function is in error: %s", f.Name, e.Msg), "function", f.Name, "file", e.File, "line", e.Line, "column", e.Column)
+			}
+			continue
+		}
+		g.functions = append(g.functions, f)
+		if t := f.HTTPTrigger(); t != nil {
+			tmpl, err := route.Parse(routeTemplate(app.Host.HTTP.RoutePrefix, f))
+			if err != nil {
+				// appconfig validated the route; this only guards against
+				// the two disagreeing.
+				log.Error(fmt.Sprintf("The '%s' function is in error: %v", f.Name, err), "function", f.Name)
+				g.functions = g.functions[:len(g.functions)-1]
+				continue
+			}
+			g.routes = append(g.routes, httpRoute{fn: f, template: tmpl, methods: t.Methods})
+		}
+	}
+}

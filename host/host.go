@@ -1,0 +1,369 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/funcd/funcd"
+	"github.com/funcd/funcd/appconfig"
+	"github.com/funcd/funcd/clock"
+	"github.com/funcd/funcd/keys"
+	"github.com/funcd/funcd/worker/httpworker"
+)
+
+// Version is the Functions host version funcd reports, to workers and in host
+// status. Handlers and clients compare it against the real host's 4.x.
+const Version = "4.1040.0.0"
+
+// Worker runs functions. It is started once, invoked concurrently, and shut
+// down once.
+type Worker interface {
+	Start(ctx context.Context) error
+	Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.Result, error)
+	Shutdown(ctx context.Context) error
+}
+
+// WorkerFactory makes the worker for a loaded app, or returns (nil, nil) when
+// the app has nothing for a worker to run. onFatal is called when the worker
+// has failed for good.
+type WorkerFactory func(app *funcd.App, log *slog.Logger, onFatal func(error)) (Worker, error)
+
+// Config configures a Host. Zero fields take the documented defaults.
+type Config struct {
+	// ScriptRoot is the app's folder. Required.
+	ScriptRoot string
+	// StateDir holds funcd's own state (keys by default); default
+	// <ScriptRoot>/.funcd.
+	StateDir string
+	// Environ is the process environment as KEY=VALUE; local.settings.json
+	// Values are added to it.
+	Environ []string
+	// AllowList replaces host.json "functions" when non-empty.
+	AllowList []string
+	// KnownBindings reports the binding types the host can run; default the
+	// HTTP trigger and output.
+	KnownBindings func(typ string) bool
+	// NewWorker makes the app's worker; default a custom handler when
+	// host.json has a customHandler section.
+	NewWorker WorkerFactory
+
+	Logger *slog.Logger
+	Clock  clock.Clock
+}
+
+// Host is a running function app. Its methods are safe for concurrent use.
+type Host struct {
+	cfg   Config
+	log   *slog.Logger
+	clock clock.Clock
+	keys  *keys.Manager
+
+	started time.Time
+	fatal   chan struct{} // closed when the worker failed for good
+	once    sync.Once     // guards close(fatal)
+
+	mu       sync.Mutex
+	state    State
+	errs     []string
+	current  *Generation
+	fatalErr error
+	stopped  bool
+}
+
+// New returns a host for the app in cfg.ScriptRoot. It starts nothing.
+func New(cfg Config) (*Host, error) {
+	if cfg.ScriptRoot == "" {
+		return nil, errors.New("host: Config.ScriptRoot is empty")
+	}
+	root, err := filepath.Abs(cfg.ScriptRoot)
+	if err != nil {
+		return nil, fmt.Errorf("cannot resolve script root: %w", err)
+	}
+	cfg.ScriptRoot = root
+	if cfg.StateDir == "" {
+		cfg.StateDir = filepath.Join(root, ".funcd")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.KnownBindings == nil {
+		cfg.KnownBindings = KnownBindings
+	}
+	if cfg.NewWorker == nil {
+		cfg.NewWorker = customHandlerWorker
+	}
+	return &Host{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, state: StateDefault, fatal: make(chan struct{})}, nil
+}
+
+// KnownBindings reports whether funcd can run bindings of the given
+// function.json type.
+func KnownBindings(typ string) bool {
+	return strings.EqualFold(typ, "httpTrigger") || strings.EqualFold(typ, "http")
+}
+
+func customHandlerWorker(app *funcd.App, log *slog.Logger, onFatal func(error)) (Worker, error) {
+	if app.Host.CustomHandler == nil {
+		return nil, nil
+	}
+	return httpworker.New(httpworker.Config{App: app, Logger: log, HostVersion: Version, OnFatal: onFatal}), nil
+}
+
+// ScriptRoot returns the absolute path of the app's folder.
+func (h *Host) ScriptRoot() string { return h.cfg.ScriptRoot }
+
+// StateDir returns the folder of funcd's own state for this app.
+func (h *Host) StateDir() string { return h.cfg.StateDir }
+
+// Keys returns the app's key manager. It is nil before Start.
+func (h *Host) Keys() *keys.Manager {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.keys
+}
+
+// Start loads the app, starts its worker and indexes its functions. On
+// failure the host is left in the Error state with the reason in its status.
+func (h *Host) Start(ctx context.Context) error {
+	h.mu.Lock()
+	if h.state != StateDefault {
+		h.mu.Unlock()
+		return errors.New("host: Start called twice")
+	}
+	h.state = StateStarting
+	h.started = h.clock.Now()
+	h.mu.Unlock()
+
+	gen, err := h.load(ctx)
+	if err != nil {
+		h.setError(err)
+		return err
+	}
+	store, err := keys.Open(gen.App.Settings, h.cfg.StateDir, h.log)
+	if err != nil {
+		h.stopGeneration(context.WithoutCancel(ctx), gen)
+		h.setError(err)
+		return err
+	}
+	h.mu.Lock()
+	h.keys = keys.NewManager(store, keys.Options{
+		Logger:     h.log,
+		HostName:   gen.App.Settings["WEBSITE_HOSTNAME"],
+		InstanceID: gen.App.Settings["WEBSITE_INSTANCE_ID"],
+	})
+	h.current = gen
+	h.state = StateRunning
+	h.mu.Unlock()
+	return nil
+}
+
+// load reads the app and starts a new generation of it.
+func (h *Host) load(ctx context.Context) (*Generation, error) {
+	fsys := os.DirFS(h.cfg.ScriptRoot)
+	local, err := appconfig.ReadLocalSettings(fsys, "local.settings.json")
+	if err != nil {
+		return nil, err
+	}
+	env, skipped := appconfig.Environ(h.cfg.Environ, local)
+	for _, k := range skipped {
+		h.log.Info(fmt.Sprintf("Skipping '%s' from local settings as it's already defined in current environment variables.", k))
+	}
+	app, err := appconfig.Load(fsys, appconfig.Options{
+		Root:          h.cfg.ScriptRoot,
+		Env:           env,
+		KnownBindings: h.cfg.KnownBindings,
+		AllowList:     h.cfg.AllowList,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range app.Warnings {
+		h.log.Warn(w.Error())
+	}
+	gen := &Generation{App: app, Local: local, host: h, work: newDrainGroup(), loaded: h.clock.Now()}
+	gen.index(h.log)
+
+	w, err := h.cfg.NewWorker(app, h.log, h.onWorkerFatal)
+	if err != nil {
+		return nil, err
+	}
+	if w != nil && len(gen.functions) > 0 {
+		if err := w.Start(ctx); err != nil {
+			_ = w.Shutdown(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("cannot start the custom handler: %w", err)
+		}
+		gen.worker = w
+	}
+	return gen, nil
+}
+
+// onWorkerFatal puts the host in the Error state when its worker has failed
+// for good (restarts exhausted); Fatal's channel then closes.
+func (h *Host) onWorkerFatal(err error) {
+	h.log.Error(err.Error())
+	h.setError(err)
+	h.once.Do(func() {
+		h.mu.Lock()
+		h.fatalErr = err
+		h.mu.Unlock()
+		close(h.fatal)
+	})
+}
+
+// Fatal returns a channel that is closed when the host can no longer run its
+// functions (the worker kept crashing); FatalErr then says why.
+func (h *Host) Fatal() <-chan struct{} { return h.fatal }
+
+// FatalErr returns the reason Fatal's channel was closed, or nil.
+func (h *Host) FatalErr() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.fatalErr
+}
+
+func (h *Host) setError(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.state = StateError
+	h.errs = []string{err.Error()}
+}
+
+// Current returns the generation serving new work, or nil before Start or
+// after Shutdown. Callers that run work on it must Acquire it, and retry
+// with Current if Acquire fails (a restart swapped it).
+func (h *Host) Current() *Generation {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.current
+}
+
+// Acquire returns the current generation with one unit of work registered on
+// it; the caller must call Release on it. It fails with EUNAVAILABLE when the
+// host is not running.
+func (h *Host) Acquire() (*Generation, error) {
+	for {
+		h.mu.Lock()
+		g, stopped := h.current, h.stopped
+		h.mu.Unlock()
+		if g == nil || stopped {
+			return nil, funcd.Errorf(funcd.EUNAVAILABLE, "the host is not running")
+		}
+		if g.Acquire() {
+			return g, nil
+		}
+		// A restart swapped g out between the read and Acquire: try the new
+		// one.
+	}
+}
+
+// Restart loads the app again and swaps the new generation in. Work already
+// running finishes on the old generation, which is then stopped. If the app
+// cannot be loaded, the old generation keeps serving and the error is
+// returned and shown in host status.
+func (h *Host) Restart(ctx context.Context) error {
+	h.mu.Lock()
+	if h.stopped || h.current == nil {
+		h.mu.Unlock()
+		return funcd.Errorf(funcd.EUNAVAILABLE, "the host is not running")
+	}
+	h.mu.Unlock()
+	h.log.Info("Restarting host.")
+
+	gen, err := h.load(ctx)
+	if err != nil {
+		h.mu.Lock()
+		h.errs = []string{err.Error()}
+		h.mu.Unlock()
+		return err
+	}
+	h.mu.Lock()
+	if h.stopped {
+		h.mu.Unlock()
+		h.stopGeneration(context.WithoutCancel(ctx), gen)
+		return funcd.Errorf(funcd.EUNAVAILABLE, "the host is not running")
+	}
+	old := h.current
+	h.current = gen
+	h.state = StateRunning
+	h.errs = nil
+	km := h.keys
+	h.mu.Unlock()
+	if km != nil {
+		km.Reload()
+	}
+	go h.stopGeneration(context.WithoutCancel(ctx), old)
+	h.log.Info("Host restarted.")
+	return nil
+}
+
+// stopGeneration waits for g's work to end and stops its worker.
+func (h *Host) stopGeneration(ctx context.Context, g *Generation) error {
+	err := g.work.close(ctx)
+	if g.worker != nil {
+		err = errors.Join(err, g.worker.Shutdown(ctx))
+	}
+	return err
+}
+
+// Shutdown stops accepting work, waits for work in flight until ctx is done,
+// then stops the worker. It is idempotent.
+func (h *Host) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	if h.stopped {
+		h.mu.Unlock()
+		return nil
+	}
+	h.stopped = true
+	g := h.current
+	if h.state != StateError {
+		h.state = StateStopping
+	}
+	h.mu.Unlock()
+	var err error
+	if g != nil {
+		err = h.stopGeneration(ctx, g)
+	}
+	h.mu.Lock()
+	h.state = StateStopped
+	h.current = nil
+	h.mu.Unlock()
+	return err
+}
+
+// ID returns the host id: derived from the machine name and the script root
+// as the real host does for local runs, or AzureFunctionsWebHost__hostid.
+func (h *Host) ID() string {
+	if g := h.Current(); g != nil {
+		if id := g.App.Settings["AzureFunctionsWebHost__hostid"]; id != "" {
+			return normalizeHostID(id)
+		}
+	}
+	name, _ := os.Hostname()
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		if ('a' <= r && r <= 'z') || ('0' <= r && r <= '9') {
+			b.WriteRune(r)
+		}
+	}
+	f := fnv.New32a()
+	f.Write([]byte(h.cfg.ScriptRoot))
+	return normalizeHostID(fmt.Sprintf("%s-%d", b.String(), f.Sum32()&0x7fffffff))
+}
+
+func normalizeHostID(id string) string {
+	id = strings.ToLower(id)
+	if len(id) > 32 {
+		id = id[:32]
+	}
+	return strings.TrimRight(id, "-")
+}

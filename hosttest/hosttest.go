@@ -1,0 +1,144 @@
+// Package hosttest runs a whole funcd host in-process on a random loopback
+// port, for end-to-end tests that drive it over HTTP the way a client would,
+// in the manner of net/http/httptest.
+package hosttest
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/funcd/funcd/host"
+	"github.com/funcd/funcd/httpapi"
+)
+
+// Options changes how Start runs the host. The zero value enforces keys and
+// uses a fresh state folder.
+type Options struct {
+	// NoAuth treats every request as admin (funcd start --no-auth).
+	NoAuth bool
+	// Env is added to the test process's environment for the app.
+	Env map[string]string
+	// AllowList is the --functions flag.
+	AllowList []string
+	// StateDir defaults to a new temporary folder.
+	StateDir string
+	CORS     []string
+	// Logger defaults to one that writes to t.Log.
+	Logger *slog.Logger
+}
+
+// Server is a running host with its HTTP surface.
+type Server struct {
+	// URL is the base URL, such as http://127.0.0.1:41234 (no trailing
+	// slash).
+	URL  string
+	Host *host.Host
+	HTTP *httptest.Server
+}
+
+// Start runs the app in dir and stops it when the test ends. It fails the
+// test if the host cannot start.
+func Start(t testing.TB, dir string, opts Options) *Server {
+	t.Helper()
+	s, err := StartErr(t, dir, opts)
+	if err != nil {
+		t.Fatalf("hosttest: cannot start host for %s: %v", dir, err)
+	}
+	return s
+}
+
+// StartErr is Start for tests that expect the host to fail: it returns the
+// error instead of failing the test.
+func StartErr(t testing.TB, dir string, opts Options) (*Server, error) {
+	t.Helper()
+	if opts.StateDir == "" {
+		opts.StateDir = t.TempDir()
+	}
+	if opts.Logger == nil {
+		tw := &testWriter{t: t}
+		t.Cleanup(tw.stop) // registered first, so it runs after Close
+		opts.Logger = slog.New(slog.NewTextHandler(tw, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	env := os.Environ()
+	for k, v := range opts.Env {
+		env = append(env, k+"="+v)
+	}
+	h, err := host.New(host.Config{
+		ScriptRoot: dir,
+		StateDir:   opts.StateDir,
+		Environ:    env,
+		AllowList:  opts.AllowList,
+		Logger:     opts.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := h.Start(ctx); err != nil {
+		_ = h.Shutdown(context.Background())
+		return nil, err
+	}
+	api := httpapi.New(httpapi.Config{Host: h, NoAuth: opts.NoAuth, CORS: opts.CORS, Logger: opts.Logger})
+	srv := httptest.NewServer(api)
+	s := &Server{URL: srv.URL, Host: h, HTTP: srv}
+	t.Cleanup(s.Close)
+	return s, nil
+}
+
+// Close stops the HTTP server and the host. It is idempotent.
+func (s *Server) Close() {
+	s.HTTP.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = s.Host.Shutdown(ctx)
+}
+
+// MasterKey returns the host's master key.
+func (s *Server) MasterKey(t testing.TB) string {
+	t.Helper()
+	k, err := s.Host.Keys().MasterKey(context.Background())
+	if err != nil {
+		t.Fatalf("hosttest: master key: %v", err)
+	}
+	return k
+}
+
+// FunctionKey returns the default key of a function.
+func (s *Server) FunctionKey(t testing.TB, function string) string {
+	t.Helper()
+	k, err := s.Host.Keys().FunctionKey(context.Background(), function, "default")
+	if err != nil {
+		t.Fatalf("hosttest: key of %s: %v", function, err)
+	}
+	return k.Value
+}
+
+// testWriter sends log output to t.Log, so it shows only for failing tests.
+// Output after the test has ended is dropped (t.Log would panic).
+type testWriter struct {
+	t    testing.TB
+	mu   sync.Mutex
+	done bool
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+func (w *testWriter) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
+}

@@ -1,0 +1,92 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/funcd/funcd"
+)
+
+// caller is who a request authenticated as.
+type caller struct {
+	level   funcd.AuthLevel
+	keyName string
+}
+
+// presentedKey returns the key a request carries: the x-functions-key header
+// wins over the code query parameter, and the first value of either is used.
+func presentedKey(r *http.Request) string {
+	if v := r.Header.Values("X-Functions-Key"); len(v) > 0 && v[0] != "" {
+		return v[0]
+	}
+	if v := r.URL.Query()["code"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// authenticate resolves the request's key against the host's keys, for the
+// function named fn ("" for host-level routes).
+func (s *Server) authenticate(r *http.Request, fn string) (caller, error) {
+	if s.cfg.NoAuth {
+		return caller{level: funcd.AuthAdmin}, nil
+	}
+	key := presentedKey(r)
+	if key == "" {
+		return caller{level: funcd.AuthAnonymous}, nil
+	}
+	level, name, err := s.cfg.Host.Keys().Authenticate(r.Context(), fn, key)
+	if err != nil {
+		return caller{}, err
+	}
+	return caller{level: level, keyName: name}, nil
+}
+
+// identities returns the claims identities workers see for the caller.
+func (c caller) identities() []funcd.Identity {
+	if c.level == funcd.AuthAnonymous {
+		return nil
+	}
+	claims := []funcd.Claim{{Type: funcd.ClaimAuthLevel, Value: levelClaim(c.level)}}
+	if c.keyName != "" {
+		claims = append(claims, funcd.Claim{Type: funcd.ClaimKeyID, Value: c.keyName})
+	}
+	claims = append(claims, funcd.Claim{Type: funcd.ClaimInvoke, Value: "true"})
+	return []funcd.Identity{{AuthenticationType: funcd.KeyAuthenticationType, Claims: claims}}
+}
+
+// levelClaim spells a level as the real host's AuthorizationLevel enum.
+func levelClaim(l funcd.AuthLevel) string {
+	switch l {
+	case funcd.AuthFunction:
+		return "Function"
+	case funcd.AuthSystem:
+		return "System"
+	case funcd.AuthAdmin:
+		return "Admin"
+	case funcd.AuthUser:
+		return "User"
+	default:
+		return "Anonymous"
+	}
+}
+
+// requireAdmin checks that the request carries the master key: 401 without a
+// valid key, 403 with a valid key of a lower level. It writes the failure and
+// returns false.
+func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) bool {
+	c, err := s.authenticate(r, "")
+	if err != nil {
+		s.log.Error("cannot check the request's key", "error", err)
+		w.WriteHeader(http.StatusInternalServerError)
+		return false
+	}
+	switch c.level {
+	case funcd.AuthAdmin:
+		return true
+	case funcd.AuthAnonymous:
+		w.WriteHeader(http.StatusUnauthorized)
+	default:
+		w.WriteHeader(http.StatusForbidden)
+	}
+	return false
+}

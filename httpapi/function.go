@@ -1,0 +1,220 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/funcd/funcd"
+	"github.com/funcd/funcd/host"
+	"github.com/funcd/funcd/keys"
+)
+
+// function serves an HTTP-triggered function: route match, key check,
+// throttling, body limit, invocation and response.
+func (s *Server) function(w http.ResponseWriter, r *http.Request) {
+	gen, err := s.cfg.Host.Acquire()
+	if err != nil {
+		w.WriteHeader(statusOf(err))
+		return
+	}
+	defer gen.Release()
+
+	fn, params, ok := gen.MatchHTTP(r.Method, r.URL.EscapedPath())
+	if !ok {
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	id, err := s.authenticate(r, fn.Name)
+	if err != nil {
+		s.log.Error("cannot check the request's key", "function", fn.Name, "error", err)
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	if fn.Disabled && id.level != funcd.AuthAdmin {
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	if !keys.Authorized(fn.HTTPTrigger().AuthLevel, id.level) {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+
+	opts := gen.App.Host.HTTP
+	if !s.admit(opts.MaxOutstandingRequests) {
+		w.Header().Set("X-FUNCTION-SCALEOUT", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
+	defer s.outstanding.Add(-1)
+
+	body, err := readBody(w, r, opts.MaxRequestBodySize)
+	if err != nil {
+		w.WriteHeader(statusOf(err))
+		return
+	}
+
+	release, err := s.limits(gen).enter(r)
+	if err != nil {
+		return // the client went away while waiting
+	}
+	defer release()
+
+	inv := &funcd.Invocation{
+		ID:       newInvocationID(),
+		Function: fn,
+		HTTP: &funcd.HTTPRequest{
+			Method:     r.Method,
+			URL:        requestURL(r),
+			Path:       r.URL.EscapedPath(),
+			RawQuery:   r.URL.RawQuery,
+			Header:     r.Header,
+			Params:     params,
+			Body:       body,
+			Identities: id.identities(),
+		},
+	}
+	res, err := gen.Invoke(r.Context(), inv)
+	if err != nil {
+		if r.Context().Err() == nil {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+		return
+	}
+	s.writeResult(w, gen, res)
+}
+
+// admit counts a request as outstanding unless that would exceed max
+// (-1 or 0: unbounded).
+func (s *Server) admit(max int) bool {
+	n := s.outstanding.Add(1)
+	if max > 0 && n > int64(max) {
+		s.outstanding.Add(-1)
+		return false
+	}
+	return true
+}
+
+// readBody reads the whole request body, up to limit bytes (0: unbounded).
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	if limit > 0 {
+		if r.ContentLength > limit {
+			return nil, funcd.Errorf(funcd.ETOOLARGE, "request body of %d bytes exceeds the limit of %d bytes", r.ContentLength, limit)
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+	}
+	var body []byte
+	var err error
+	if r.ContentLength > 0 {
+		body = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(r.Body)
+	}
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, funcd.Errorf(funcd.ETOOLARGE, "request body exceeds the limit of %d bytes", limit)
+		}
+		return nil, funcd.Errorf(funcd.EINVALID, "cannot read request body: %w", err)
+	}
+	if len(body) == 0 {
+		return nil, nil
+	}
+	return body, nil
+}
+
+// writeResult writes an HTTP function's response: 200 with no body when the
+// function produced none, as the real host does for custom handlers.
+func (s *Server) writeResult(w http.ResponseWriter, gen *host.Generation, res *funcd.Result) {
+	h := w.Header()
+	for k, v := range gen.App.Host.HTTP.CustomHeaders {
+		if h.Get(k) == "" {
+			h.Set(k, v)
+		}
+	}
+	if res == nil || res.HTTP == nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	for k, vs := range res.HTTP.Header {
+		h[http.CanonicalHeaderKey(k)] = vs
+	}
+	status := res.HTTP.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if len(res.HTTP.Body) > 0 && bodyAllowed(status) {
+		h.Set("Content-Length", strconv.Itoa(len(res.HTTP.Body)))
+	}
+	w.WriteHeader(status)
+	if bodyAllowed(status) {
+		_, _ = w.Write(res.HTTP.Body)
+	}
+}
+
+func bodyAllowed(status int) bool {
+	return status != http.StatusNoContent && status != http.StatusNotModified && (status < 100 || status >= 200)
+}
+
+// requestURL is the absolute URL the client used.
+func requestURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	u := scheme + "://" + r.Host + r.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		u += "?" + r.URL.RawQuery
+	}
+	return u
+}
+
+// newInvocationID returns a random (version 4) GUID in its usual form.
+func newInvocationID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// limits enforces maxConcurrentRequests for one generation of the app.
+type limits struct {
+	gen *host.Generation
+	sem chan struct{} // nil: unbounded
+}
+
+func (s *Server) limits(gen *host.Generation) *limits {
+	for {
+		cur := s.lim.Load()
+		if cur != nil && cur.gen == gen {
+			return cur
+		}
+		l := &limits{gen: gen}
+		if n := gen.App.Host.HTTP.MaxConcurrentRequests; n > 0 {
+			l.sem = make(chan struct{}, n)
+		}
+		if s.lim.CompareAndSwap(cur, l) {
+			return l
+		}
+	}
+}
+
+// enter waits for a free slot; release frees it.
+func (l *limits) enter(r *http.Request) (release func(), err error) {
+	if l.sem == nil {
+		return func() {}, nil
+	}
+	select {
+	case l.sem <- struct{}{}:
+		return func() { <-l.sem }, nil
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+}
