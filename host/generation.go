@@ -129,11 +129,6 @@ func (g *Generation) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.
 		err = &funcd.Error{Code: funcd.ETIMEOUT, Message: TimeoutMessage(timeout, fn.Name, inv.ID), Err: err}
 	}
 	elapsed := g.host.clock.Now().Sub(inv.Started)
-	if res != nil {
-		for _, line := range res.Logs {
-			log.Info(line, "source", "handler")
-		}
-	}
 	if err != nil {
 		log.Error(fmt.Sprintf("Executed 'Functions.%s' (Failed, Id=%s, Duration=%dms)", fn.Name, inv.ID, elapsed.Milliseconds()), "error", err)
 		return nil, err

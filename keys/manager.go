@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/funcd/funcd"
 )
@@ -31,6 +32,11 @@ type Options struct {
 	// and "instanceId" (the real host writes WEBSITE_HOSTNAME and
 	// WEBSITE_INSTANCE_ID). Empty values are written as null.
 	HostName, InstanceID string
+	// RefreshInterval bounds how often a key that matches nothing reloads
+	// the secrets from the Store; default one minute.
+	RefreshInterval time.Duration
+	// Now tells the time; default time.Now.
+	Now func() time.Time
 }
 
 // Manager holds an app's keys: it loads secrets from a Store on first use,
@@ -57,6 +63,9 @@ type Manager struct {
 	// so readers may keep using what they got under the read lock.
 	host  *HostSecrets                // nil until loaded
 	funcs map[string]*FunctionSecrets // by lower-cased function name
+
+	refreshMu   sync.Mutex
+	lastRefresh time.Time // when a failed match last reloaded the secrets
 }
 
 // NewManager returns a Manager over store. It does no I/O.
@@ -64,6 +73,12 @@ func NewManager(store Store, opts Options) *Manager {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.RefreshInterval <= 0 {
+		opts.RefreshInterval = time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	return &Manager{store: store, log: log, opts: opts, funcs: map[string]*FunctionSecrets{}}
 }
@@ -82,10 +97,38 @@ func (m *Manager) Reload() {
 // the host function keys (AuthFunction) and, unless function is "", that
 // function's own keys (AuthFunction); the first match in that order wins.
 // No match, or an empty key, gives AuthAnonymous and no name.
+//
+// When no key matches, the Manager drops its cache and tries once more, at
+// most once per RefreshInterval, as the real host does: keys an operator
+// edits into the secrets files (or sets with `funcd keys`) are picked up
+// without a restart.
 func (m *Manager) Authenticate(ctx context.Context, function, key string) (level funcd.AuthLevel, keyName string, err error) {
 	if key == "" {
 		return funcd.AuthAnonymous, "", nil
 	}
+	level, keyName, err = m.match(ctx, function, key)
+	if err != nil || level != funcd.AuthAnonymous || !m.refreshDue() {
+		return level, keyName, err
+	}
+	m.Reload()
+	return m.match(ctx, function, key)
+}
+
+// refreshDue reports whether a failed match may reload the secrets, and if
+// so records that it did.
+func (m *Manager) refreshDue() bool {
+	m.refreshMu.Lock()
+	defer m.refreshMu.Unlock()
+	now := m.opts.Now()
+	if !m.lastRefresh.IsZero() && now.Sub(m.lastRefresh) < m.opts.RefreshInterval {
+		return false
+	}
+	m.lastRefresh = now
+	return true
+}
+
+// match compares key with every candidate; see Authenticate.
+func (m *Manager) match(ctx context.Context, function, key string) (level funcd.AuthLevel, keyName string, err error) {
 	hs, err := m.hostSecrets(ctx)
 	if err != nil {
 		return funcd.AuthAnonymous, "", err

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/funcd/funcd"
 )
@@ -472,7 +473,9 @@ func TestExtensionKey(t *testing.T) {
 
 func TestReload(t *testing.T) {
 	ctx := context.Background()
-	m, s := newTestManager(t)
+	_, s := newTestManager(t)
+	m := NewManager(s, Options{RefreshInterval: time.Hour})
+	_, _, _ = m.Authenticate(ctx, "hello", "wrong") // spends the refresh a miss may do
 	if level, _, _ := m.Authenticate(ctx, "hello", masterValue); level != funcd.AuthAdmin {
 		t.Fatalf("level = %v", level)
 	}
@@ -564,5 +567,36 @@ func TestListsAreNeverNil(t *testing.T) {
 	must(t, m.DeleteFunctionKey(ctx, "hello", "only"))
 	if list, err := m.FunctionKeys(ctx, "hello"); err != nil || list == nil || len(list) != 0 {
 		t.Errorf("FunctionKeys = %#v, %v; want an empty list", list, err)
+	}
+}
+
+// TestRefreshOnMiss: a key that matches nothing reloads the secrets files, at
+// most once per RefreshInterval, so keys edited into the files are picked up.
+func TestRefreshOnMiss(t *testing.T) {
+	ctx := context.Background()
+	_, s := newTestManager(t)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := NewManager(s, Options{RefreshInterval: time.Minute, Now: func() time.Time { return now }})
+	if level, _, _ := m.Authenticate(ctx, "hello", helloValue); level != funcd.AuthFunction {
+		t.Fatalf("level = %v", level)
+	}
+	edit := func(value string) {
+		hs, err := s.ReadHostSecrets(ctx)
+		must(t, err)
+		hs.FunctionKeys = append(hs.FunctionKeys, Key{Name: value, Value: value})
+		must(t, s.WriteHostSecrets(ctx, hs))
+	}
+	edit("first-edit")
+	if level, name, _ := m.Authenticate(ctx, "hello", "first-edit"); level != funcd.AuthFunction || name != "first-edit" {
+		t.Errorf("a key added to the file grants %v %q; the miss should have reloaded", level, name)
+	}
+	edit("second-edit")
+	now = now.Add(30 * time.Second)
+	if level, _, _ := m.Authenticate(ctx, "hello", "second-edit"); level != funcd.AuthAnonymous {
+		t.Errorf("reloaded again within the interval (level %v)", level)
+	}
+	now = now.Add(31 * time.Second)
+	if level, _, _ := m.Authenticate(ctx, "hello", "second-edit"); level != funcd.AuthFunction {
+		t.Errorf("not reloaded after the interval (level %v)", level)
 	}
 }

@@ -32,9 +32,11 @@ Scopes: host function keys (the default), host system keys (--system), and a
 function's own keys (--function NAME). The name _master addresses the master
 key. Keys that do not exist yet are created on first use, as the host does.
 
-A running funcd reads keys when it starts: after changing them here, restart
-it, or call POST /admin/host/restart with the master key, for the change to
-take effect. (Changes through the admin API of a running host apply at once.)`
+A running funcd picks up keys added or changed here the first time a request
+presents one (it re-reads the secrets files at most once a minute when a key
+matches nothing, as the real host does). A removed or renewed key stops working
+once the host re-reads the files: at the next such miss, or at once after
+POST /admin/host/restart. Changes through the admin API apply at once.`
 
 func keysCommand(g *globals) *cobra.Command {
 	var o keysOptions

@@ -46,6 +46,9 @@ func main() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /hello", hello)
 	mux.HandleFunc("POST /products", products)
+	// stdout is the handler's information log; the host reads stderr as
+	// errors.
+	log.SetOutput(os.Stdout)
 	log.Printf("sample handler listening on 127.0.0.1:%s", port)
 	log.Fatal(http.ListenAndServe("127.0.0.1:"+port, mux))
 }
