@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe to write from the CLI while a test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// started is a `funcd start` running in the test process.
+type started struct {
+	base   string
+	port   int
+	stdout *syncBuffer
+	stderr *syncBuffer
+	stop   context.CancelFunc
+	done   chan int // the exit code, once run returns
+}
+
+// startCLI runs `funcd start` with args plus --port, and waits until the
+// banner is printed (the host then serves).
+func startCLI(t *testing.T, args ...string) *started {
+	t.Helper()
+	port := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &started{base: fmt.Sprintf("http://127.0.0.1:%d", port), port: port, stdout: &syncBuffer{}, stderr: &syncBuffer{}, stop: cancel, done: make(chan int, 1)}
+	args = append([]string{"start", "--port", fmt.Sprint(port)}, args...)
+	go func() { s.done <- run(ctx, args, s.stdout, s.stderr) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-s.done:
+		case <-time.After(30 * time.Second):
+			t.Error("funcd start did not stop within 30s")
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(s.stdout.String(), "Functions:") {
+		select {
+		case code := <-s.done:
+			t.Fatalf("funcd start exited with %d\nstdout:\n%s\nstderr:\n%s", code, s.stdout, s.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("funcd start did not come up\nstdout:\n%s\nstderr:\n%s", s.stdout, s.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return s
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
+}
+
+// goBuild builds a Go main package into out.
+func goBuild(t *testing.T, dir, pkg, out string) {
+	t.Helper()
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = dir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+}
+
+// copyDir copies a folder tree.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStartSample runs the sample app the README starts, as `make run` does.
+func TestStartSample(t *testing.T) {
+	app := t.TempDir()
+	copyDir(t, filepath.Join("..", "..", "samples", "hello"), app)
+	os.RemoveAll(filepath.Join(app, ".funcd"))
+	goBuild(t, filepath.Join("..", ".."), "./samples/hello/handler-src", filepath.Join(app, "handler"))
+
+	s := startCLI(t, "--script-root", app)
+	code, body := get(t, s.base+"/api/hello?name=Ada")
+	if code != 200 || !strings.Contains(body, "Hello, Ada.") {
+		t.Errorf("hello = %d %q", code, body)
+	}
+	if code, _ := get(t, s.base+"/api/products/books/7"); code != 401 {
+		t.Errorf("products without a key = %d, want 401", code)
+	}
+
+	// The listing has Core Tools' shape and gives keyed functions their key.
+	out := s.stdout.String()
+	wantContains(t, out,
+		"\nFunctions:\n\n",
+		fmt.Sprintf("\thello: [GET,POST] http://localhost:%d/api/hello\n\n", s.port),
+		fmt.Sprintf("\tproducts: [GET] http://localhost:%d/api/products/{category:alpha}/{id:int?}?code=", s.port),
+		"Keys are enforced.",
+		"For detailed output, run funcd with --verbose flag.")
+	i := strings.Index(out, "?code=")
+	key := strings.Fields(out[i+len("?code="):])[0]
+	code, body = get(t, s.base+"/api/products/books/7?code="+key)
+	if code != 200 || body != `{"category":"books","id":"7"}` {
+		t.Errorf("products with the listed key = %d %q", code, body)
+	}
+}
+
+// TestInitNewStart is a new user's first minutes: init, new, build the
+// handler, start, call the function with the key the listing shows.
+func TestInitNewStart(t *testing.T) {
+	app := newApp(t, "greet")
+	goBuild(t, filepath.Join(app, "handler"), ".", filepath.Join(app, "bin", "handler"))
+	s := startCLI(t, "--script-root", app, "--no-auth")
+	wantContains(t, s.stdout.String(), "Authentication is off (--no-auth)",
+		fmt.Sprintf("\tgreet: [GET,POST] http://localhost:%d/api/greet\n", s.port))
+	if code, body := get(t, s.base+"/api/greet?name=Ada"); code != 200 || body == "" {
+		t.Errorf("greet = %d %q", code, body)
+	}
+}
+
+// TestStartVerbose prints the effective configuration with its sources.
+func TestStartVerbose(t *testing.T) {
+	app := newApp(t, "greet")
+	goBuild(t, filepath.Join(app, "handler"), ".", filepath.Join(app, "bin", "handler"))
+	s := startCLI(t, "--script-root", app, "--verbose")
+	out := s.stdout.String()
+	wantContains(t, out, "Effective configuration of", "extensions.http.routePrefix", "(default)", "(host.json)")
+	if strings.Contains(out, "For detailed output") {
+		t.Error("--verbose still suggests --verbose")
+	}
+}
+
+// TestShutdownDrainsInFlight: SIGINT (a cancelled context) lets a running
+// request finish before funcd exits.
+func TestShutdownDrainsInFlight(t *testing.T) {
+	app := t.TempDir()
+	copyDir(t, filepath.Join("..", "..", "e2e", "testdata", "apps", "basic"), app)
+	goBuild(t, filepath.Join("..", ".."), "./e2e/testdata/handler", filepath.Join(app, "handler"))
+	s := startCLI(t, "--script-root", app)
+
+	result := make(chan string, 1)
+	go func() {
+		res, err := http.Get(s.base + "/api/slow?ms=1500")
+		if err != nil {
+			result <- err.Error()
+			return
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		result <- fmt.Sprintf("%d %s", res.StatusCode, body)
+	}()
+	// Wait until the handler is working on it, then ask funcd to stop.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.stderr.String(), "Executing 'Functions.slow'") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the slow request never started:\n%s", s.stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.stop()
+	if got := <-result; got != "200 slept" {
+		t.Errorf("in-flight request = %q, want it to complete", got)
+	}
+	if code := <-s.done; code != 0 {
+		t.Errorf("exit code = %d\n%s", code, s.stderr)
+	}
+	s.done <- 0 // for the cleanup
+	if _, err := http.Get(s.base + "/api/echo"); err == nil {
+		t.Error("funcd still serves after shutdown")
+	}
+}
