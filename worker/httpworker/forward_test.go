@@ -1,0 +1,169 @@
+package httpworker
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/funcd/funcd"
+)
+
+// forwardedEcho is what the test handler answers to a forwarded request.
+type forwardedEcho struct {
+	Method   string              `json:"method"`
+	Path     string              `json:"path"`
+	RawQuery string              `json:"rawQuery"`
+	Host     string              `json:"host"`
+	Headers  map[string][]string `json:"headers"`
+	Body     string              `json:"body"`
+	Length   int64               `json:"length"`
+}
+
+func forwardedInvocation(fn *funcd.Function, method, body string, header map[string][]string) *funcd.Invocation {
+	inv := httpInvocation(fn, method, "/api/things/7", "a=1&a=2&b=x+y&c=%C3%A9&d=%zz&e=1%2C2", body)
+	inv.HTTP.Header = header
+	return inv
+}
+
+func (e *testEnv) forward(inv *funcd.Invocation) (*funcd.HTTPResponse, forwardedEcho) {
+	e.t.Helper()
+	res := e.mustInvoke(inv)
+	if res.HTTP == nil {
+		e.t.Fatal("no HTTP response")
+	}
+	var got forwardedEcho
+	decodeJSON(e.t, res.HTTP.Body, &got)
+	return res.HTTP, got
+}
+
+func header(h map[string][]string, k string) string { return strings.Join(h[k], "|") }
+
+func TestForwarding(t *testing.T) {
+	e := newTestEnv(t, withHandler(func(ch *funcd.CustomHandler) { ch.EnableForwardingHttpRequest = true })).start()
+	fn := httpFunction("fwd", "things/{id}")
+	inv := forwardedInvocation(fn, "PUT", "hello", map[string][]string{
+		"X-Custom":        {"v1", "v2"},
+		"User-Agent":      {"curl/8.0"},
+		"Content-Type":    {"text/plain"},
+		"Connection":      {"close"},
+		"Accept-Encoding": {"gzip"},
+	})
+	resp, got := e.forward(inv)
+
+	if got.Method != "PUT" || got.Path != "/api/things/7" || got.Host != "localhost:7071" {
+		t.Errorf("request line = %s %s (Host %s)", got.Method, got.Path, got.Host)
+	}
+	if want := "a=1,2&b=x%20y&c=%C3%A9&d=%25zz&e=1,2"; got.RawQuery != want {
+		t.Errorf("query = %q, want %q", got.RawQuery, want)
+	}
+	if got.Body != "hello" || got.Length != 5 {
+		t.Errorf("body = %q (length %d)", got.Body, got.Length)
+	}
+	wantHeaders := map[string]string{
+		"X-Custom":                       "v1|v2",
+		"User-Agent":                     "curl/8.0 Azure-Functions-Host/" + testHostVersion,
+		"Content-Type":                   "text/plain",
+		"Accept-Encoding":                "gzip",
+		"X-Azure-Functions-Hostversion":  testHostVersion,
+		"X-Azure-Functions-Invocationid": inv.ID,
+	}
+	for k, v := range wantHeaders {
+		if h := header(got.Headers, k); h != v {
+			t.Errorf("forwarded %s = %q, want %q", k, h, v)
+		}
+	}
+	if _, ok := got.Headers["Connection"]; ok {
+		t.Error("hop-by-hop Connection header forwarded")
+	}
+
+	if resp.Status != 200 || header(resp.Header, "X-Echo") != "yes" || header(resp.Header, "Set-Cookie") != "a=1|b=2" ||
+		header(resp.Header, "Content-Type") != "application/json" {
+		t.Errorf("response = %d %v", resp.Status, resp.Header)
+	}
+	if _, ok := resp.Header["Content-Length"]; ok {
+		t.Error("response keeps Content-Length")
+	}
+}
+
+func TestForwardingPassesStatusesThrough(t *testing.T) {
+	e := newTestEnv(t, withHandler(func(ch *funcd.CustomHandler) { ch.EnableForwardingHttpRequest = true })).start()
+	fn := httpFunction("fwd", "")
+	resp, _ := e.forward(forwardedInvocation(fn, "POST", "", map[string][]string{"X-Test-Status": {"418"}}))
+	if resp.Status != 418 {
+		t.Errorf("status = %d, want 418", resp.Status)
+	}
+	resp, _ = e.forward(forwardedInvocation(fn, "GET", "", map[string][]string{
+		"X-Test-Status": {"302"}, "X-Test-Redirect": {"/elsewhere"}}))
+	if resp.Status != 302 || header(resp.Header, "Location") != "/elsewhere" {
+		t.Errorf("redirect = %d %v, want it passed through", resp.Status, resp.Header)
+	}
+	// No body: no Content-Type even when the client sent one.
+	_, got := e.forward(forwardedInvocation(fn, "GET", "", map[string][]string{"Content-Type": {"text/plain"}}))
+	if _, ok := got.Headers["Content-Type"]; ok || got.Length != 0 {
+		t.Errorf("bodiless request has Content-Type %q, length %d", got.Headers["Content-Type"], got.Length)
+	}
+}
+
+func TestForwardingOnlyHTTPInAndOut(t *testing.T) {
+	e := newTestEnv(t, withHandler(func(ch *funcd.CustomHandler) { ch.EnableForwardingHttpRequest = true })).start()
+	// An extra output binding: the JSON protocol.
+	fn := httpFunction("echo", "", funcd.Binding{Name: "msg", Type: "queue", Direction: funcd.Out})
+	got := e.echo(httpInvocation(fn, "GET", "/api/echo", "", ""))
+	if got.Method != "POST" || got.Path != "/echo" || !strings.HasPrefix(got.Raw, `{"Data":`) {
+		t.Errorf("request = %s %s %.40s, want the JSON protocol", got.Method, got.Path, got.Raw)
+	}
+}
+
+func TestProxying(t *testing.T) {
+	e := newTestEnv(t, withHandler(func(ch *funcd.CustomHandler) { ch.EnableProxyingHttpRequest = true })).start()
+	fn := httpFunction("fwd", "")
+	inv := forwardedInvocation(fn, "DELETE", "", map[string][]string{"X-Ms-Invocation-Id": {"spoofed"}})
+	_, got := e.forward(inv)
+	if want := "a=1&a=2&b=x+y&c=%C3%A9&d=%zz&e=1%2C2"; got.RawQuery != want {
+		t.Errorf("query = %q, want the raw %q", got.RawQuery, want)
+	}
+	if header(got.Headers, "X-Ms-Invocation-Id") != inv.ID {
+		t.Errorf("x-ms-invocation-id = %q, want %q", got.Headers["X-Ms-Invocation-Id"], inv.ID)
+	}
+	if !strings.HasPrefix(got.Host, "127.0.0.1:") {
+		t.Errorf("Host = %q, want the handler's", got.Host)
+	}
+	if got.Method != "DELETE" || got.Path != "/api/things/7" {
+		t.Errorf("request = %s %s", got.Method, got.Path)
+	}
+}
+
+func TestLegacyHTTPWorker(t *testing.T) {
+	e := newTestEnv(t, withHandler(func(ch *funcd.CustomHandler) { ch.Legacy = true })).start()
+	fn := httpFunction("fwd", "things/{id}")
+	resp, got := e.forward(forwardedInvocation(fn, "PATCH", "{}", map[string][]string{"Content-Type": {"application/json"}}))
+	if got.Method != "PATCH" || got.Path != "/fwd" || got.RawQuery != "a=1,2&b=x%20y&c=%C3%A9&d=%25zz&e=1,2" {
+		t.Errorf("request = %s %s?%s, want the function name as path", got.Method, got.Path, got.RawQuery)
+	}
+	if resp.Status != 200 || got.Body != "{}" {
+		t.Errorf("response %d, body %q", resp.Status, got.Body)
+	}
+	// Non-HTTP functions keep the JSON protocol.
+	qfn := &funcd.Function{Name: "echo", Bindings: []funcd.Binding{{Name: "spec", Type: "queueTrigger", Direction: funcd.In}}}
+	res := e.mustInvoke(&funcd.Invocation{ID: nextID(), Function: qfn, TriggerValue: []byte(`{}`)})
+	var echo echoed
+	decodeJSON(t, res.ReturnValue, &echo)
+	if echo.Path != "/echo" || echo.Method != "POST" {
+		t.Errorf("queue function request = %s %s", echo.Method, echo.Path)
+	}
+}
+
+func TestQueryRoundTrip(t *testing.T) {
+	params := parseQuery("a=1&&A=2&b&=x&c=%41%zz+&d=%FF")
+	var keys []string
+	for _, p := range params {
+		keys = append(keys, p.key+"="+strings.Join(p.values, "|"))
+	}
+	want := []string{"a=1|2", "b=", "=x", "c=A%zz ", "d=%FF"}
+	if !slices.Equal(keys, want) {
+		t.Errorf("parseQuery = %q, want %q", keys, want)
+	}
+	if got := string(appendQuery(nil, parseQuery("x=a b&y=é&z=!$()*,-.;@_~'+:/?"))); got != "x=a%20b&y=%C3%A9&z=!$()*,-.;@_~%27%20%3A%2F%3F" {
+		t.Errorf("appendQuery = %q", got)
+	}
+}

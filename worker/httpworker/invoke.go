@@ -1,0 +1,346 @@
+package httpworker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/funcd/funcd"
+	"github.com/funcd/funcd/worker"
+)
+
+// Header names and values of the protocol (HttpWorkerConstants).
+const (
+	headerHostVersion  = "X-Azure-Functions-HostVersion"
+	headerInvocationID = "X-Azure-Functions-InvocationId"
+	headerProxyID      = "x-ms-invocation-id"
+)
+
+// jsonContentType is what Json.NET's media type formatter sends.
+var jsonContentType = []string{"application/json; charset=utf-8"}
+
+// Invoke runs one invocation on the handler, waiting (within ctx) for the
+// handler to be ready first. ctx carries the function timeout: when its
+// deadline passes, Invoke fails with a funcd.Error of code ETIMEOUT and the
+// handler is restarted. A reply the host cannot use is a funcd.Error of
+// code EINTERNAL; while restarts are exhausted or after Shutdown, Invoke
+// fails with code EUNAVAILABLE. A request that could not even connect to a
+// handler that has just exited is sent again, once, to its replacement.
+func (w *Worker) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.Result, error) {
+	if inv == nil || inv.Function == nil {
+		return nil, funcd.Errorf(funcd.EINVALID, "invocation without a function")
+	}
+	started := w.clock.Now()
+	for attempt := 0; ; attempt++ {
+		p, err := w.sup.Wait(ctx)
+		if err != nil {
+			return nil, w.waitError(ctx, inv, started, err)
+		}
+		w.calls.begin(inv)
+		res, err := w.call(ctx, generationOf(p), inv)
+		w.calls.end(inv)
+		switch {
+		case err == nil:
+			return res, nil
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return nil, w.timedOut(ctx, inv, started, p, err)
+		case attempt == 0 && notConnected(err) && w.exits(ctx, p):
+			continue
+		}
+		return nil, err
+	}
+}
+
+// call sends inv to the handler of generation g.
+func (w *Worker) call(ctx context.Context, g *generation, inv *funcd.Invocation) (*funcd.Result, error) {
+	if w.forwards(inv) {
+		return w.forward(ctx, g, inv)
+	}
+	return w.invokeDefault(ctx, g, inv)
+}
+
+// notConnected reports whether err means the request never reached the
+// handler.
+func notConnected(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// exitWait bounds how long a refused connection waits to see the handler
+// exit.
+const exitWait = time.Second
+
+// exits reports whether p exits soon, as a handler that refuses connections
+// after being ready usually does (it crashed or is stopping).
+func (w *Worker) exits(ctx context.Context, p *worker.Process) bool {
+	t := w.clock.NewTimer(exitWait)
+	defer t.Stop()
+	select {
+	case <-p.Done():
+		return true
+	case <-t.C():
+	case <-ctx.Done():
+	}
+	return false
+}
+
+// forwards reports whether inv's request goes to the handler as it came.
+func (w *Worker) forwards(inv *funcd.Invocation) bool {
+	if inv.HTTP == nil || !inv.Function.IsHTTPInAndOut() {
+		return false
+	}
+	return w.ch.Legacy || w.ch.EnableForwardingHttpRequest || w.ch.EnableProxyingHttpRequest
+}
+
+// invokeDefault runs inv with the JSON protocol.
+func (w *Worker) invokeDefault(ctx context.Context, g *generation, inv *funcd.Invocation) (*funcd.Result, error) {
+	payload, err := appendPayload(make([]byte, 0, 1024), inv, payloadEnv{now: w.clock.Now(), guid: newGUID()})
+	if err != nil {
+		return nil, err
+	}
+	target := g.base + "/" + url.PathEscape(inv.Function.Name)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(payload))
+	if err != nil {
+		return nil, funcd.Errorf(funcd.EINTERNAL, "function '%s': cannot build the request to the custom handler: %w", inv.Function.Name, err)
+	}
+	req.Header["Content-Type"] = jsonContentType
+	w.setHostHeaders(req.Header, inv.ID)
+
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return nil, w.sendError(inv, "POST", target, err)
+	}
+	defer drainClose(resp)
+	buf := getBuffer()
+	defer putBuffer(buf)
+	body, err := readBody(resp, buf)
+	if err != nil {
+		return nil, w.sendError(inv, "POST", target, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, w.statusError(inv, resp, body)
+	}
+	r, logs, err := parseReply(body)
+	if err != nil {
+		return nil, w.invalidReply(inv, resp, body, err)
+	}
+	for _, l := range logs {
+		w.log.Info(l, "invocation_id", inv.ID, "function", inv.Function.Name)
+	}
+	res, err := mapReply(inv.Function, r, logs, inv.HTTP != nil)
+	if err != nil {
+		return nil, w.mappingError(inv, err)
+	}
+	return res, nil
+}
+
+// setHostHeaders sets the three headers the host adds (AddHeaders).
+func (w *Worker) setHostHeaders(h http.Header, invocationID string) {
+	h[headerHostVersion] = w.hostVersion
+	h[headerInvocationID] = []string{invocationID}
+	h["User-Agent"] = []string{w.userAgent}
+}
+
+// appendHostHeaders adds the three headers to a forwarded request's own,
+// as HttpHeaders.Add and UserAgent.ParseAdd do: after any value already
+// there.
+func (w *Worker) appendHostHeaders(h http.Header, invocationID string) {
+	appendHeader(h, headerHostVersion, w.hostVersion[0], ", ")
+	appendHeader(h, headerInvocationID, invocationID, ", ")
+	appendHeader(h, "User-Agent", w.userAgent, " ")
+}
+
+func appendHeader(h http.Header, name, value, sep string) {
+	key := name
+	if _, ok := h[key]; !ok {
+		key = http.CanonicalHeaderKey(name)
+	}
+	if old := h[key]; len(old) > 0 {
+		h[key] = []string{strings.Join(old, sep) + sep + value}
+		return
+	}
+	h[name] = []string{value}
+}
+
+// timeoutSpan is the function timeout as the message reports it: the
+// configured functionTimeout, else the deadline the caller set.
+func (w *Worker) timeoutSpan(ctx context.Context, inv *funcd.Invocation, started time.Time) time.Duration {
+	if t := w.cfg.App.Host.FunctionTimeout; t > 0 {
+		return t
+	}
+	from := inv.Started
+	if from.IsZero() {
+		from = started
+	}
+	if d, ok := ctx.Deadline(); ok {
+		return d.Sub(from).Round(time.Millisecond)
+	}
+	return 0
+}
+
+// timedOut turns a deadline into the host's timeout error and restarts the
+// handler that ran the invocation (WebScriptHostExceptionHandler).
+func (w *Worker) timedOut(ctx context.Context, inv *funcd.Invocation, started time.Time, p *worker.Process, cause error) error {
+	w.log.Warn(fmt.Sprintf("A function timeout has occurred. Restarting worker process executing invocationId '%s'.", inv.ID),
+		"invocation_id", inv.ID, "function", inv.Function.Name)
+	if w.sup.Current() == p {
+		w.sup.Restart("function timeout in invocation " + inv.ID)
+	}
+	return w.timeoutError(ctx, inv, started, cause)
+}
+
+func (w *Worker) timeoutError(ctx context.Context, inv *funcd.Invocation, started time.Time, cause error) error {
+	return &funcd.Error{
+		Code: funcd.ETIMEOUT,
+		Message: fmt.Sprintf("Timeout value of %s exceeded by function 'Functions.%s' (Id: '%s'). Initiating cancellation.",
+			timeSpan(w.timeoutSpan(ctx, inv, started)), inv.Function.Name, inv.ID),
+		Err: cause,
+	}
+}
+
+// waitError explains why no handler was ready for inv.
+func (w *Worker) waitError(ctx context.Context, inv *funcd.Invocation, started time.Time, err error) error {
+	var limit *worker.RestartLimitError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
+		return w.timeoutError(ctx, inv, started, fmt.Errorf("the custom handler was not ready: %w", err))
+	case ctx.Err() != nil:
+		return funcd.Errorf(funcd.EUNAVAILABLE, "function '%s' was cancelled while the custom handler started: %w", inv.Function.Name, err)
+	case errors.As(err, &limit):
+		return w.fatalError(err)
+	case errors.Is(err, worker.ErrStopped):
+		return funcd.Errorf(funcd.EUNAVAILABLE, "function '%s' cannot run: the custom handler is shut down: %w", inv.Function.Name, err)
+	}
+	return funcd.Errorf(funcd.EUNAVAILABLE, "function '%s' cannot run: %w", inv.Function.Name, err)
+}
+
+// sendError reports a request the handler did not answer.
+func (w *Worker) sendError(inv *funcd.Invocation, method, target string, err error) error {
+	return funcd.Errorf(funcd.EINTERNAL, "function '%s': the custom handler %s did not answer %s %s: %w",
+		inv.Function.Name, w.exe, method, target, err)
+}
+
+// statusError is a default-protocol reply without a 2xx status
+// (EnsureSuccessStatusCode).
+func (w *Worker) statusError(inv *funcd.Invocation, resp *http.Response, body []byte) error {
+	return funcd.Errorf(funcd.EINTERNAL,
+		"Response status code does not indicate success: %d (%s). Function '%s': the custom handler %s must answer POST /%s with a 2xx status and a JSON object {\"Outputs\":{...},\"Logs\":[...],\"ReturnValue\":...}; it answered: %s",
+		resp.StatusCode, reasonPhrase(resp.StatusCode), inv.Function.Name, w.exe, inv.Function.Name, snippet(body))
+}
+
+// invalidReply is a 2xx reply that is not the JSON the protocol wants.
+func (w *Worker) invalidReply(inv *funcd.Invocation, resp *http.Response, body []byte, err error) error {
+	return funcd.Errorf(funcd.EINTERNAL,
+		"Invalid HttpResponseMessage: function '%s': the custom handler %s answered %d (%s) with Content-Type %q, and the body is not the JSON object {\"Outputs\":{...},\"Logs\":[...],\"ReturnValue\":...} the host expects (%v): %s",
+		inv.Function.Name, w.exe, resp.StatusCode, reasonPhrase(resp.StatusCode), resp.Header.Get("Content-Type"), err, snippet(body))
+}
+
+// mappingError is a reply whose values cannot be bound.
+func (w *Worker) mappingError(inv *funcd.Invocation, err error) error {
+	var re *replyError
+	if !errors.As(err, &re) {
+		return funcd.Errorf(funcd.EINTERNAL, "function '%s': %w", inv.Function.Name, err)
+	}
+	detail := ""
+	if re.detail != "" {
+		detail = " (" + re.detail + ")"
+	}
+	return &funcd.Error{
+		Code: funcd.EINTERNAL,
+		Message: fmt.Sprintf("%s. Function '%s': the reply of the custom handler %s cannot be used%s; an http output must be an object {\"statusCode\":...,\"headers\":{...},\"body\":...}",
+			strings.TrimSuffix(re.msg, "."), inv.Function.Name, w.exe, detail),
+		Err: err,
+	}
+}
+
+func reasonPhrase(code int) string {
+	if t := http.StatusText(code); t != "" {
+		return t
+	}
+	return "Unknown"
+}
+
+// snippetBytes bounds the part of a body quoted in an error.
+const snippetBytes = 512
+
+func snippet(body []byte) string {
+	if len(body) == 0 {
+		return "(empty body)"
+	}
+	s := body
+	if len(s) > snippetBytes {
+		s = s[:snippetBytes]
+	}
+	out := strings.ToValidUTF8(string(s), "\ufffd")
+	if !utf8.Valid(s) && len(s) == snippetBytes {
+		out = strings.TrimRight(out, "\ufffd")
+	}
+	if len(body) > snippetBytes {
+		out += fmt.Sprintf("... (%d more bytes)", len(body)-snippetBytes)
+	}
+	return fmt.Sprintf("%q", out)
+}
+
+// readBody reads a response body into buf, up to maxResponseBytes.
+func readBody(resp *http.Response, buf *bytes.Buffer) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= maxResponseBytes {
+		buf.Grow(int(n))
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1)); err != nil {
+		return nil, err
+	}
+	if buf.Len() > maxResponseBytes {
+		return nil, fmt.Errorf("the response body exceeds %d bytes", maxResponseBytes)
+	}
+	return buf.Bytes(), nil
+}
+
+// drainClose reads a little of what is left of a body so the connection
+// can be reused, and closes it.
+func drainClose(resp *http.Response) {
+	_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+	_ = resp.Body.Close()
+}
+
+var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuffer() *bytes.Buffer { return bufferPool.Get().(*bytes.Buffer) }
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() > 1<<20 {
+		return // let big buffers go
+	}
+	b.Reset()
+	bufferPool.Put(b)
+}
+
+// timeSpan formats d as .NET's TimeSpan.ToString() does:
+// [-][d.]hh:mm:ss[.fffffff].
+func timeSpan(d time.Duration) string {
+	sign := ""
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	days := d / (24 * time.Hour)
+	d -= days * 24 * time.Hour
+	h, m, s := d/time.Hour, d%time.Hour/time.Minute, d%time.Minute/time.Second
+	ticks := d % time.Second / 100 // 100 ns ticks
+	out := sign
+	if days > 0 {
+		out += fmt.Sprintf("%d.", days)
+	}
+	out += fmt.Sprintf("%02d:%02d:%02d", h, m, s)
+	if ticks > 0 {
+		out += fmt.Sprintf(".%07d", ticks)
+	}
+	return out
+}
