@@ -58,6 +58,7 @@ func (e *RestartLimitError) Error() string {
 		"(%d failures, each less than %v after the one before; last: %v)", e.Failures, e.Window, e.Last)
 }
 
+// Unwrap returns the last failure.
 func (e *RestartLimitError) Unwrap() error { return e.Last }
 
 // Config configures a Supervisor. Prepare is required; the zero value of

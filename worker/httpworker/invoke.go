@@ -174,8 +174,8 @@ func appendHeader(h http.Header, name, value, sep string) {
 // timeoutSpan is the function timeout as the message reports it: the
 // configured functionTimeout, else the deadline the caller set.
 func (w *Worker) timeoutSpan(ctx context.Context, inv *funcd.Invocation, started time.Time) time.Duration {
-	if t := w.cfg.App.Host.FunctionTimeout; t > 0 {
-		return t
+	if w.cfg.App != nil && w.cfg.App.Host.FunctionTimeout > 0 {
+		return w.cfg.App.Host.FunctionTimeout
 	}
 	from := inv.Started
 	if from.IsZero() {
