@@ -243,3 +243,61 @@ func TestCORS(t *testing.T) {
 		t.Errorf("a foreign origin was allowed: %v", r.header)
 	}
 }
+
+// TestRestartLimit: a handler that keeps crashing is restarted until the real
+// host's limit (3 failures, each within 30 minutes of the one before), then
+// the host gives up with a message saying so.
+func TestRestartLimit(t *testing.T) {
+	s := hosttest.Start(t, newApp(t, "basic"), hosttest.Options{})
+	gaveUp := func() bool {
+		select {
+		case <-s.Host.Fatal():
+			return true
+		default:
+			return false
+		}
+	}
+	for crashes := 1; !gaveUp(); crashes++ {
+		if crashes > 5 {
+			t.Fatal("the host never gave up on a crashing handler")
+		}
+		wantStatus(t, do(t, "GET", s.URL+"/api/crash", ""), http.StatusInternalServerError)
+		eventually(t, 30*time.Second, "the handler to be restarted, or the host to give up", func() bool {
+			return gaveUp() || do(t, "GET", s.URL+"/api/echo", "").status == 200
+		})
+	}
+	if err := s.Host.FatalErr(); err == nil || !strings.Contains(err.Error(), "Exceeded http worker restart retry count") {
+		t.Errorf("fatal error = %v", err)
+	}
+	r := do(t, "GET", s.URL+"/admin/host/status", "", "x-functions-key", s.MasterKey(t))
+	if !strings.Contains(r.body, `"state":"Error"`) || !strings.Contains(r.body, "Exceeded http worker restart retry count") {
+		t.Errorf("status after giving up = %s", r.body)
+	}
+}
+
+// TestMaxConcurrentRequests: with maxConcurrentRequests 1, requests wait
+// their turn instead of reaching the handler together; without it they run
+// at once.
+func TestMaxConcurrentRequests(t *testing.T) {
+	peak := func(app string) string {
+		s := hosttest.Start(t, newApp(t, app), hosttest.Options{})
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if r := do(t, "GET", s.URL+"/api/peak", ""); r.status != http.StatusOK {
+					t.Errorf("peak = %d", r.status)
+				}
+			}()
+		}
+		wg.Wait()
+		return do(t, "GET", s.URL+"/api/peak", "").body
+	}
+	if got := peak("serial"); got != "1" {
+		t.Errorf("with maxConcurrentRequests 1, the handler ran %s invocations at once", got)
+	}
+	if got := peak("basic"); got == "1" {
+		t.Errorf("without a limit, 4 concurrent requests never overlapped")
+	}
+}

@@ -126,7 +126,7 @@ func (g *Generation) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.
 	log.Info(fmt.Sprintf("Executing 'Functions.%s' (Reason='%s', Id=%s)", fn.Name, invokeReason, inv.ID))
 	res, err := g.worker.Invoke(ctx, inv)
 	if err != nil && timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && funcd.ErrorCode(err) != funcd.ETIMEOUT {
-		err = &funcd.Error{Code: funcd.ETIMEOUT, Message: TimeoutMessage(timeout, fn.Name, inv.ID), Err: err}
+		err = funcd.TimeoutError(timeout, fn.Name, inv.ID, err)
 	}
 	elapsed := g.host.clock.Now().Sub(inv.Started)
 	if err != nil {
@@ -135,25 +135,6 @@ func (g *Generation) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.
 	}
 	log.Info(fmt.Sprintf("Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%dms)", fn.Name, inv.ID, elapsed.Milliseconds()))
 	return res, nil
-}
-
-// TimeoutMessage is the real host's message for an invocation that ran past
-// functionTimeout.
-func TimeoutMessage(timeout time.Duration, function, invocationID string) string {
-	return fmt.Sprintf("Timeout value of %s exceeded by function 'Functions.%s' (Id: '%s'). Initiating cancellation.",
-		formatTimeSpan(timeout), function, invocationID)
-}
-
-// formatTimeSpan renders d as .NET's TimeSpan does ("00:05:00").
-func formatTimeSpan(d time.Duration) string {
-	d = d.Round(time.Second)
-	h := d / time.Hour
-	m := (d % time.Hour) / time.Minute
-	s := (d % time.Minute) / time.Second
-	if h >= 24 {
-		return fmt.Sprintf("%d.%02d:%02d:%02d", h/24, h%24, m, s)
-	}
-	return fmt.Sprintf("%02d:%02d:%02d", h, m, s)
 }
 
 // invokeReason is the reason the real host logs for invocations that come

@@ -3,7 +3,6 @@ package httpworker
 import (
 	"math"
 	"testing"
-	"time"
 )
 
 func TestDotnetDouble(t *testing.T) {
@@ -103,20 +102,6 @@ func TestDotnetBase64(t *testing.T) {
 	for _, s := range []string{"abc", "hello world", "a,bc"} {
 		if _, ok := dotnetBase64(s); ok {
 			t.Errorf("dotnetBase64(%q) succeeded", s)
-		}
-	}
-}
-
-func TestTimeSpan(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		5 * time.Minute:                  "00:05:00",
-		200 * time.Millisecond:           "00:00:00.2000000",
-		25*time.Hour + 90*time.Second:    "1.01:01:30",
-		-time.Second:                     "-00:00:01",
-		time.Hour + 1500*time.Nanosecond: "01:00:00.0000015",
-	} {
-		if got := timeSpan(d); got != want {
-			t.Errorf("timeSpan(%v) = %q, want %q", d, got, want)
 		}
 	}
 }

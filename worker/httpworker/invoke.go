@@ -199,12 +199,7 @@ func (w *Worker) timedOut(ctx context.Context, inv *funcd.Invocation, started ti
 }
 
 func (w *Worker) timeoutError(ctx context.Context, inv *funcd.Invocation, started time.Time, cause error) error {
-	return &funcd.Error{
-		Code: funcd.ETIMEOUT,
-		Message: fmt.Sprintf("Timeout value of %s exceeded by function 'Functions.%s' (Id: '%s'). Initiating cancellation.",
-			timeSpan(w.timeoutSpan(ctx, inv, started)), inv.Function.Name, inv.ID),
-		Err: cause,
-	}
+	return funcd.TimeoutError(w.timeoutSpan(ctx, inv, started), inv.Function.Name, inv.ID, cause)
 }
 
 // waitError explains why no handler was ready for inv.
@@ -321,26 +316,4 @@ func putBuffer(b *bytes.Buffer) {
 	}
 	b.Reset()
 	bufferPool.Put(b)
-}
-
-// timeSpan formats d as .NET's TimeSpan.ToString() does:
-// [-][d.]hh:mm:ss[.fffffff].
-func timeSpan(d time.Duration) string {
-	sign := ""
-	if d < 0 {
-		sign, d = "-", -d
-	}
-	days := d / (24 * time.Hour)
-	d -= days * 24 * time.Hour
-	h, m, s := d/time.Hour, d%time.Hour/time.Minute, d%time.Minute/time.Second
-	ticks := d % time.Second / 100 // 100 ns ticks
-	out := sign
-	if days > 0 {
-		out += fmt.Sprintf("%d.", days)
-	}
-	out += fmt.Sprintf("%02d:%02d:%02d", h, m, s)
-	if ticks > 0 {
-		out += fmt.Sprintf(".%07d", ticks)
-	}
-	return out
 }

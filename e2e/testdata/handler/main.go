@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +19,9 @@ type invocation struct {
 	Data     map[string]json.RawMessage
 	Metadata map[string]json.RawMessage
 }
+
+// running and peak count concurrent invocations of the peak function.
+var running, peak atomic.Int32
 
 type request struct {
 	Query map[string]string
@@ -99,6 +103,18 @@ func invoke(w http.ResponseWriter, r *http.Request) {
 		reply(w, map[string]any{"Outputs": map[string]any{}})
 	case "/retval":
 		reply(w, map[string]any{"ReturnValue": map[string]any{"statusCode": 201, "body": "from return value"}})
+	case "/peak":
+		// Report the most invocations of peak ever running at once.
+		n := running.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(300 * time.Millisecond)
+		running.Add(-1)
+		reply(w, map[string]any{"Outputs": map[string]any{"res": map[string]any{"body": strconv.Itoa(int(peak.Load()))}}})
 	case "/pid":
 		reply(w, map[string]any{"Outputs": map[string]any{"res": map[string]any{"body": strconv.Itoa(os.Getpid())}}})
 	default:
