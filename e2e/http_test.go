@@ -137,6 +137,9 @@ func TestResponses(t *testing.T) {
 	if r.header.Get("X-Custom") != "yes" {
 		t.Errorf("handler header lost: %v", r.header)
 	}
+	if r.header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("host.json customHeaders not applied: %v", r.header)
+	}
 	// The host keeps serving after broken replies.
 	wantStatus(t, do(t, "GET", s.URL+"/api/echo", ""), 200)
 }

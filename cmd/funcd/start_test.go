@@ -165,11 +165,18 @@ func TestStartSample(t *testing.T) {
 // TestInitNewStart is a new user's first minutes: init, new, build the
 // handler, start, call the function with the key the listing shows.
 func TestInitNewStart(t *testing.T) {
-	app := newApp(t, "greet")
+	app := newApp(t, "greet", "other")
 	goBuild(t, filepath.Join(app, "handler"), ".", filepath.Join(app, "bin", "handler"))
-	s := startCLI(t, "--script-root", app, "--no-auth")
-	wantContains(t, s.stdout.String(), "Authentication is off (--no-auth)",
+	s := startCLI(t, "--script-root", app, "--no-auth", "--functions", "greet")
+	out := s.stdout.String()
+	wantContains(t, out, "Authentication is off (--no-auth)",
 		fmt.Sprintf("\tgreet: [GET,POST] http://localhost:%d/api/greet\n", s.port))
+	if strings.Contains(out, "other") {
+		t.Errorf("--functions greet still lists other:\n%s", out)
+	}
+	if code, _ := get(t, s.base+"/api/other"); code != 404 {
+		t.Errorf("a function outside --functions answers %d, want 404", code)
+	}
 	if code, body := get(t, s.base+"/api/greet?name=Ada"); code != 200 || body == "" {
 		t.Errorf("greet = %d %q", code, body)
 	}
