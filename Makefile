@@ -25,8 +25,10 @@ run: build
 	$(GO) build -o samples/hello/handler ./samples/hello/handler-src
 	bin/funcd start --script-root samples/hello
 
+# bench compares a hello-world custom handler behind funcd with net/http alone
+# (see bench/RESULTS.md); pass flags with BENCHFLAGS="-duration 10s -rounds 3".
 bench:
-	$(GO) run ./bench/cmd/httpbench
+	$(GO) run ./bench/cmd/httpbench $(BENCHFLAGS)
 
 clean:
 	rm -rf bin samples/hello/handler

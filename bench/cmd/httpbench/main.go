@@ -1,0 +1,497 @@
+// Command httpbench measures what funcd adds to an HTTP-triggered function:
+// it drives GET /api/hello of a hello-world Go custom handler (bench/handler)
+// served several ways ("peers"), in the same run:
+//
+//  1. direct: the handler alone, as a plain net/http server, the baseline;
+//  2. funcd forward: funcd in front of it, forwarding the request as is
+//     (host.json enableForwardingHttpRequest: true, bench/apps/forward);
+//  3. funcd json: funcd in front of it in the default custom-handler mode,
+//     posting the JSON invocation payload (bench/apps/json);
+//  4. unless -proxy=false, a reference: an httputil.ReverseProxy in front of
+//     the handler (bench/proxy), the cost of an extra hop through net/http
+//     with nothing else done.
+//
+// It builds bin/funcd, the handler and the proxy, starts the peers, and measures
+// each one's idle resident memory. Then, over several rounds that interleave
+// the peers (so that machine noise hits them alike), it warms each peer up
+// and drives it with a closed-loop load generator on loopback: a fixed number
+// of keep-alive connections (32 by default), then a single connection, for
+// the throughput, the latency percentiles and the latency funcd adds. It
+// reports medians over the rounds as a markdown table, checks them against
+// funcd's goals and prints PASS or FAIL for each.
+//
+// The load generator runs in this process, with GOMAXPROCS 1 by default
+// (-procs), so that on a small machine it cannot take more than one core from
+// the servers it measures.
+//
+// Usage, from the module root:
+//
+//	go run ./bench/cmd/httpbench [-duration 10s] [-concurrency 32] [-rounds 3] [-out file.md]
+//
+// Every process the benchmark starts is stopped when it ends, fails, or is
+// interrupted. It exits with status 1 when it cannot run, and 2 when it ran
+// but a goal was missed.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/funcd/funcd/bench/internal/loadgen"
+)
+
+// options are the command's flags.
+type options struct {
+	duration    time.Duration // length of each measured run
+	warmup      time.Duration // load before each measured run at concurrency
+	concurrency int           // connections of the loaded pass
+	rounds      int           // interleaved rounds
+	procs       int           // GOMAXPROCS of the load generator
+	serverProcs int           // the default GOMAXPROCS, which the servers keep
+	settle      time.Duration // wait before reading idle memory
+	proxy       bool          // also measure the reverse proxy reference
+	out         string        // file for the markdown report
+}
+
+// goals funcd is held to.
+const (
+	goalThroughputRatio = 0.5                    // funcd req/s ≥ 0.5 × direct
+	goalAddedLatency    = 300 * time.Microsecond // added median latency at c=1
+	goalIdleRSSMiB      = 30.0                   // funcd's idle VmRSS
+)
+
+// greeting is what every peer answers GET /api/hello with.
+const greeting = "Hello, World"
+
+// helloPath is the function's URL path: route prefix "api", function "hello".
+const helloPath = "/api/hello"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run runs the benchmark and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	var o options
+	fs := flag.NewFlagSet("httpbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each measured run")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "load before each measured run, not measured")
+	fs.IntVar(&o.concurrency, "concurrency", 32, "keep-alive connections of the loaded pass")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds; each measures every peer once, in rotating order")
+	fs.IntVar(&o.procs, "procs", 1, "GOMAXPROCS of the load generator")
+	fs.DurationVar(&o.settle, "settle", 2*time.Second, "wait after startup and a few requests before reading idle memory")
+	fs.BoolVar(&o.proxy, "proxy", true, "also measure a plain httputil.ReverseProxy in front of the handler, as a reference")
+	fs.StringVar(&o.out, "out", "", "also write the markdown report to this file")
+	if err := fs.Parse(args); err != nil {
+		return 1
+	}
+	if fs.NArg() > 0 || o.duration <= 0 || o.concurrency < 1 || o.rounds < 1 || o.procs < 1 {
+		fmt.Fprintln(stderr, "httpbench: bad flags; see -h")
+		return 1
+	}
+	o.serverProcs = runtime.GOMAXPROCS(o.procs)
+
+	// Signals cancel ctx; they stay caught until every process is stopped,
+	// so a second Ctrl-C cannot cut the cleanup short.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	procs := &processes{}
+	defer procs.stopAll()
+
+	b := &bench{opts: o, procs: procs, log: stderr, command: commandLine(args)}
+	rep, err := b.run(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "httpbench: interrupted; stopping every process started")
+		} else {
+			fmt.Fprintln(stderr, "httpbench:", err)
+		}
+		return 1
+	}
+	md := rep.markdown()
+	fmt.Fprint(stdout, md)
+	if o.out != "" {
+		if err := os.WriteFile(o.out, []byte(md), 0o644); err != nil {
+			fmt.Fprintln(stderr, "httpbench:", err)
+			return 1
+		}
+	}
+	if !rep.allPass() {
+		return 2
+	}
+	return 0
+}
+
+// bench is one run of the benchmark.
+type bench struct {
+	opts    options
+	procs   *processes
+	log     io.Writer
+	command string
+
+	root string // module root
+	tmp  string // apps, binaries but funcd's, logs
+
+	funcdBin, handlerBin, proxyBin string
+}
+
+// peerKind says how a peer serves the hello function.
+type peerKind int
+
+const (
+	direct       peerKind = iota // the handler alone
+	proxied                      // the reverse proxy in front of the handler
+	funcdForward                 // funcd, forwarding mode
+	funcdJSON                    // funcd, JSON mode
+)
+
+// peer is one way of serving the hello function.
+type peer struct {
+	name string // as reported
+	kind peerKind
+	addr string // where GET /api/hello is served
+
+	proc    *process // the process served from: the handler, the proxy or funcd
+	handler int      // the handler's pid: proc's own, the proxy's handler, or funcd's child
+
+	idle, idleHandler memory // after startup, a few requests and settling
+	load, loadHandler memory // after every round
+
+	rounds []roundResult
+}
+
+// isFuncd reports whether the peer is funcd.
+func (p *peer) isFuncd() bool { return p.kind == funcdForward || p.kind == funcdJSON }
+
+// hasHost reports whether a process (funcd or the proxy) stands between the
+// client and the handler.
+func (p *peer) hasHost() bool { return p.kind != direct }
+
+// app returns the folder under bench/apps of a funcd peer.
+func (p *peer) app() string {
+	if p.kind == funcdJSON {
+		return "json"
+	}
+	return "forward"
+}
+
+// roundResult is one round's measurements of one peer.
+type roundResult struct {
+	loaded, single      *loadgen.Result // at -concurrency, and at 1
+	hostCPU, handlerCPU time.Duration   // CPU used in the loaded run by funcd or the proxy (0 for direct), and by the handler
+}
+
+// run builds, starts the peers, measures them and returns the report.
+func (b *bench) run(ctx context.Context) (*report, error) {
+	var err error
+	if b.root, err = moduleRoot(ctx); err != nil {
+		return nil, err
+	}
+	if b.tmp, err = os.MkdirTemp("", "funcd-httpbench-"); err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(b.tmp)
+	// Stop the servers before their folder goes (defers run last in, first
+	// out). The caller's deferred stopAll covers what happens before this.
+	defer b.procs.stopAll()
+
+	b.logf("building bin/funcd, the handler and the proxy")
+	b.funcdBin = filepath.Join(b.root, "bin", "funcd")
+	b.handlerBin = filepath.Join(b.tmp, "handler")
+	b.proxyBin = filepath.Join(b.tmp, "proxy")
+	if err := b.goBuild(ctx, b.funcdBin, "./cmd/funcd"); err != nil {
+		return nil, err
+	}
+	if err := b.goBuild(ctx, b.handlerBin, "./bench/handler"); err != nil {
+		return nil, err
+	}
+	if err := b.goBuild(ctx, b.proxyBin, "./bench/proxy"); err != nil {
+		return nil, err
+	}
+
+	peers := []*peer{{name: "direct (net/http)", kind: direct}}
+	if b.opts.proxy {
+		peers = append(peers, &peer{name: "reference: httputil proxy", kind: proxied})
+	}
+	peers = append(peers, &peer{name: "funcd forward", kind: funcdForward}, &peer{name: "funcd json", kind: funcdJSON})
+	for _, p := range peers {
+		if err := b.startPeer(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	b.logf("all peers up; settling %v before reading idle memory", b.opts.settle)
+	if err := sleep(ctx, b.opts.settle); err != nil {
+		return nil, err
+	}
+	for _, p := range peers {
+		if p.idle, err = readMemory(p.proc.pid()); err != nil {
+			return nil, err
+		}
+		if p.idleHandler, err = readMemory(p.handler); err != nil {
+			return nil, err
+		}
+	}
+
+	for r := range b.opts.rounds {
+		for i := range peers {
+			p := peers[(i+r)%len(peers)] // rotate, so no peer always goes first
+			b.logf("round %d/%d: %s", r+1, b.opts.rounds, p.name)
+			rr, err := b.measure(ctx, p)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.name, err)
+			}
+			p.rounds = append(p.rounds, rr)
+		}
+	}
+	for _, p := range peers {
+		if p.load, err = readMemory(p.proc.pid()); err != nil {
+			return nil, err
+		}
+		if p.loadHandler, err = readMemory(p.handler); err != nil {
+			return nil, err
+		}
+	}
+	return newReport(b, peers), nil
+}
+
+// measure runs one round on a peer: warm-up, the loaded run, then the
+// single-connection run.
+func (b *bench) measure(ctx context.Context, p *peer) (roundResult, error) {
+	var rr roundResult
+	cfg := loadgen.Config{Addr: p.addr, Path: helloPath, Conns: b.opts.concurrency, Duration: b.opts.warmup, WantBody: greeting}
+	if _, err := b.load(ctx, p, cfg); err != nil {
+		return rr, err
+	}
+
+	host0, handler0 := b.peerCPU(p)
+	cfg.Duration = b.opts.duration
+	var err error
+	if rr.loaded, err = b.load(ctx, p, cfg); err != nil {
+		return rr, err
+	}
+	host1, handler1 := b.peerCPU(p)
+	rr.hostCPU, rr.handlerCPU = host1-host0, handler1-handler0
+
+	cfg.Conns, cfg.Duration = 1, min(b.opts.warmup, 200*time.Millisecond)
+	if _, err := b.load(ctx, p, cfg); err != nil {
+		return rr, err
+	}
+	cfg.Duration = b.opts.duration
+	if rr.single, err = b.load(ctx, p, cfg); err != nil {
+		return rr, err
+	}
+	b.logf("  c=%d: %.0f req/s, p50 %s, p99 %s; c=1: p50 %s",
+		b.opts.concurrency, rr.loaded.RPS(), ms(rr.loaded.Latency.Quantile(0.5)), ms(rr.loaded.Latency.Quantile(0.99)), ms(rr.single.Latency.Quantile(0.5)))
+	return rr, nil
+}
+
+// load runs the load generator and fails if the peer died or no request
+// succeeded.
+func (b *bench) load(ctx context.Context, p *peer, cfg loadgen.Config) (*loadgen.Result, error) {
+	res, err := loadgen.Run(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-p.proc.exited:
+		return nil, fmt.Errorf("exited during the run (%v); its output:\n%s", p.proc.waitErr, p.proc.logTail())
+	default:
+	}
+	if res.Requests == 0 {
+		return nil, fmt.Errorf("no request succeeded at c=%d: %v", cfg.Conns, res.FirstErr)
+	}
+	if res.Errors > 0 {
+		b.logf("  warning: %d failed requests at c=%d, the first: %v", res.Errors, cfg.Conns, res.FirstErr)
+	}
+	return res, nil
+}
+
+// peerCPU returns the CPU time used so far by the peer's funcd or proxy (0
+// for the direct handler) and by its handler.
+func (b *bench) peerCPU(p *peer) (host, handler time.Duration) {
+	if p.hasHost() {
+		host = cpuOf(p.proc.pid())
+	}
+	return host, cpuOf(p.handler)
+}
+
+// startPeer starts a peer, waits until it answers, and checks that it
+// serves the greeting.
+func (b *bench) startPeer(ctx context.Context, p *peer) error {
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	p.addr = addr
+	switch p.kind {
+	case direct:
+		b.logf("starting the handler on %s", addr)
+		if p.proc, err = b.start(p.name, b.tmp, b.handlerBin, "-addr", addr); err != nil {
+			return err
+		}
+		p.handler = p.proc.pid()
+	case proxied:
+		handlerAddr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		b.logf("starting the proxy on %s and its handler on %s", addr, handlerAddr)
+		h, err := b.start(p.name+" handler", b.tmp, b.handlerBin, "-addr", handlerAddr)
+		if err != nil {
+			return err
+		}
+		if err := h.waitReady(ctx, handlerAddr, 60*time.Second); err != nil {
+			return err
+		}
+		p.handler = h.pid()
+		if p.proc, err = b.start(p.name, b.tmp, b.proxyBin, "-addr", addr, "-target", "http://"+handlerAddr); err != nil {
+			return err
+		}
+	default:
+		appDir, err := b.copyApp(p.app())
+		if err != nil {
+			return err
+		}
+		_, port, _ := strings.Cut(addr, ":")
+		b.logf("starting funcd on %s with app %s", addr, p.app())
+		if p.proc, err = b.start(p.name, appDir, b.funcdBin, "start", "--script-root", appDir, "--port", port, "--no-auth"); err != nil {
+			return err
+		}
+	}
+	if err := p.proc.waitReady(ctx, addr, 60*time.Second); err != nil {
+		return err
+	}
+	if p.isFuncd() {
+		pid, exe, err := findChild(p.proc.pid(), filepath.Join(b.tmp, "apps", p.app(), "handler"), 10*time.Second)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+		p.handler = pid
+		p.proc.adopt(pid, exe)
+	}
+	// A few requests, as a smoke test and so that idle memory is measured
+	// with the function invoked at least once.
+	client := &http.Client{Timeout: 10 * time.Second}
+	for range 20 {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+helloPath, nil)
+		res, err := client.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s: GET %s: %w", p.name, helloPath, err)
+		}
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil {
+			return fmt.Errorf("%s: GET %s: %w", p.name, helloPath, err)
+		}
+		if res.StatusCode != http.StatusOK || string(body) != greeting {
+			return fmt.Errorf("%s: GET %s: %s %q, want 200 %q; its output:\n%s", p.name, helloPath, res.Status, body, greeting, p.proc.logTail())
+		}
+	}
+	client.CloseIdleConnections()
+	return nil
+}
+
+// start starts a server process in dir, with its output in a log file in
+// the temporary folder.
+func (b *bench) start(name, dir, bin string, args ...string) (*process, error) {
+	logName := strings.NewReplacer(" ", "-", "(", "", ")", "", "/", "", ":", "").Replace(name) + ".log"
+	return b.procs.start(name, dir, filepath.Join(b.tmp, logName), childEnv(), bin, args...)
+}
+
+// copyApp copies bench/apps/<name> to the temporary folder and puts the
+// handler binary in it, where its host.json expects it.
+func (b *bench) copyApp(name string) (string, error) {
+	src := filepath.Join(b.root, "bench", "apps", name)
+	dst := filepath.Join(b.tmp, "apps", name)
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		return "", fmt.Errorf("cannot copy app %s: %w", name, err)
+	}
+	bin, err := os.ReadFile(b.handlerBin)
+	if err != nil {
+		return "", err
+	}
+	return dst, os.WriteFile(filepath.Join(dst, "handler"), bin, 0o755)
+}
+
+// goBuild builds a package of the module into out.
+func (b *bench) goBuild(ctx context.Context, out, pkg string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd.Dir = b.root
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, msg)
+	}
+	return nil
+}
+
+// logf prints progress on stderr.
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.log, "httpbench: "+format+"\n", args...)
+}
+
+// moduleRoot returns the folder of the main module's go.mod.
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("run httpbench from inside the funcd module")
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// childEnv is the environment of the servers: this process's, without the
+// settings that would skew them (GOMAXPROCS applies to the load generator
+// only).
+func childEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "GOMAXPROCS", "GODEBUG", "GOGC", "GOMEMLIMIT", "FUNCTIONS_CUSTOMHANDLER_PORT":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// commandLine is how to run this benchmark again with the same flags.
+func commandLine(args []string) string {
+	var b strings.Builder
+	b.WriteString("go run ./bench/cmd/httpbench")
+	for _, a := range args {
+		b.WriteByte(' ')
+		if strings.ContainsAny(a, " \t\n'\"$\\*?;&|<>()") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		b.WriteString(a)
+	}
+	return b.String()
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/funcd/funcd/bench/internal/loadgen"
+)
+
+// report is the benchmark's outcome: medians over rounds, and the machine
+// they were measured on.
+type report struct {
+	opts    options
+	command string
+	machine string
+	peers   []*peer
+	direct  *peer
+	goals   []goal
+}
+
+// goal is one check of a funcd peer against a target.
+type goal struct {
+	peer, what, got string
+	pass            bool
+}
+
+// newReport computes the medians and checks the goals.
+func newReport(b *bench, peers []*peer) *report {
+	r := &report{opts: b.opts, command: b.command, machine: machine(), peers: peers, direct: peers[0]}
+	for _, p := range peers {
+		if !p.isFuncd() {
+			continue
+		}
+		ratio := r.ratio(p)
+		added := r.addedLatency(p)
+		rss := mib(p.idle.rssKB)
+		r.goals = append(r.goals,
+			goal{p.name, fmt.Sprintf("throughput ≥ %.1f × direct at c=%d", goalThroughputRatio, b.opts.concurrency),
+				fmt.Sprintf("%.2f ×", ratio), ratio >= goalThroughputRatio},
+			goal{p.name, fmt.Sprintf("added median latency < %s ms at c=1", ms(goalAddedLatency)),
+				ms(added) + " ms", added < goalAddedLatency},
+			goal{p.name, fmt.Sprintf("funcd idle RSS < %.0f MiB", goalIdleRSSMiB),
+				fmt.Sprintf("%.1f MiB", rss), rss < goalIdleRSSMiB},
+		)
+	}
+	return r
+}
+
+// allPass reports whether every goal was met.
+func (r *report) allPass() bool {
+	for _, g := range r.goals {
+		if !g.pass {
+			return false
+		}
+	}
+	return true
+}
+
+// ratio is the median over rounds of p's throughput over direct's in the
+// same round.
+func (r *report) ratio(p *peer) float64 {
+	var v []float64
+	for i, rr := range p.rounds {
+		v = append(v, rr.loaded.RPS()/r.direct.rounds[i].loaded.RPS())
+	}
+	return median(v)
+}
+
+// addedLatency is the median over rounds of p's median latency at c=1 minus
+// direct's in the same round.
+func (r *report) addedLatency(p *peer) time.Duration {
+	var v []float64
+	for i, rr := range p.rounds {
+		v = append(v, float64(rr.single.Latency.Quantile(0.5)-r.direct.rounds[i].single.Latency.Quantile(0.5)))
+	}
+	return time.Duration(median(v))
+}
+
+// stat returns the median over p's rounds of f.
+func stat(p *peer, f func(roundResult) float64) float64 {
+	var v []float64
+	for _, rr := range p.rounds {
+		v = append(v, f(rr))
+	}
+	return median(v)
+}
+
+// quantile returns the median over p's rounds of a latency percentile.
+func quantile(p *peer, single bool, q float64) time.Duration {
+	return time.Duration(stat(p, func(rr roundResult) float64 {
+		res := rr.loaded
+		if single {
+			res = rr.single
+		}
+		return float64(res.Latency.Quantile(q))
+	}))
+}
+
+// markdown renders the report.
+func (r *report) markdown() string {
+	var b strings.Builder
+	o := r.opts
+	c := o.concurrency
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+
+	w("## funcd HTTP benchmark: custom handler behind funcd vs net/http alone\n\n")
+	w("Command: `%s`\n\n", r.command)
+	w("Machine: %s\n\n", r.machine)
+	w("Load: GET %s on loopback, closed loop, keep-alive. Rounds: %d, each measuring every peer in turn (rotating order): "+
+		"%v warm-up, %v at c=%d connections, then 200ms of warm-up and %v at c=1. Medians over rounds. "+
+		"Load generator: in-process HTTP/1.1 client, GOMAXPROCS=%d; funcd and the handler run with the default GOMAXPROCS (%d).\n\n",
+		helloPath, o.rounds, o.warmup, o.duration, c, o.duration, o.procs, o.serverProcs)
+
+	w("| peer | req/s c=%d | × direct | p50 c=%d | p90 c=%d | p99 c=%d | p50 c=1 | added p50 c=1 | funcd (proxy) RSS idle | handler RSS idle |\n", c, c, c, c)
+	w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, p := range r.peers {
+		ratio, added, funcdRSS := "1.00", "–", "–"
+		if p.hasHost() {
+			ratio = fmt.Sprintf("%.2f", r.ratio(p))
+			added = fmt.Sprintf("%+.3f ms", float64(r.addedLatency(p))/1e6)
+			funcdRSS = fmt.Sprintf("%.1f MiB", mib(p.idle.rssKB))
+		}
+		w("| %s | %.0f | %s | %s ms | %s ms | %s ms | %s ms | %s | %s | %.1f MiB |\n",
+			p.name, stat(p, func(rr roundResult) float64 { return rr.loaded.RPS() }), ratio,
+			ms(quantile(p, false, 0.5)), ms(quantile(p, false, 0.9)), ms(quantile(p, false, 0.99)),
+			ms(quantile(p, true, 0.5)), added, funcdRSS, mib(p.idleHandler.rssKB))
+	}
+	if r.opts.proxy {
+		w("\nThe reference is an httputil.ReverseProxy in front of its own handler process (bench/proxy): " +
+			"the cost of one more net/http hop, with nothing else done.\n")
+	}
+	w("\n× direct and added p50 are medians of per-round comparisons with the direct run of the same round. "+
+		"RSS is VmRSS from /proc/<pid>/status after startup, %d requests and %v of settling; 1 MiB = 1024 × 1024 bytes.\n\n", 20, o.settle)
+
+	w("### Cost per request and memory after load\n\n")
+	w("| peer | funcd (proxy) CPU/req c=%d | handler CPU/req c=%d | load generator CPU | req/s c=1 | funcd (proxy) RSS / peak after load | handler RSS / peak after load | failed requests |\n", c, c)
+	w("|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, p := range r.peers {
+		hostCPU, funcdMem := "–", "–"
+		if p.hasHost() {
+			hostCPU = fmt.Sprintf("%.1f µs", stat(p, func(rr roundResult) float64 { return perRequest(rr.hostCPU, rr.loaded) }))
+			funcdMem = fmt.Sprintf("%.1f / %.1f MiB", mib(p.load.rssKB), mib(p.load.hwmKB))
+		}
+		var failed uint64
+		for _, rr := range p.rounds {
+			failed += rr.loaded.Errors + rr.single.Errors
+		}
+		w("| %s | %s | %.1f µs | %.0f%% of a core | %.0f | %s | %.1f / %.1f MiB | %d |\n",
+			p.name, hostCPU,
+			stat(p, func(rr roundResult) float64 { return perRequest(rr.handlerCPU, rr.loaded) }),
+			stat(p, func(rr roundResult) float64 { return 100 * rr.loaded.ClientCPU.Seconds() / rr.loaded.Elapsed.Seconds() }),
+			stat(p, func(rr roundResult) float64 { return rr.single.RPS() }),
+			funcdMem, mib(p.loadHandler.rssKB), mib(p.loadHandler.hwmKB), failed)
+	}
+	w("\nCPU/req is the process's user+system CPU time (/proc/<pid>/stat) over the loaded run divided by its requests.\n\n")
+
+	w("### Every round\n\n")
+	w("| round | peer | req/s c=%d | p50 c=%d | p99 c=%d | p50 c=1 |\n|--:|---|--:|--:|--:|--:|\n", c, c, c)
+	for i := range o.rounds {
+		for _, p := range r.peers {
+			rr := p.rounds[i]
+			w("| %d | %s | %.0f | %s ms | %s ms | %s ms |\n", i+1, p.name, rr.loaded.RPS(),
+				ms(rr.loaded.Latency.Quantile(0.5)), ms(rr.loaded.Latency.Quantile(0.99)), ms(rr.single.Latency.Quantile(0.5)))
+		}
+	}
+
+	w("\n### Goals\n\n")
+	for _, g := range r.goals {
+		verdict := "PASS"
+		if !g.pass {
+			verdict = "FAIL"
+		}
+		w("- %s %s: %s (measured %s)\n", verdict, g.peer, g.what, g.got)
+	}
+	return b.String()
+}
+
+// perRequest returns cpu divided by the successful requests of res, in µs.
+func perRequest(cpu time.Duration, res *loadgen.Result) float64 {
+	if res.Requests == 0 {
+		return 0
+	}
+	return float64(cpu.Microseconds()) / float64(res.Requests)
+}
+
+// ms formats a duration in milliseconds with microsecond precision.
+func ms(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/1e6) }
+
+// median returns the median of v (the mean of the middle two for an even
+// count), or 0 for none.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// machine describes the machine: CPUs, CPU model, kernel and Go version.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	kernel := ""
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		kernel = ", Linux " + strings.TrimSpace(string(b))
+	}
+	return fmt.Sprintf("%d CPUs (nproc), %s%s, %s %s/%s", runtime.NumCPU(), model, kernel, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
