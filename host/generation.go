@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,8 @@ type Generation struct {
 	worker    Worker
 	work      *drainGroup
 	loaded    time.Time
+	log       *slog.Logger                     // obeys host.json logging.logLevel
+	fnLogs    map[*funcd.Function]*slog.Logger // each indexed function's logger
 }
 
 // httpRoute is one HTTP-triggered function's place in the URL space.
@@ -108,7 +111,6 @@ func (g *Generation) InFlight() int { return g.work.inFlight() }
 // A function that times out fails with a funcd.Error of code ETIMEOUT.
 func (g *Generation) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.Result, error) {
 	fn := inv.Function
-	log := g.host.log.With("function", fn.Name, "invocation_id", inv.ID)
 	if g.worker == nil {
 		return nil, funcd.Errorf(funcd.EUNAVAILABLE,
 			"function '%s' cannot run: host.json has no customHandler section, and funcd needs a custom handler to run this app's functions", fn.Name)
@@ -123,18 +125,33 @@ func (g *Generation) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.
 		defer cancel()
 	}
 
-	log.Info(fmt.Sprintf("Executing 'Functions.%s' (Reason='%s', Id=%s)", fn.Name, invokeReason, inv.ID))
+	log := g.functionLog(fn)
+	id := slog.String("invocation_id", inv.ID)
+	if log.Enabled(ctx, slog.LevelInfo) {
+		log.LogAttrs(ctx, slog.LevelInfo, "Executing 'Functions."+fn.Name+"' (Reason='"+invokeReason+"', Id="+inv.ID+")", id)
+	}
 	res, err := g.worker.Invoke(ctx, inv)
 	if err != nil && timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && funcd.ErrorCode(err) != funcd.ETIMEOUT {
 		err = funcd.TimeoutError(timeout, fn.Name, inv.ID, err)
 	}
-	elapsed := g.host.clock.Now().Sub(inv.Started)
+	elapsed := strconv.FormatInt(g.host.clock.Now().Sub(inv.Started).Milliseconds(), 10)
 	if err != nil {
-		log.Error(fmt.Sprintf("Executed 'Functions.%s' (Failed, Id=%s, Duration=%dms)", fn.Name, inv.ID, elapsed.Milliseconds()), "error", err)
+		log.LogAttrs(ctx, slog.LevelError, "Executed 'Functions."+fn.Name+"' (Failed, Id="+inv.ID+", Duration="+elapsed+"ms)", id, slog.Any("error", err))
 		return nil, err
 	}
-	log.Info(fmt.Sprintf("Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%dms)", fn.Name, inv.ID, elapsed.Milliseconds()))
+	if log.Enabled(ctx, slog.LevelInfo) {
+		log.LogAttrs(ctx, slog.LevelInfo, "Executed 'Functions."+fn.Name+"' (Succeeded, Id="+inv.ID+", Duration="+elapsed+"ms)", id)
+	}
 	return res, nil
+}
+
+// functionLog returns the logger of a function's invocation records:
+// category "Function.<Name>", so host.json logging.logLevel applies.
+func (g *Generation) functionLog(fn *funcd.Function) *slog.Logger {
+	if l, ok := g.fnLogs[fn]; ok {
+		return l
+	}
+	return g.log.With(CategoryKey, "Function."+fn.Name, "function", fn.Name)
 }
 
 // invokeReason is the reason the real host logs for invocations that come
@@ -162,6 +179,7 @@ func (g *Generation) index(log *slog.Logger) {
 			continue
 		}
 		g.functions = append(g.functions, f)
+		g.fnLogs[f] = g.log.With(CategoryKey, "Function."+f.Name, "function", f.Name)
 		if t := f.HTTPTrigger(); t != nil {
 			tmpl, err := route.Parse(routeTemplate(app.Host.HTTP.RoutePrefix, f))
 			if err != nil {

@@ -190,10 +190,14 @@ func (h *Host) load(ctx context.Context) (*Generation, error) {
 	for _, w := range app.Warnings {
 		h.log.Warn(w.Error())
 	}
-	gen := &Generation{App: app, Local: local, host: h, work: newDrainGroup(), loaded: h.clock.Now()}
-	gen.index(h.log)
+	gen := &Generation{
+		App: app, Local: local, host: h, work: newDrainGroup(), loaded: h.clock.Now(),
+		log:    newCategoryLogger(h.log, app.Host.Logging.LogLevel),
+		fnLogs: map[*funcd.Function]*slog.Logger{},
+	}
+	gen.index(gen.log)
 
-	w, err := h.cfg.NewWorker(app, h.log, h.onWorkerFatal)
+	w, err := h.cfg.NewWorker(app, gen.log, h.onWorkerFatal)
 	if err != nil {
 		return nil, err
 	}

@@ -70,12 +70,15 @@ func (g *globals) appRoot() (string, error) {
 
 // logger returns the logger commands write to: text on stderr, debug level
 // with --verbose.
-func (g *globals) logger() *slog.Logger {
+func (g *globals) logger() *slog.Logger { return g.loggerTo(g.stderr) }
+
+// loggerTo is logger writing to w.
+func (g *globals) loggerTo(w io.Writer) *slog.Logger {
 	level := slog.LevelInfo
 	if g.verbose {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
 func versionCommand(g *globals) *cobra.Command {

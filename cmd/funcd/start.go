@@ -73,7 +73,10 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 	if err != nil {
 		return err
 	}
-	log := g.logger()
+	// The host logs every invocation: batch the writes off the request path.
+	logOut := newLogWriter(g.stderr)
+	defer logOut.Close()
+	log := g.loggerTo(logOut)
 	h, err := host.New(host.Config{
 		ScriptRoot: rootDir,
 		StateDir:   o.stateDir,
