@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -22,6 +23,10 @@ type invocation struct {
 
 // running and peak count concurrent invocations of the peak function.
 var running, peak atomic.Int32
+
+// hangs counts invocations of the hang function that arrived, and hangsCancelled
+// those whose request the host then cancelled.
+var hangs, hangsCancelled atomic.Int32
 
 type request struct {
 	Query map[string]string
@@ -65,7 +70,7 @@ func invoke(w http.ResponseWriter, r *http.Request) {
 	q := req.Query
 
 	switch r.URL.Path {
-	case "/echo", "/keyed", "/secured", "/disabledfn":
+	case "/echo", "/keyed", "/secured", "/disabledfn", "/any", "/keyedoff":
 		fmt.Fprintln(os.Stderr, "echo on stderr")
 		reply(w, map[string]any{
 			"Outputs": map[string]any{"res": map[string]any{
@@ -115,6 +120,22 @@ func invoke(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(300 * time.Millisecond)
 		running.Add(-1)
 		reply(w, map[string]any{"Outputs": map[string]any{"res": map[string]any{"body": strconv.Itoa(int(peak.Load()))}}})
+	case "/hang":
+		// Block until the host cancels the request.
+		hangs.Add(1)
+		<-r.Context().Done()
+		hangsCancelled.Add(1)
+		return
+	case "/hangstats":
+		reply(w, map[string]any{"Outputs": map[string]any{"res": map[string]any{
+			"body": fmt.Sprintf("%d %d", hangs.Load(), hangsCancelled.Load()),
+		}}})
+	case "/huge":
+		// A body of q["bytes"] bytes: "0123456789" repeated.
+		n, _ := strconv.Atoi(q["bytes"])
+		reply(w, map[string]any{"Outputs": map[string]any{"res": map[string]any{
+			"body": strings.Repeat("0123456789", n/10+1)[:n],
+		}}})
 	case "/pid":
 		reply(w, map[string]any{"Outputs": map[string]any{"res": map[string]any{"body": strconv.Itoa(os.Getpid())}}})
 	default:
