@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -12,73 +11,88 @@ import (
 	"github.com/funcd/funcd/host"
 )
 
-// admin routes /admin/... requests. Literal segments match case-insensitively
-// as ASP.NET routes do; a wrong verb on a known route is 405.
-func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
-	seg := strings.Split(strings.Trim(r.URL.Path, "/"), "/")[1:] // drop "admin"
-	is := func(i int, lit string) bool { return i < len(seg) && strings.EqualFold(seg[i], lit) }
-
-	// The only route without the master key.
-	if len(seg) == 2 && is(0, "host") && is(1, "ping") {
-		if !allow(w, r, http.MethodGet, http.MethodPost) {
-			return
-		}
-		w.Header().Set("Cache-Control", "no-store, no-cache")
-		w.WriteHeader(http.StatusOK)
-		return
+// admin serves the admin API. seg is the decoded path after /admin. As in
+// the real host (MVC attribute routes under legacy routing), a route matches
+// on its template and its verb before the key is checked: a request no admin
+// route takes (an unknown path, or a verb the route does not accept) is left
+// to the function routes, and admin reports false.
+func (s *Server) admin(w http.ResponseWriter, r *http.Request, seg []string) bool {
+	serve := s.adminRoute(r, seg)
+	if serve == nil {
+		return false
 	}
-	if !s.requireAdmin(w, r) {
-		return
+	if !matchSegments(seg, "host", "ping") && !s.requireAdmin(w, r) {
+		return true
 	}
-	switch {
-	case len(seg) == 2 && is(0, "host") && is(1, "status"):
-		if allow(w, r, http.MethodGet) {
-			s.hostStatus(w, r)
-		}
-	case len(seg) == 2 && is(0, "host") && is(1, "synctriggers"):
-		if allow(w, r, http.MethodPost) {
-			writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
-		}
-	case len(seg) == 2 && is(0, "host") && is(1, "restart"):
-		if allow(w, r, http.MethodPost) {
-			s.restart(w, r)
-		}
-	case len(seg) >= 2 && is(0, "host") && hostKeyScope(seg[1]) != "":
-		s.hostKeys(w, r, hostKeyScope(seg[1]), seg[2:])
-	case len(seg) == 1 && is(0, "functions"):
-		if allow(w, r, http.MethodGet) {
-			s.listFunctions(w, r)
-		}
-	case len(seg) == 2 && is(0, "functions"):
-		switch r.Method {
-		case http.MethodGet:
-			s.getFunction(w, r, seg[1])
-		case http.MethodPost:
-			s.invokeFunction(w, r, seg[1])
-		default:
-			allow(w, r, http.MethodGet, http.MethodPost)
-		}
-	case len(seg) == 3 && is(0, "functions") && is(2, "status"):
-		if allow(w, r, http.MethodGet) {
-			s.functionStatus(w, seg[1])
-		}
-	case len(seg) >= 3 && is(0, "functions") && is(2, "keys"):
-		s.functionKeys(w, r, seg[1], seg[3:])
-	default:
-		w.WriteHeader(http.StatusNotFound)
-	}
+	serve(w, r)
+	return true
 }
 
-// allow answers 405 unless the request's method is one of methods.
-func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
-	for _, m := range methods {
-		if r.Method == m {
-			return true
+// adminRoute returns the handler of the admin route that takes the request,
+// or nil.
+func (s *Server) adminRoute(r *http.Request, seg []string) http.HandlerFunc {
+	m := r.Method
+	get, post := m == http.MethodGet, m == http.MethodPost
+	keyVerb := get || post || m == http.MethodPut || m == http.MethodDelete
+	var scope string
+	if len(seg) >= 2 {
+		scope = hostKeyScope(seg[1])
+	}
+	switch {
+	case matchSegments(seg, "host", "ping") && (get || post):
+		return ping
+	case matchSegments(seg, "host", "status") && get:
+		return s.hostStatus
+	case matchSegments(seg, "host", "synctriggers") && post:
+		return s.syncTriggers
+	case matchSegments(seg, "host", "restart") && post:
+		return s.restart
+	case scope != "" && matchSegments(seg, "host", "") && get:
+		return func(w http.ResponseWriter, r *http.Request) { s.keyList(w, r, s.hostKeyOps(r, scope)) }
+	case scope != "" && matchSegments(seg, "host", "", "") && keyVerb:
+		return func(w http.ResponseWriter, r *http.Request) { s.keyItem(w, r, seg[2], s.hostKeyOps(r, scope)) }
+	case matchSegments(seg, "functions") && get:
+		return s.listFunctions
+	case matchSegments(seg, "functions", "") && get:
+		return func(w http.ResponseWriter, r *http.Request) { s.getFunction(w, r, seg[1]) }
+	case matchSegments(seg, "functions", "") && post:
+		return func(w http.ResponseWriter, r *http.Request) { s.invokeFunction(w, r, seg[1]) }
+	case matchSegments(seg, "functions", "", "status") && get:
+		return func(w http.ResponseWriter, r *http.Request) { s.functionStatus(w, seg[1]) }
+	case matchSegments(seg, "functions", "", "keys") && get:
+		return func(w http.ResponseWriter, r *http.Request) {
+			if ops, ok := s.functionKeyOps(w, r, seg[1]); ok {
+				s.keyList(w, r, ops)
+			}
+		}
+	case matchSegments(seg, "functions", "", "keys", "") && keyVerb:
+		return func(w http.ResponseWriter, r *http.Request) {
+			if ops, ok := s.functionKeyOps(w, r, seg[1]); ok {
+				s.keyItem(w, r, seg[3], ops)
+			}
 		}
 	}
-	w.Header().Set("Allow", strings.Join(methods, ", "))
-	w.WriteHeader(http.StatusMethodNotAllowed)
-	return false
+	return nil
+}
+
+// ping answers GET and POST /admin/host/ping without a key, with the
+// headers of [ResponseCache(NoStore = true, Location = None)].
+func ping(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Cache-Control", "no-store,no-cache")
+	w.Header().Set("Pragma", "no-cache")
+	w.WriteHeader(http.StatusOK)
+}
+
+// syncTriggers has nothing to sync; like the real host it needs a running
+// host.
+func (s *Server) syncTriggers(w http.ResponseWriter, _ *http.Request) {
+	gen, err := s.cfg.Host.Acquire()
+	if err != nil {
+		w.WriteHeader(statusOf(err))
+		return
+	}
+	gen.Release()
+	writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
 }
 
 // hostStatusResponse is the real host's HostStatus: null and default members
@@ -151,19 +165,25 @@ func (s *Server) invokeFunction(w http.ResponseWriter, r *http.Request, name str
 		w.WriteHeader(statusOf(err))
 		return
 	}
+	// The body is bound before the action looks the function up.
+	var body *struct {
+		Input *string `json:"input"`
+	}
+	raw, err := readBody(w, r, gen.App.Host.HTTP.MaxRequestBodySize)
+	if err != nil {
+		gen.Release()
+		w.WriteHeader(statusOf(err))
+		return
+	}
+	if json.Unmarshal(raw, &body) != nil || body == nil {
+		gen.Release()
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
 	fn := gen.Function(name)
 	if fn == nil {
 		gen.Release()
 		w.WriteHeader(http.StatusNotFound)
-		return
-	}
-	var body struct {
-		Input *string `json:"input"`
-	}
-	raw, err := io.ReadAll(io.LimitReader(r.Body, gen.App.Host.HTTP.MaxRequestBodySize))
-	if err != nil || len(raw) == 0 || json.Unmarshal(raw, &body) != nil {
-		gen.Release()
-		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
 	input := ""

@@ -71,8 +71,8 @@ func levelClaim(l funcd.AuthLevel) string {
 }
 
 // requireAdmin checks that the request carries the master key: 401 without a
-// valid key, 403 with a valid key of a lower level. It writes the failure and
-// returns false.
+// valid key (an ASP.NET challenge), 403 with a valid key of a lower level. It
+// writes the failure and returns false.
 func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) bool {
 	c, err := s.authenticate(r, "")
 	if err != nil {
@@ -84,9 +84,17 @@ func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) bool {
 	case funcd.AuthAdmin:
 		return true
 	case funcd.AuthAnonymous:
-		w.WriteHeader(http.StatusUnauthorized)
+		challenge(w)
 	default:
 		w.WriteHeader(http.StatusForbidden)
 	}
 	return false
+}
+
+// challenge answers 401 as the real host's admin policies do: every
+// authentication scheme they name challenges, and JwtBearer's adds
+// WWW-Authenticate.
+func challenge(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", "Bearer")
+	w.WriteHeader(http.StatusUnauthorized)
 }

@@ -1,8 +1,12 @@
 package httpapi
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/funcd/funcd"
 )
@@ -42,14 +46,61 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // writeError answers an admin API request that failed. Client errors carry
-// their message as a JSON string (as ASP.NET's BadRequest(string) does);
+// their message, as ASP.NET's BadRequest(string) does: through content
+// negotiation, where the string formatter (text/plain) comes before JSON;
 // server errors carry nothing.
-func writeError(w http.ResponseWriter, err error) {
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
 	switch status {
 	case http.StatusBadRequest, http.StatusConflict:
-		writeJSON(w, status, err.Error())
+		if wantsJSON(r) {
+			writeJSON(w, status, err.Error())
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(err.Error()))
 	default:
 		w.WriteHeader(status)
 	}
+}
+
+// wantsJSON reports whether ASP.NET's output formatter selection would pick
+// JSON over text for a string: only when the Accept header, taken by
+// quality, names a JSON type before any text type. An Accept with */* is
+// ignored (MvcOptions.RespectBrowserAcceptHeader is false).
+func wantsJSON(r *http.Request) bool {
+	type mediaRange struct {
+		typ string
+		q   float64
+	}
+	var ranges []mediaRange
+	for _, v := range r.Header.Values("Accept") {
+		for part := range strings.SplitSeq(v, ",") {
+			typ, params, _ := strings.Cut(part, ";")
+			mr := mediaRange{typ: strings.ToLower(strings.TrimSpace(typ)), q: 1}
+			for p := range strings.SplitSeq(params, ";") {
+				if k, val, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(k, "q") {
+					if q, err := strconv.ParseFloat(val, 64); err == nil {
+						mr.q = q
+					}
+				}
+			}
+			if mr.typ == "*/*" {
+				return false
+			}
+			ranges = append(ranges, mr)
+		}
+	}
+	slices.SortStableFunc(ranges, func(a, b mediaRange) int { return cmp.Compare(b.q, a.q) })
+	for _, mr := range ranges {
+		switch {
+		case mr.typ == "text/plain" || mr.typ == "text/*":
+			return false
+		case mr.typ == "application/json" || mr.typ == "text/json" || mr.typ == "application/*" ||
+			strings.HasPrefix(mr.typ, "application/") && strings.HasSuffix(mr.typ, "+json"):
+			return true
+		}
+	}
+	return false
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 
@@ -39,9 +38,9 @@ type keyListResponse struct {
 }
 
 // selfLinks is the "links" member of key responses: the request URL without
-// its query.
+// its query, its path unescaped (the real host's GetBaseUri).
 func selfLinks(r *http.Request) []link {
-	return []link{{Rel: "self", Href: baseURL(r) + r.URL.EscapedPath()}}
+	return []link{{Rel: "self", Href: baseURL(r) + r.URL.Path}}
 }
 
 // keyOps is one scope's key operations: a host scope or one function's keys.
@@ -52,62 +51,56 @@ type keyOps struct {
 	delete func(name string) error
 }
 
-func (s *Server) hostKeys(w http.ResponseWriter, r *http.Request, scope string, rest []string) {
+// hostKeyOps is a host scope's key operations.
+func (s *Server) hostKeyOps(r *http.Request, scope string) keyOps {
 	m, ctx := s.cfg.Host.Keys(), r.Context()
-	s.keyRoute(w, r, rest, keyOps{
+	return keyOps{
 		list:   func() ([]keys.Key, error) { return m.HostKeys(ctx, scope) },
 		get:    func(n string) (keys.Key, error) { return m.HostKey(ctx, scope, n) },
 		set:    func(n, v string) (keys.Key, bool, error) { return m.SetHostKey(ctx, scope, n, v) },
 		delete: func(n string) error { return m.DeleteHostKey(ctx, scope, n) },
-	})
+	}
 }
 
-func (s *Server) functionKeys(w http.ResponseWriter, r *http.Request, fn string, rest []string) {
+// functionKeyOps is a function's key operations; it answers 404 and reports
+// false when the function does not exist.
+func (s *Server) functionKeyOps(w http.ResponseWriter, r *http.Request, fn string) (keyOps, bool) {
 	gen := s.cfg.Host.Current()
 	if gen == nil || gen.App.Function(fn) == nil {
 		w.WriteHeader(http.StatusNotFound)
-		return
+		return keyOps{}, false
 	}
 	fn = gen.App.Function(fn).Name
 	m, ctx := s.cfg.Host.Keys(), r.Context()
-	s.keyRoute(w, r, rest, keyOps{
+	return keyOps{
 		list:   func() ([]keys.Key, error) { return m.FunctionKeys(ctx, fn) },
 		get:    func(n string) (keys.Key, error) { return m.FunctionKey(ctx, fn, n) },
 		set:    func(n, v string) (keys.Key, bool, error) { return m.SetFunctionKey(ctx, fn, n, v) },
 		delete: func(n string) error { return m.DeleteFunctionKey(ctx, fn, n) },
-	})
+	}, true
 }
 
-// keyRoute serves GET on a scope (list) and GET/PUT/POST/DELETE on one key.
-func (s *Server) keyRoute(w http.ResponseWriter, r *http.Request, rest []string, ops keyOps) {
-	switch {
-	case len(rest) == 0:
-		if !allow(w, r, http.MethodGet) {
-			return
-		}
-		list, err := ops.list()
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		resp := keyListResponse{Keys: make([]keyResponse, 0, len(list)), Links: selfLinks(r)}
-		for _, k := range list {
-			resp.Keys = append(resp.Keys, keyResponse{Name: k.Name, Value: k.Value})
-		}
-		writeJSON(w, http.StatusOK, resp)
-	case len(rest) == 1:
-		s.keyItem(w, r, rest[0], ops)
-	default:
-		w.WriteHeader(http.StatusNotFound)
+// keyList answers GET on a scope.
+func (s *Server) keyList(w http.ResponseWriter, r *http.Request, ops keyOps) {
+	list, err := ops.list()
+	if err != nil {
+		writeError(w, r, err)
+		return
 	}
+	resp := keyListResponse{Keys: make([]keyResponse, 0, len(list)), Links: selfLinks(r)}
+	for _, k := range list {
+		resp.Keys = append(resp.Keys, keyResponse{Name: k.Name, Value: k.Value})
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
+// keyItem answers GET, PUT, POST and DELETE on one key.
 func (s *Server) keyItem(w http.ResponseWriter, r *http.Request, name string, ops keyOps) {
 	switch r.Method {
 	case http.MethodGet:
 		k, err := ops.get(name)
 		if err != nil {
-			writeError(w, err)
+			writeError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, keyResponse{Name: k.Name, Value: k.Value, Links: selfLinks(r)})
@@ -118,31 +111,33 @@ func (s *Server) keyItem(w http.ResponseWriter, r *http.Request, name string, op
 				Name  string `json:"name"`
 				Value string `json:"value"`
 			}
-			raw, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-			if err != nil || json.Unmarshal(raw, &body) != nil || body.Value == "" {
-				writeError(w, funcd.Errorf(funcd.EINVALID, "Invalid key value"))
+			raw, err := readBody(w, r, 64<<10)
+			if err != nil {
+				w.WriteHeader(statusOf(err))
+				return
+			}
+			if json.Unmarshal(raw, &body) != nil || body.Value == "" {
+				writeError(w, r, funcd.Errorf(funcd.EINVALID, "Invalid key value"))
 				return
 			}
 			value = body.Value
 		}
 		k, created, err := ops.set(name, value)
 		if err != nil {
-			writeError(w, err)
+			writeError(w, r, err)
 			return
 		}
 		status := http.StatusOK
 		if created {
 			status = http.StatusCreated
-			w.Header().Set("Location", baseURL(r)+r.URL.EscapedPath())
+			w.Header().Set("Location", selfLinks(r)[0].Href)
 		}
 		writeJSON(w, status, keyResponse{Name: k.Name, Value: k.Value, Links: selfLinks(r)})
 	case http.MethodDelete:
 		if err := ops.delete(name); err != nil {
-			writeError(w, err)
+			writeError(w, r, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
-	default:
-		allow(w, r, http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete)
 	}
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 
@@ -45,22 +46,55 @@ func New(cfg Config) *Server {
 
 var _ http.Handler = (*Server)(nil)
 
-// ServeHTTP routes a request: the homepage, the admin API, or a function.
+// ServeHTTP routes a request: the admin API, the homepage, or a function.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.cors(w, r) {
 		return
 	}
-	path := r.URL.Path
-	switch {
-	case path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
-		s.homepage(w, r)
-	case hasPrefixFold(path, "/admin/") || strings.EqualFold(path, "/admin"):
-		s.admin(w, r)
-	default:
-		s.function(w, r)
+	seg := pathSegments(r)
+	if len(seg) > 0 && strings.EqualFold(seg[0], "admin") && s.admin(w, r, seg[1:]) {
+		return
 	}
+	if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		s.homepage(w, r)
+		return
+	}
+	s.function(w, r)
 }
 
-func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+// pathSegments splits the request path on "/" and decodes each segment as
+// Kestrel decodes Request.Path: every escape but %2F. One trailing slash is
+// dropped, as ASP.NET routing ignores it; other empty segments are kept (they
+// match no route).
+func pathSegments(r *http.Request) []string {
+	p := strings.TrimPrefix(r.URL.EscapedPath(), "/")
+	p = strings.TrimSuffix(p, "/")
+	if p == "" {
+		return nil
+	}
+	seg := strings.Split(p, "/")
+	for i, s := range seg {
+		if !strings.Contains(s, "%") {
+			continue
+		}
+		keep := strings.NewReplacer("%2F", "%252F", "%2f", "%252f").Replace(s)
+		if u, err := url.PathUnescape(keep); err == nil {
+			seg[i] = u
+		}
+	}
+	return seg
+}
+
+// matchSegments reports whether seg is exactly the route lits, where "" in
+// lits stands for any non-empty segment; literals ignore case.
+func matchSegments(seg []string, lits ...string) bool {
+	if len(seg) != len(lits) {
+		return false
+	}
+	for i, l := range lits {
+		if seg[i] == "" || l != "" && !strings.EqualFold(seg[i], l) {
+			return false
+		}
+	}
+	return true
 }

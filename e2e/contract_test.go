@@ -1,0 +1,358 @@
+package e2e
+
+// Black-box checks of the HTTP surface against the real Functions host's
+// contract (docs/contract/host.md sections 4 to 6, and the host's source:
+// HostController, KeysController, FunctionsController, the middleware
+// pipeline and ASP.NET Core's legacy MVC routing, which the host uses).
+// Each expectation is the real host's answer, not funcd's.
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/funcd/funcd/hosttest"
+)
+
+// startContract runs the contract app with its disabled functions.
+func startContract(t *testing.T, opts hosttest.Options) *hosttest.Server {
+	t.Helper()
+	if opts.Env == nil {
+		opts.Env = map[string]string{}
+	}
+	opts.Env["AzureWebJobs.disabledfn.Disabled"] = "true"
+	opts.Env["AzureWebJobs.keyedoff.Disabled"] = "1"
+	return hosttest.Start(t, newApp(t, "contract"), opts)
+}
+
+// jsonObject decodes a JSON object, failing the test if it is not one.
+func jsonObject(t *testing.T, body string) map[string]json.RawMessage {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatalf("not a JSON object: %v: %q", err, body)
+	}
+	return m
+}
+
+func keysOf(m map[string]json.RawMessage) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// Admin routes are MVC attribute routes under legacy routing
+// (EnableEndpointRouting = false): a verb no action accepts matches nothing,
+// so the request falls through to the function routes and ends in 404
+// (never 405), before any key is looked at.
+func TestContractAdminRouteVerbs(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	master := s.MasterKey(t)
+	cases := []struct{ method, path string }{
+		{"DELETE", "/admin/host/status"},
+		{"HEAD", "/admin/host/status"},
+		{"HEAD", "/admin/host/ping"},
+		{"PUT", "/admin/host/ping"},
+		{"GET", "/admin/host/restart"},
+		{"GET", "/admin/host/synctriggers"},
+		{"POST", "/admin/functions"},
+		{"PATCH", "/admin/functions/echo"},
+		{"POST", "/admin/functions/echo/status"},
+		{"POST", "/admin/functions/echo/keys"},
+		{"DELETE", "/admin/host/keys"},
+		{"PATCH", "/admin/host/systemkeys/_master"},
+		{"GET", "/admin"},
+		{"GET", "/admin/nosuch"},
+		{"GET", "/admin/host/keys/a/b"},
+	}
+	for _, c := range cases {
+		for _, key := range []string{"", master} {
+			r := do(t, c.method, s.URL+c.path, "", "x-functions-key", key)
+			if r.status != http.StatusNotFound || r.body != "" {
+				t.Errorf("%s %s (key %t) = %d %q, want 404 with no body", c.method, c.path, key != "", r.status, r.body)
+			}
+			if a := r.header.Get("Allow"); a != "" {
+				t.Errorf("%s %s: Allow = %q on a 404", c.method, c.path, a)
+			}
+		}
+	}
+}
+
+// 401 without a valid key (the ASP.NET challenge of every scheme the admin
+// policy names, JwtBearer's included), 403 with a valid key of a lower level.
+// Admin routes run no function, so a function's own key is no key there.
+func TestContractAdminAuth(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	fnKey := s.FunctionKey(t, "keyed")
+	hostKey := listKeys(t, s, "/admin/host/functionkeys")["default"]
+	sysKey := createKey(t, s, "/admin/host/systemkeys/contract_extension")
+	for _, key := range []string{"", "not-a-key", fnKey} {
+		r := do(t, "GET", s.URL+"/admin/host/status", "", "x-functions-key", key)
+		wantStatus(t, r, http.StatusUnauthorized)
+		if got := r.header.Get("WWW-Authenticate"); got != "Bearer" {
+			t.Errorf("401 WWW-Authenticate = %q, want Bearer", got)
+		}
+		if r.body != "" {
+			t.Errorf("401 body = %q", r.body)
+		}
+	}
+	for _, key := range []string{hostKey, sysKey} {
+		r := do(t, "GET", s.URL+"/admin/functions", "", "x-functions-key", key)
+		wantStatus(t, r, http.StatusForbidden)
+		if r.header.Get("WWW-Authenticate") != "" {
+			t.Errorf("403 carries WWW-Authenticate %q", r.header.Get("WWW-Authenticate"))
+		}
+	}
+	// The route matches before authorization runs: an unknown function is
+	// 401 without a key and 404 with one.
+	wantStatus(t, do(t, "GET", s.URL+"/admin/functions/nosuch", ""), http.StatusUnauthorized)
+	wantStatus(t, do(t, "GET", s.URL+"/admin/functions/nosuch", "", "x-functions-key", s.MasterKey(t)), http.StatusNotFound)
+	// code works for admin routes too, and the header wins over it.
+	wantStatus(t, do(t, "GET", s.URL+"/admin/host/status?code="+s.MasterKey(t), ""), http.StatusOK)
+	wantStatus(t, do(t, "GET", s.URL+"/admin/host/status?code="+s.MasterKey(t), "", "x-functions-key", hostKey), http.StatusForbidden)
+}
+
+// PathString comparisons and route literals ignore case; a trailing slash is
+// ignored; Kestrel decodes the path except %2F; an empty segment matches no
+// literal.
+func TestContractAdminPaths(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	admin := []string{"x-functions-key", s.MasterKey(t)}
+	cases := []struct {
+		path string
+		want int
+	}{
+		{"/ADMIN/HOST/STATUS", 200},
+		{"/Admin/Functions/ECHO", 200},
+		{"/admin/functions/Echo/Status", 200},
+		{"/admin/host/SystemKeys", 200},
+		{"/admin/host/status/", 200},
+		{"/admin/host/%73tatus", 200},
+		{"/admin//host/status", 404},
+		{"/admin%2Fhost%2Fstatus", 404},
+		{"/admin/host%2Fstatus", 404},
+	}
+	for _, c := range cases {
+		if r := do(t, "GET", s.URL+c.path, "", admin...); r.status != c.want {
+			t.Errorf("GET %s = %d, want %d", c.path, r.status, c.want)
+		}
+	}
+	r := do(t, "GET", s.URL+"/admin/functions/ECHO", "", admin...)
+	var fn struct{ Name string }
+	_ = json.Unmarshal([]byte(r.body), &fn)
+	if fn.Name != "echo" {
+		t.Errorf("GET /admin/functions/ECHO name = %q, want the folder's spelling", fn.Name)
+	}
+}
+
+// HostController.Ping: GET and POST, no key, [ResponseCache(NoStore = true,
+// Location = None)].
+func TestContractPing(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	for _, m := range []string{"GET", "POST"} {
+		r := do(t, m, s.URL+"/admin/host/ping", "", "x-functions-key", "wrong")
+		wantStatus(t, r, http.StatusOK)
+		if r.body != "" {
+			t.Errorf("%s ping body = %q", m, r.body)
+		}
+		if cc := r.header.Get("Cache-Control"); cc != "no-store,no-cache" {
+			t.Errorf("%s ping Cache-Control = %q, want no-store,no-cache", m, cc)
+		}
+		if p := r.header.Get("Pragma"); p != "no-cache" {
+			t.Errorf("%s ping Pragma = %q, want no-cache", m, p)
+		}
+	}
+}
+
+// HostStatus: camelCase names, default members omitted except
+// functionAppContentEditingState.
+func TestContractHostStatusShape(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	r := do(t, "GET", s.URL+"/admin/host/status", "", "x-functions-key", s.MasterKey(t))
+	wantStatus(t, r, http.StatusOK)
+	if ct := r.header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	st := jsonObject(t, r.body)
+	for _, k := range []string{"id", "state", "version", "versionDetails", "processUptime", "functionAppContentEditingState"} {
+		if _, ok := st[k]; !ok {
+			t.Errorf("HostStatus lacks %q: %s", k, r.body)
+		}
+	}
+	allowed := []string{"id", "state", "version", "versionDetails", "platformVersion", "instanceId", "computerName", "errors", "processUptime", "functionAppContentEditingState", "extensionBundle"}
+	for k, v := range st {
+		if !slices.Contains(allowed, k) {
+			t.Errorf("HostStatus has unknown member %q", k)
+		}
+		if string(v) == "null" {
+			t.Errorf("HostStatus member %q is null; nulls are omitted", k)
+		}
+	}
+	if string(st["state"]) != `"Running"` {
+		t.Errorf("state = %s", st["state"])
+	}
+}
+
+// FunctionMetadataResponse is serialized with MVC's settings: every member,
+// nulls included, under its [JsonProperty] name.
+func TestContractFunctionMetadataShape(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	admin := []string{"x-functions-key", s.MasterKey(t)}
+	want := []string{"config", "config_href", "files", "href", "invoke_url_template", "isDirect", "isDisabled", "isProxy",
+		"language", "name", "script_href", "script_root_path_href", "test_data", "test_data_href"}
+
+	r := do(t, "GET", s.URL+"/admin/functions/echo", "", admin...)
+	wantStatus(t, r, http.StatusOK)
+	m := jsonObject(t, r.body)
+	if got := keysOf(m); !slices.Equal(got, want) {
+		t.Errorf("members = %v, want %v", got, want)
+	}
+	if string(m["files"]) != "null" || string(m["test_data"]) != "null" {
+		t.Errorf("files, test_data = %s, %s; want null", m["files"], m["test_data"])
+	}
+	if string(m["invoke_url_template"]) != strconv.Quote(strings.ToLower(s.URL)+"/api/echo/{id:int?}") {
+		t.Errorf("invoke_url_template = %s", m["invoke_url_template"])
+	}
+	if string(m["href"]) != strconv.Quote(s.URL+"/admin/functions/echo") {
+		t.Errorf("href = %s (a single GET uses the request's scheme and host)", m["href"])
+	}
+
+	r = do(t, "GET", s.URL+"/admin/functions", "", admin...)
+	wantStatus(t, r, http.StatusOK)
+	var list []map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(r.body), &list); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range list {
+		var n string
+		_ = json.Unmarshal(f["name"], &n)
+		names = append(names, n)
+		if got := keysOf(f); !slices.Equal(got, want) {
+			t.Errorf("%s members = %v", n, got)
+		}
+	}
+	// Sorted by name; disabled functions are listed, flagged.
+	if !slices.IsSorted(names) || !slices.Contains(names, "disabledfn") {
+		t.Errorf("names = %v", names)
+	}
+	for _, f := range list {
+		if string(f["name"]) == `"disabledfn"` && string(f["isDisabled"]) != "true" {
+			t.Errorf("disabledfn isDisabled = %s", f["isDisabled"])
+		}
+	}
+}
+
+// Key responses: ApiModel with camelCase names, nulls dropped, and links
+// [{rel: self, href: scheme://host/path}] (no query).
+func TestContractKeyResponses(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	admin := []string{"x-functions-key", s.MasterKey(t)}
+
+	for _, path := range []string{"/admin/host/keys", "/admin/host/functionkeys", "/admin/host/systemkeys", "/admin/functions/echo/keys", "/admin/functions/ECHO/keys", "/admin/host/FunctionKeys"} {
+		r := do(t, "GET", s.URL+path+"?x=1", "", admin...)
+		wantStatus(t, r, http.StatusOK)
+		m := jsonObject(t, r.body)
+		if got := keysOf(m); !slices.Equal(got, []string{"keys", "links"}) {
+			t.Errorf("%s members = %v", path, got)
+		}
+		var list struct {
+			Keys  []map[string]json.RawMessage
+			Links []map[string]string
+		}
+		_ = json.Unmarshal([]byte(r.body), &list)
+		for _, k := range list.Keys {
+			if got := keysOf(k); !slices.Equal(got, []string{"name", "value"}) {
+				t.Errorf("%s key members = %v", path, got)
+			}
+		}
+		if len(list.Links) != 1 || list.Links[0]["rel"] != "self" || list.Links[0]["href"] != s.URL+path || len(list.Links[0]) != 2 {
+			t.Errorf("%s links = %v", path, list.Links)
+		}
+	}
+
+	r := do(t, "GET", s.URL+"/admin/functions/echo/keys/default", "", admin...)
+	wantStatus(t, r, http.StatusOK)
+	if got := keysOf(jsonObject(t, r.body)); !slices.Equal(got, []string{"links", "name", "value"}) {
+		t.Errorf("single key members = %v", got)
+	}
+
+	// Created: 201, Location is the request URL.
+	url := s.URL + "/admin/host/functionkeys/made"
+	r = do(t, "PUT", url, `{"name":"made","value":"made-value-0123456789"}`, append(admin, "Content-Type", "application/json")...)
+	wantStatus(t, r, http.StatusCreated)
+	if r.header.Get("Location") != url {
+		t.Errorf("Location = %q, want %q", r.header.Get("Location"), url)
+	}
+	// Unknown functions: 404 for every key operation.
+	for _, m := range []string{"GET", "POST", "DELETE"} {
+		wantStatus(t, do(t, m, s.URL+"/admin/functions/nosuch/keys/k", "", admin...), http.StatusNotFound)
+	}
+}
+
+// The master key is "_master": readable under systemkeys only, settable
+// under any host scope, never deletable (BadRequest(string) goes through
+// ASP.NET's StringOutputFormatter: text/plain unless the client asks for
+// JSON).
+func TestContractMasterKeyRules(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	master := s.MasterKey(t)
+	admin := []string{"x-functions-key", master}
+
+	r := do(t, "GET", s.URL+"/admin/host/systemkeys/_master", "", admin...)
+	wantStatus(t, r, http.StatusOK)
+	var k struct{ Name, Value string }
+	_ = json.Unmarshal([]byte(r.body), &k)
+	if k.Name != "_master" || k.Value != master {
+		t.Errorf("systemkeys/_master = %s", r.body)
+	}
+	wantStatus(t, do(t, "GET", s.URL+"/admin/host/functionkeys/_master", "", admin...), http.StatusNotFound)
+	wantStatus(t, do(t, "GET", s.URL+"/admin/host/keys/_master", "", admin...), http.StatusNotFound)
+
+	for _, path := range []string{"/admin/host/keys/_master", "/admin/host/systemkeys/_master", "/admin/functions/echo/keys/_master"} {
+		r = do(t, "DELETE", s.URL+path, "", admin...)
+		wantStatus(t, r, http.StatusBadRequest)
+		if r.body != "Cannot delete System Key." || !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") {
+			t.Errorf("DELETE %s = %q (%s)", path, r.body, r.header.Get("Content-Type"))
+		}
+	}
+	r = do(t, "DELETE", s.URL+"/admin/host/keys/_master", "", append(admin, "Accept", "application/json")...)
+	if r.body != `"Cannot delete System Key."` || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
+		t.Errorf("DELETE _master asking for JSON = %q (%s)", r.body, r.header.Get("Content-Type"))
+	}
+	r = do(t, "PUT", s.URL+"/admin/host/keys/x", `{"name":"x"}`, append(admin, "Content-Type", "application/json")...)
+	wantStatus(t, r, http.StatusBadRequest)
+	if r.body != "Invalid key value" {
+		t.Errorf("PUT without a value = %q", r.body)
+	}
+
+	// Setting _master under the function keys scope sets the master key.
+	r = do(t, "PUT", s.URL+"/admin/host/functionkeys/_master", `{"name":"_master","value":"new-master-key-0123456789"}`, append(admin, "Content-Type", "application/json")...)
+	wantStatus(t, r, http.StatusOK)
+	wantStatus(t, do(t, "GET", s.URL+"/admin/host/status", "", admin...), http.StatusUnauthorized)
+	wantStatus(t, do(t, "GET", s.URL+"/admin/host/status", "", "x-functions-key", "new-master-key-0123456789"), http.StatusOK)
+}
+
+// FunctionsController.Invoke: [FromBody] is bound before the action runs, so
+// a missing body is 400 even for an unknown function; 202 with no body.
+func TestContractAdminInvoke(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	admin := []string{"x-functions-key", s.MasterKey(t), "Content-Type", "application/json"}
+	r := do(t, "POST", s.URL+"/admin/functions/ECHO", `{"input":"hi"}`, admin...)
+	if r.status != http.StatusAccepted || r.body != "" {
+		t.Errorf("invoke = %d %q, want 202 with no body", r.status, r.body)
+	}
+	wantStatus(t, do(t, "POST", s.URL+"/admin/functions/echo", `{}`, admin...), http.StatusAccepted)
+	for _, body := range []string{"", "null", "not json"} {
+		wantStatus(t, do(t, "POST", s.URL+"/admin/functions/echo", body, admin...), http.StatusBadRequest)
+		wantStatus(t, do(t, "POST", s.URL+"/admin/functions/nosuch", body, admin...), http.StatusBadRequest)
+	}
+	wantStatus(t, do(t, "POST", s.URL+"/admin/functions/nosuch", `{"input":""}`, admin...), http.StatusNotFound)
+	wantStatus(t, do(t, "POST", s.URL+"/admin/functions/echo", `{"input":""}`), http.StatusUnauthorized)
+}
