@@ -339,6 +339,80 @@ func TestContractMasterKeyRules(t *testing.T) {
 	wantStatus(t, do(t, "GET", s.URL+"/admin/host/status", "", "x-functions-key", "new-master-key-0123456789"), http.StatusOK)
 }
 
+// AuthenticationLevelHandler: a present x-functions-key header is used even
+// when empty, and the code query is then not looked at. Keys that match
+// nothing are anonymous, whatever they look like.
+func TestContractKeyPresentation(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	fnKey := s.FunctionKey(t, "keyed")
+	wantStatus(t, do(t, "GET", s.URL+"/api/keyed?code="+fnKey, ""), http.StatusOK)
+	wantStatus(t, do(t, "GET", s.URL+"/api/keyed?code="+fnKey, "", "x-functions-key", ""), http.StatusUnauthorized)
+	wantStatus(t, do(t, "GET", s.URL+"/api/keyed?code="+fnKey+"&code=other", ""), http.StatusOK)
+	wantStatus(t, do(t, "GET", s.URL+"/api/keyed?code=other&code="+fnKey, ""), http.StatusUnauthorized)
+
+	// The key's identity reaches the handler with the claims in the real
+	// host's order (AuthenticationLevelHandler): level, invoke, key name.
+	r := do(t, "GET", s.URL+"/api/keyed", "", "x-functions-key", fnKey)
+	var p struct {
+		Data struct {
+			Req struct {
+				Identities []struct {
+					Claims []struct{ Type, Value string }
+				}
+			}
+		}
+	}
+	_ = json.Unmarshal([]byte(r.body), &p)
+	var claims []string
+	for _, id := range p.Data.Req.Identities {
+		for _, c := range id.Claims {
+			claims = append(claims, strings.TrimPrefix(c.Type, "http://schemas.microsoft.com/2017/07/functions/claims/")+"="+c.Value)
+		}
+	}
+	if want := []string{"authlevel=Function", "invoke=true", "keyid=default"}; !slices.Equal(claims, want) {
+		t.Errorf("claims = %v, want %v", claims, want)
+	}
+
+	malformed := []string{strings.Repeat("k", 8000), "ключ", "a b", `"` + fnKey + `"`, fnKey + "x", "%zz"}
+	for _, key := range malformed {
+		if r := do(t, "GET", s.URL+"/api/keyed", "", "x-functions-key", key); r.status != http.StatusUnauthorized {
+			t.Errorf("key %.20q on a function-level function = %d, want 401", key, r.status)
+		}
+		if r := do(t, "GET", s.URL+"/api/echo", "", "x-functions-key", key); r.status != http.StatusOK {
+			t.Errorf("key %.20q on an anonymous function = %d, want 200", key, r.status)
+		}
+		if r := do(t, "GET", s.URL+"/admin/host/status", "", "x-functions-key", key); r.status != http.StatusUnauthorized {
+			t.Errorf("key %.20q on an admin route = %d, want 401", key, r.status)
+		}
+	}
+	wantStatus(t, do(t, "GET", s.URL+"/api/keyed?code=%zz", ""), http.StatusUnauthorized)
+}
+
+// FunctionInvocationMiddleware authorizes first (401), then hides disabled
+// functions from non-admin callers (404).
+func TestContractDisabledFunctions(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	master := s.MasterKey(t)
+	fnKey := s.FunctionKey(t, "keyedoff")
+	cases := []struct {
+		path string
+		key  string
+		want int
+	}{
+		{"/api/keyedoff", "", http.StatusUnauthorized},
+		{"/api/keyedoff", "wrong", http.StatusUnauthorized},
+		{"/api/keyedoff", fnKey, http.StatusNotFound},
+		{"/api/keyedoff", master, http.StatusOK},
+		{"/api/disabledfn", "", http.StatusNotFound},
+		{"/api/disabledfn", master, http.StatusOK},
+	}
+	for _, c := range cases {
+		if r := do(t, "GET", s.URL+c.path, "", "x-functions-key", c.key); r.status != c.want {
+			t.Errorf("GET %s (key %.8q) = %d, want %d", c.path, c.key, r.status, c.want)
+		}
+	}
+}
+
 // FunctionsController.Invoke: [FromBody] is bound before the action runs, so
 // a missing body is 400 even for an unknown function; 202 with no body.
 func TestContractAdminInvoke(t *testing.T) {

@@ -13,9 +13,10 @@ type caller struct {
 }
 
 // presentedKey returns the key a request carries: the x-functions-key header
-// wins over the code query parameter, and the first value of either is used.
+// wins over the code query parameter (even when empty: the real host then
+// does not look at code), and the first value of either is used.
 func presentedKey(r *http.Request) string {
-	if v := r.Header.Values("X-Functions-Key"); len(v) > 0 && v[0] != "" {
+	if v, ok := r.Header["X-Functions-Key"]; ok && len(v) > 0 {
 		return v[0]
 	}
 	if v := r.URL.Query()["code"]; len(v) > 0 {
@@ -46,11 +47,14 @@ func (c caller) identities() []funcd.Identity {
 	if c.level == funcd.AuthAnonymous {
 		return nil
 	}
-	claims := []funcd.Claim{{Type: funcd.ClaimAuthLevel, Value: levelClaim(c.level)}}
+	// In the real host's order: level, invoke, then the key's name.
+	claims := []funcd.Claim{
+		{Type: funcd.ClaimAuthLevel, Value: levelClaim(c.level)},
+		{Type: funcd.ClaimInvoke, Value: "true"},
+	}
 	if c.keyName != "" {
 		claims = append(claims, funcd.Claim{Type: funcd.ClaimKeyID, Value: c.keyName})
 	}
-	claims = append(claims, funcd.Claim{Type: funcd.ClaimInvoke, Value: "true"})
 	return []funcd.Identity{{AuthenticationType: funcd.KeyAuthenticationType, Claims: claims}}
 }
 

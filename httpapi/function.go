@@ -34,12 +34,14 @@ func (s *Server) function(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
-	if fn.Disabled && id.level != funcd.AuthAdmin {
-		w.WriteHeader(http.StatusNotFound)
-		return
-	}
+	// Authorization comes first; a disabled function is then hidden from all
+	// but admin callers.
 	if !keys.Authorized(fn.HTTPTrigger().AuthLevel, id.level) {
 		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if fn.Disabled && id.level != funcd.AuthAdmin {
+		w.WriteHeader(http.StatusNotFound)
 		return
 	}
 
