@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/funcd/funcd/hosttest"
 )
@@ -429,4 +430,135 @@ func TestContractAdminInvoke(t *testing.T) {
 	}
 	wantStatus(t, do(t, "POST", s.URL+"/admin/functions/nosuch", `{"input":""}`, admin...), http.StatusNotFound)
 	wantStatus(t, do(t, "POST", s.URL+"/admin/functions/echo", `{"input":""}`), http.StatusUnauthorized)
+}
+
+// HomepageMiddleware runs after the rest of the pipeline for any request to
+// "/" that no function took: any method, HTML (ContentResult "text/html"),
+// or 204 when AzureWebJobsDisableHomepage is true.
+func TestContractHomepage(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	for _, m := range []string{"GET", "POST", "DELETE"} {
+		r := do(t, m, s.URL+"/", "")
+		wantStatus(t, r, http.StatusOK)
+		if r.header.Get("Content-Type") != "text/html" || !strings.Contains(r.body, "Your Functions 4.0 app is up and running") {
+			t.Errorf("%s / = %q %.40q", m, r.header.Get("Content-Type"), r.body)
+		}
+	}
+	r := do(t, "HEAD", s.URL+"/", "")
+	if r.status != http.StatusOK || r.body != "" {
+		t.Errorf("HEAD / = %d %q", r.status, r.body)
+	}
+	off := startContract(t, hosttest.Options{Env: map[string]string{"AzureWebJobsDisableHomepage": "True"}})
+	for _, m := range []string{"GET", "POST"} {
+		r := do(t, m, off.URL+"/", "")
+		if r.status != http.StatusNoContent || r.body != "" {
+			t.Errorf("%s / with the homepage disabled = %d %q", m, r.status, r.body)
+		}
+	}
+}
+
+// /runtime/webhooks/{extension}/{*extra} is an MVC route with the system key
+// policy: the key is checked before the host finds no such extension.
+func TestContractRuntimeWebhooks(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	master := s.MasterKey(t)
+	extKey := createKey(t, s, "/admin/host/systemkeys/nosuch_extension")
+	otherKey := createKey(t, s, "/admin/host/systemkeys/other_extension")
+	r := do(t, "POST", s.URL+"/runtime/webhooks/nosuch", "")
+	wantStatus(t, r, http.StatusUnauthorized)
+	if r.header.Get("WWW-Authenticate") != "Bearer" {
+		t.Errorf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
+	}
+	wantStatus(t, do(t, "GET", s.URL+"/runtime/webhooks/nosuch/a/b", "", "x-functions-key", otherKey), http.StatusForbidden)
+	wantStatus(t, do(t, "GET", s.URL+"/runtime/webhooks/nosuch?code="+master, ""), http.StatusNotFound)
+	wantStatus(t, do(t, "DELETE", s.URL+"/runtime/webhooks/NoSuch/x", "", "x-functions-key", extKey), http.StatusNotFound)
+	wantStatus(t, do(t, "PATCH", s.URL+"/runtime/webhooks/nosuch", ""), http.StatusNotFound)
+	wantStatus(t, do(t, "GET", s.URL+"/runtime/webhooks", ""), http.StatusNotFound)
+}
+
+// customHeaders are added (TryAdd, when the response starts) by the job host
+// pipeline, which every admin and function request goes through; throttled
+// requests are turned away before it.
+func TestContractCustomHeaders(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/api/echo", 200},
+		{"GET", "/api/nothing", 404},
+		{"GET", "/api/keyed", 401},
+		{"GET", "/api/fail", 500},
+		{"GET", "/", 200},
+		{"GET", "/admin/host/ping", 200},
+		{"GET", "/admin/host/status", 401},
+	} {
+		r := do(t, c.method, s.URL+c.path, "")
+		if r.status != c.want || r.header.Get("X-Contract") != "yes" {
+			t.Errorf("%s %s = %d, X-Contract %q; want %d with the custom header", c.method, c.path, r.status, r.header.Get("X-Contract"), c.want)
+		}
+	}
+}
+
+// HttpThrottleMiddleware runs for every non-admin request, before routing:
+// 429 with X-FUNCTION-SCALEOUT: 1, for unknown routes too; admin requests are
+// never throttled.
+func TestContractThrottling(t *testing.T) {
+	s := hosttest.Start(t, newApp(t, "limits"), hosttest.Options{})
+	slow := make(chan response, 1)
+	go func() { slow <- do(t, "GET", s.URL+"/slow?ms=2000", "") }()
+	eventually(t, 10*time.Second, "the slow request to be running", func() bool { return s.Host.Current().InFlight() > 0 })
+	for _, path := range []string{"/echo", "/nothing"} {
+		r := do(t, "GET", s.URL+path, "")
+		wantStatus(t, r, http.StatusTooManyRequests)
+		if r.header.Get("X-FUNCTION-SCALEOUT") != "1" {
+			t.Errorf("429 headers = %v", r.header)
+		}
+	}
+	wantStatus(t, do(t, "GET", s.URL+"/admin/host/ping", ""), http.StatusOK)
+	wantStatus(t, <-slow, http.StatusOK)
+	wantStatus(t, do(t, "GET", s.URL+"/nothing", ""), http.StatusNotFound)
+}
+
+// When the host is in the Error state (the handler kept crashing),
+// HostAvailabilityCheckMiddleware answers every non-admin request with 503
+// "Function host is not running."; the admin API keeps working and reports
+// the error.
+func TestContractHostInError(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	master := s.MasterKey(t)
+	gaveUp := func() bool {
+		select {
+		case <-s.Host.Fatal():
+			return true
+		default:
+			return false
+		}
+	}
+	for crashes := 1; !gaveUp(); crashes++ {
+		if crashes > 6 {
+			t.Fatal("the host never gave up on a crashing handler")
+		}
+		do(t, "GET", s.URL+"/api/crash", "")
+		eventually(t, 30*time.Second, "the handler to come back, or the host to give up", func() bool {
+			return gaveUp() || do(t, "GET", s.URL+"/api/echo", "").status == http.StatusOK
+		})
+	}
+	for _, path := range []string{"/api/echo", "/api/nothing", "/"} {
+		r := do(t, "GET", s.URL+path, "")
+		if r.status != http.StatusServiceUnavailable || r.body != "Function host is not running." {
+			t.Errorf("GET %s in Error = %d %q", path, r.status, r.body)
+		}
+	}
+	r := do(t, "GET", s.URL+"/admin/host/status", "", "x-functions-key", master)
+	wantStatus(t, r, http.StatusOK)
+	var st struct {
+		State  string
+		Errors []string
+	}
+	if err := json.Unmarshal([]byte(r.body), &st); err != nil || st.State != "Error" || len(st.Errors) != 1 || st.Errors[0] == "" {
+		t.Errorf("status in Error = %s", r.body)
+	}
+	wantStatus(t, do(t, "GET", s.URL+"/admin/host/ping", ""), http.StatusOK)
+	wantStatus(t, do(t, "POST", s.URL+"/admin/functions/echo", `{"input":""}`, "x-functions-key", master, "Content-Type", "application/json"), http.StatusServiceUnavailable)
 }

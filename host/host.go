@@ -253,13 +253,14 @@ func (h *Host) Current() *Generation {
 
 // Acquire returns the current generation with one unit of work registered on
 // it; the caller must call Release on it. It fails with EUNAVAILABLE when the
-// host is not running.
+// host is not running, which includes the Error state (the worker failed for
+// good).
 func (h *Host) Acquire() (*Generation, error) {
 	for {
 		h.mu.Lock()
-		g, stopped := h.current, h.stopped
+		g, stopped, failed := h.current, h.stopped, h.state == StateError
 		h.mu.Unlock()
-		if g == nil || stopped {
+		if g == nil || stopped || failed {
 			return nil, funcd.Errorf(funcd.EUNAVAILABLE, "the host is not running")
 		}
 		if g.Acquire() {

@@ -95,8 +95,8 @@ func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// challenge answers 401 as the real host's admin policies do: every
-// authentication scheme they name challenges, and JwtBearer's adds
+// challenge answers 401 as the real host's admin and webhook policies do:
+// every authentication scheme they name challenges, and JwtBearer's adds
 // WWW-Authenticate.
 func challenge(w http.ResponseWriter) {
 	w.Header().Set("WWW-Authenticate", "Bearer")

@@ -7,24 +7,26 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/host"
 	"github.com/funcd/funcd/keys"
 )
 
-// function serves an HTTP-triggered function: route match, key check,
-// throttling, body limit, invocation and response.
-func (s *Server) function(w http.ResponseWriter, r *http.Request) {
-	gen, err := s.cfg.Host.Acquire()
-	if err != nil {
-		w.WriteHeader(statusOf(err))
+// function serves a request no admin route took: an extension webhook, an
+// HTTP-triggered function (route match, key check, body limit, invocation),
+// the homepage for "/", or 404. The caller holds gen.
+func (s *Server) function(w http.ResponseWriter, r *http.Request, seg []string, gen *host.Generation) {
+	if len(seg) >= 3 && matchSegments(seg[:3], "runtime", "webhooks", "") && s.webhook(w, r, seg[2]) {
 		return
 	}
-	defer gen.Release()
-
 	fn, params, ok := gen.MatchHTTP(r.Method, r.URL.EscapedPath())
 	if !ok {
+		if r.URL.Path == "/" {
+			s.homepage(w, r, gen)
+			return
+		}
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
@@ -45,25 +47,11 @@ func (s *Server) function(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	opts := gen.App.Host.HTTP
-	if !s.admit(opts.MaxOutstandingRequests) {
-		w.Header().Set("X-FUNCTION-SCALEOUT", "1")
-		w.WriteHeader(http.StatusTooManyRequests)
-		return
-	}
-	defer s.outstanding.Add(-1)
-
-	body, err := readBody(w, r, opts.MaxRequestBodySize)
+	body, err := readBody(w, r, gen.App.Host.HTTP.MaxRequestBodySize)
 	if err != nil {
 		w.WriteHeader(statusOf(err))
 		return
 	}
-
-	release, err := s.limits(gen).enter(r)
-	if err != nil {
-		return // the client went away while waiting
-	}
-	defer release()
 
 	inv := &funcd.Invocation{
 		ID:       newInvocationID(),
@@ -86,7 +74,59 @@ func (s *Server) function(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	s.writeResult(w, gen, res)
+	s.writeResult(w, res)
+}
+
+// webhook answers /runtime/webhooks/{extension}/...: it takes the master
+// key or the extension's system key ("<extension>_extension"), and funcd
+// serves no extension webhooks, so an authorized request is 404. It reports
+// false for a verb the route does not accept.
+func (s *Server) webhook(w http.ResponseWriter, r *http.Request, extension string) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodOptions:
+	default:
+		return false
+	}
+	c, err := s.authenticate(r, "")
+	switch {
+	case err != nil:
+		s.log.Error("cannot check the request's key", "error", err)
+		w.WriteHeader(http.StatusInternalServerError)
+	case c.level == funcd.AuthAdmin || c.level == funcd.AuthSystem && strings.EqualFold(c.keyName, extension+"_extension"):
+		w.WriteHeader(http.StatusNotFound)
+	case c.level == funcd.AuthAnonymous:
+		challenge(w)
+	default:
+		w.WriteHeader(http.StatusForbidden)
+	}
+	return true
+}
+
+// throttle applies maxOutstandingRequests (429) and maxConcurrentRequests
+// (wait for a slot) to a request, before routing, as the real host's
+// HttpThrottleMiddleware does. It returns false when it answered the
+// request; otherwise done must be called when the request ends.
+func (s *Server) throttle(w http.ResponseWriter, r *http.Request, gen *host.Generation) (done func(), ok bool) {
+	if !s.admit(gen.App.Host.HTTP.MaxOutstandingRequests) {
+		if r.URL.Path == "/" {
+			// The real host's homepage middleware runs outside the throttle
+			// and answers "/" all the same.
+			s.homepage(w, r, gen)
+			return nil, false
+		}
+		w.Header().Set("X-FUNCTION-SCALEOUT", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+		return nil, false
+	}
+	release, err := s.limits(gen).enter(r)
+	if err != nil {
+		s.outstanding.Add(-1)
+		return nil, false // the client went away while waiting
+	}
+	return func() {
+		release()
+		s.outstanding.Add(-1)
+	}, true
 }
 
 // admit counts a request as outstanding unless that would exceed max
@@ -133,13 +173,8 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 
 // writeResult writes an HTTP function's response: 200 with no body when the
 // function produced none, as the real host does for custom handlers.
-func (s *Server) writeResult(w http.ResponseWriter, gen *host.Generation, res *funcd.Result) {
+func (s *Server) writeResult(w http.ResponseWriter, res *funcd.Result) {
 	h := w.Header()
-	for k, v := range gen.App.Host.HTTP.CustomHeaders {
-		if h.Get(k) == "" {
-			h.Set(k, v)
-		}
-	}
 	if res == nil || res.HTTP == nil {
 		w.WriteHeader(http.StatusOK)
 		return

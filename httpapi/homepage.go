@@ -3,16 +3,20 @@ package httpapi
 import (
 	"net/http"
 	"strings"
+
+	"github.com/funcd/funcd/host"
 )
 
-// homepage answers GET / as the real host does: a small HTML page, or 204
-// when AzureWebJobsDisableHomepage is true.
-func (s *Server) homepage(w http.ResponseWriter, r *http.Request) {
-	if g := s.cfg.Host.Current(); g != nil && strings.EqualFold(g.App.Settings["AzureWebJobsDisableHomepage"], "true") {
+// homepage answers a request to "/" that no function took, whatever its
+// method, as the real host does: a small HTML page (ContentResult with
+// Content-Type "text/html"), or 204 when AzureWebJobsDisableHomepage is
+// true.
+func (s *Server) homepage(w http.ResponseWriter, r *http.Request, gen *host.Generation) {
+	if strings.EqualFold(gen.App.Settings["AzureWebJobsDisableHomepage"], "true") {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Type", "text/html")
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write([]byte(homepageHTML))

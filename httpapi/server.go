@@ -46,20 +46,71 @@ func New(cfg Config) *Server {
 
 var _ http.Handler = (*Server)(nil)
 
-// ServeHTTP routes a request: the admin API, the homepage, or a function.
+// ServeHTTP runs a request through the real host's pipeline, in its order:
+// the host availability check and the throttle (for anything but /admin),
+// then CORS and customHeaders, then the admin API, the function routes and,
+// for "/", the homepage.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	seg := pathSegments(r)
+	isAdmin := len(seg) > 0 && strings.EqualFold(seg[0], "admin")
+	var gen *host.Generation
+	if isAdmin {
+		gen = s.cfg.Host.Current()
+	} else {
+		g, err := s.cfg.Host.Acquire()
+		if err != nil {
+			unavailable(w)
+			return
+		}
+		defer g.Release()
+		gen = g
+		done, ok := s.throttle(w, r, gen)
+		if !ok {
+			return
+		}
+		defer done()
+	}
 	if s.cors(w, r) {
 		return
 	}
-	seg := pathSegments(r)
-	if len(seg) > 0 && strings.EqualFold(seg[0], "admin") && s.admin(w, r, seg[1:]) {
-		return
+	if gen != nil {
+		addCustomHeaders(w, gen.App.Host.HTTP.CustomHeaders)
 	}
-	if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		s.homepage(w, r)
-		return
+	if isAdmin {
+		if s.admin(w, r, seg[1:]) {
+			return
+		}
+		// Not an admin route: the function routes get their turn.
+		g, err := s.cfg.Host.Acquire()
+		if err != nil {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		defer g.Release()
+		gen = g
 	}
-	s.function(w, r)
+	s.function(w, r, seg, gen)
+}
+
+// unavailable answers a request the host cannot run, as the real host's
+// HostAvailabilityCheckMiddleware does (a plain text body without a
+// Content-Type).
+func unavailable(w http.ResponseWriter) {
+	w.Header()["Content-Type"] = nil
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write([]byte("Function host is not running."))
+}
+
+// addCustomHeaders adds host.json customHeaders the response does not set
+// itself (the real host's TryAdd when the response starts: a function's
+// own header wins).
+func addCustomHeaders(w http.ResponseWriter, headers map[string]string) {
+	h := w.Header()
+	for k, v := range headers {
+		if h.Get(k) == "" {
+			h.Set(k, v)
+		}
+	}
 }
 
 // pathSegments splits the request path on "/" and decodes each segment as
