@@ -500,6 +500,26 @@ func TestContractCustomHeaders(t *testing.T) {
 	}
 }
 
+// ASP.NET Core's CorsMiddleware with the host's policy (origins, any header,
+// any method): every preflight is answered 204, with CORS headers only for
+// an allowed origin; requested headers are echoed comma-joined.
+func TestContractCORSPreflight(t *testing.T) {
+	s := startContract(t, hosttest.Options{CORS: []string{"https://app.example"}})
+	r := do(t, "OPTIONS", s.URL+"/api/echo", "", "Origin", "https://app.example",
+		"Access-Control-Request-Method", "PUT", "Access-Control-Request-Headers", "X-A, x-b")
+	wantStatus(t, r, http.StatusNoContent)
+	h := r.header
+	if h.Get("Access-Control-Allow-Origin") != "https://app.example" || h.Get("Access-Control-Allow-Methods") != "PUT" || h.Get("Access-Control-Allow-Headers") != "X-A,x-b" {
+		t.Errorf("allowed preflight headers = %v", h)
+	}
+	for _, path := range []string{"/api/echo", "/api/nothing", "/admin/host/status"} {
+		r = do(t, "OPTIONS", s.URL+path, "", "Origin", "https://evil.example", "Access-Control-Request-Method", "POST")
+		if r.status != http.StatusNoContent || r.header.Get("Access-Control-Allow-Origin") != "" || r.header.Get("Access-Control-Allow-Methods") != "" {
+			t.Errorf("preflight from a foreign origin to %s = %d %v; want 204 without CORS headers", path, r.status, r.header)
+		}
+	}
+}
+
 // HttpThrottleMiddleware runs for every non-admin request, before routing:
 // 429 with X-FUNCTION-SCALEOUT: 1, for unknown routes too; admin requests are
 // never throttled.

@@ -6,16 +6,22 @@ import (
 	"strings"
 )
 
-// cors applies the configured CORS policy. It answers preflight requests
-// itself and returns true for them.
+// cors applies the configured CORS policy as ASP.NET Core's CorsMiddleware
+// does with the host's policy (the origins, any header, any method). It
+// answers every preflight request itself, with 204 (CORS headers only for
+// an allowed origin), and returns true for them.
 func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" || len(s.cfg.CORS) == 0 {
 		return false
 	}
+	preflight := r.Method == http.MethodOptions && len(r.Header.Values("Access-Control-Request-Method")) > 0
 	anyOrigin := slices.Contains(s.cfg.CORS, "*")
 	if !anyOrigin && !slices.ContainsFunc(s.cfg.CORS, func(o string) bool { return strings.EqualFold(strings.TrimRight(o, "/"), origin) }) {
-		return false
+		if preflight {
+			w.WriteHeader(http.StatusNoContent)
+		}
+		return preflight
 	}
 	h := w.Header()
 	h.Add("Vary", "Origin")
@@ -27,12 +33,24 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	if s.cfg.CORSCredentials {
 		h.Set("Access-Control-Allow-Credentials", "true")
 	}
-	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+	if !preflight {
 		return false
 	}
-	h.Set("Access-Control-Allow-Methods", r.Header.Get("Access-Control-Request-Method"))
-	if hdrs := r.Header.Get("Access-Control-Request-Headers"); hdrs != "" {
-		h.Set("Access-Control-Allow-Headers", hdrs)
+	if m := r.Header.Get("Access-Control-Request-Method"); m != "" {
+		h.Set("Access-Control-Allow-Methods", m)
+	}
+	// The requested headers, echoed as ASP.NET rewrites a comma-separated
+	// list: trimmed, joined with ",".
+	var hdrs []string
+	for _, v := range r.Header.Values("Access-Control-Request-Headers") {
+		for name := range strings.SplitSeq(v, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				hdrs = append(hdrs, name)
+			}
+		}
+	}
+	if len(hdrs) > 0 {
+		h.Set("Access-Control-Allow-Headers", strings.Join(hdrs, ","))
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return true
