@@ -7,7 +7,11 @@ package e2e
 // Each expectation is the real host's answer, not funcd's.
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -457,6 +461,60 @@ func TestContractHomepage(t *testing.T) {
 	}
 }
 
+// Function routes: ASP.NET Core route matching on the decoded path (except
+// %2F), HttpMethodRouteConstraint for the methods (HEAD is not GET), and
+// Kestrel's request line limit (8 KB: 414).
+func TestContractFunctionPaths(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	cases := []struct {
+		method, path string
+		want         int
+		wantID       string // the id route value the handler saw, "null" if none
+	}{
+		{"GET", "/api/echo/", 200, "null"},
+		{"GET", "/api/echo/7/", 200, `"7"`},
+		{"GET", "/api/%65cho/%34%32", 200, `"42"`},
+		{"GET", "/Api/ECHO", 200, "null"},
+		{"GET", "/api//echo", 404, ""},
+		{"GET", "/api/echo//7", 404, ""},
+		{"GET", "/api%2Fecho", 404, ""},
+		{"HEAD", "/api/echo", 404, ""},    // methods get, post: HEAD does not match
+		{"OPTIONS", "/api/echo", 404, ""}, // no CORS configured: an ordinary method
+		{"GET", "/api/echo?" + strings.Repeat("q", 4000), 200, "null"},
+		{"GET", "/api/echo?" + strings.Repeat("q", 16000), 414, ""},
+	}
+	for _, c := range cases {
+		r := do(t, c.method, s.URL+c.path, "")
+		if r.status != c.want {
+			t.Errorf("%s %.60s = %d, want %d", c.method, c.path, r.status, c.want)
+			continue
+		}
+		if c.wantID != "" {
+			var p struct {
+				Data struct {
+					Req struct{ Params map[string]json.RawMessage }
+				} `json:"Data"`
+			}
+			_ = json.Unmarshal([]byte(r.body), &p)
+			if got := string(p.Data.Req.Params["id"]); got != c.wantID {
+				t.Errorf("%s %s: id = %s, want %s", c.method, c.path, got, c.wantID)
+			}
+		}
+	}
+
+	// A function without methods accepts every method, HEAD and OPTIONS
+	// included; HEAD answers carry no body.
+	r := do(t, "OPTIONS", s.URL+"/api/any", "")
+	wantStatus(t, r, http.StatusOK)
+	if !strings.Contains(r.body, `"Method":"OPTIONS"`) {
+		t.Errorf("OPTIONS did not reach the handler as OPTIONS: %s", r.body)
+	}
+	r = do(t, "HEAD", s.URL+"/api/any", "")
+	if r.status != http.StatusOK || r.body != "" {
+		t.Errorf("HEAD /api/any = %d %q", r.status, r.body)
+	}
+}
+
 // /runtime/webhooks/{extension}/{*extra} is an MVC route with the system key
 // policy: the key is checked before the host finds no such extension.
 func TestContractRuntimeWebhooks(t *testing.T) {
@@ -538,6 +596,101 @@ func TestContractThrottling(t *testing.T) {
 	wantStatus(t, do(t, "GET", s.URL+"/admin/host/ping", ""), http.StatusOK)
 	wantStatus(t, <-slow, http.StatusOK)
 	wantStatus(t, do(t, "GET", s.URL+"/nothing", ""), http.StatusNotFound)
+}
+
+// The body limit holds for bodies without a Content-Length too.
+func TestContractBodyLimitChunked(t *testing.T) {
+	s := startContract(t, hosttest.Options{Env: map[string]string{"FUNCTIONS_REQUEST_BODY_SIZE_LIMIT": "1000"}})
+	send := func(n int) int {
+		pr, pw := io.Pipe()
+		go func() {
+			_, _ = pw.Write([]byte(strings.Repeat("x", n)))
+			_ = pw.Close()
+		}()
+		req, _ := http.NewRequest("POST", s.URL+"/api/echo", pr) // unknown length: chunked
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := send(1000); got != http.StatusOK {
+		t.Errorf("chunked body at the limit = %d", got)
+	}
+	if got := send(5000); got != http.StatusRequestEntityTooLarge {
+		t.Errorf("chunked body over the limit = %d, want 413", got)
+	}
+}
+
+// rawExchange writes a request on a new connection and returns the status
+// lines read until the final (non-1xx) one, and the final response. send is
+// called with the connection after the request head is written.
+func rawExchange(t *testing.T, s *hosttest.Server, head string, send func(net.Conn)) (interim []int, final *http.Response) {
+	t.Helper()
+	conn, err := net.Dial("tcp", s.HTTP.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	sent := false
+	for {
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("reading the answer: %v", err)
+		}
+		if res.StatusCode >= 200 {
+			_, _ = io.Copy(io.Discard, res.Body)
+			return interim, res
+		}
+		interim = append(interim, res.StatusCode)
+		if res.StatusCode == http.StatusContinue && !sent && send != nil {
+			sent = true
+			send(conn)
+		}
+	}
+}
+
+// Expect: 100-continue: the server asks for the body only when the request
+// gets as far as reading it.
+func TestContractExpectContinue(t *testing.T) {
+	s := startContract(t, hosttest.Options{Env: map[string]string{"FUNCTIONS_REQUEST_BODY_SIZE_LIMIT": "1000"}})
+	body := `{"a":1}`
+	head := func(path string, n int) string {
+		return fmt.Sprintf("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", path, n)
+	}
+	interim, res := rawExchange(t, s, head("/api/echo", len(body)), func(c net.Conn) { _, _ = io.WriteString(c, body) })
+	if !slices.Equal(interim, []int{100}) || res.StatusCode != http.StatusOK {
+		t.Errorf("accepted body: interim %v, final %d; want [100] then 200", interim, res.StatusCode)
+	}
+	interim, res = rawExchange(t, s, head("/api/echo", 5000), func(c net.Conn) { t.Error("a body over the limit was asked for") })
+	if len(interim) != 0 || res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("body over the limit: interim %v, final %d; want 413 alone", interim, res.StatusCode)
+	}
+	interim, res = rawExchange(t, s, head("/api/keyed", len(body)), func(c net.Conn) { t.Error("the body of an unauthorized request was asked for") })
+	if len(interim) != 0 || res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("no key: interim %v, final %d; want 401 alone", interim, res.StatusCode)
+	}
+}
+
+// Kestrel's MinRequestBodyDataRate (240 bytes/s after a 5 s grace period):
+// a body that arrives more slowly is abandoned with 408 and the connection
+// closed, and the request no longer counts as in flight.
+func TestContractSlowRequestBody(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	head := "POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + strings.Repeat("x", 100)
+	_, res := rawExchange(t, s, head, nil)
+	if res.StatusCode != http.StatusRequestTimeout || !res.Close {
+		t.Errorf("stalled body = %d (close %t), want 408 and the connection closed", res.StatusCode, res.Close)
+	}
+	eventually(t, 10*time.Second, "the stalled request to end", func() bool { return s.Host.Current().InFlight() == 0 })
+	wantStatus(t, do(t, "GET", s.URL+"/api/echo", ""), http.StatusOK)
 }
 
 // When the host is in the Error state (the handler kept crashing),

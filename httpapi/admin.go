@@ -172,7 +172,7 @@ func (s *Server) invokeFunction(w http.ResponseWriter, r *http.Request, name str
 	raw, err := readBody(w, r, gen.App.Host.HTTP.MaxRequestBodySize)
 	if err != nil {
 		gen.Release()
-		w.WriteHeader(statusOf(err))
+		writeBodyError(w, err)
 		return
 	}
 	if json.Unmarshal(raw, &body) != nil || body == nil {

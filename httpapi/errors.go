@@ -3,6 +3,7 @@ package httpapi
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -103,4 +104,20 @@ func wantsJSON(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// errBodyTooSlow is the failure of a request body that arrives more slowly
+// than Kestrel's minimum data rate.
+var errBodyTooSlow = errors.New("the request body arrived too slowly")
+
+// writeBodyError answers a request whose body could not be read: 408 and
+// the connection closed for a body that was too slow (Kestrel's answer),
+// otherwise the error's status.
+func writeBodyError(w http.ResponseWriter, err error) {
+	if errors.Is(err, errBodyTooSlow) {
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusRequestTimeout)
+		return
+	}
+	w.WriteHeader(statusOf(err))
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -8,6 +9,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/host"
@@ -49,7 +53,7 @@ func (s *Server) function(w http.ResponseWriter, r *http.Request, seg []string, 
 
 	body, err := readBody(w, r, gen.App.Host.HTTP.MaxRequestBodySize)
 	if err != nil {
-		w.WriteHeader(statusOf(err))
+		writeBodyError(w, err)
 		return
 	}
 
@@ -140,7 +144,15 @@ func (s *Server) admit(max int) bool {
 	return true
 }
 
-// readBody reads the whole request body, up to limit bytes (0: unbounded).
+// Kestrel's default MinRequestBodyDataRate: after a grace period, a request
+// body must keep arriving at this average rate.
+const (
+	minBodyRate  = 240 // bytes per second
+	minRateGrace = 5 * time.Second
+)
+
+// readBody reads the whole request body, up to limit bytes (0: unbounded),
+// at Kestrel's minimum data rate (errBodyTooSlow otherwise).
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
@@ -151,13 +163,18 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 	}
-	var body []byte
-	var err error
+	rw := watchRate(w, r.Body)
+	var buf bytes.Buffer
 	if r.ContentLength > 0 {
-		body = make([]byte, r.ContentLength)
-		_, err = io.ReadFull(r.Body, body)
-	} else {
-		body, err = io.ReadAll(r.Body)
+		// Room for the announced body (which may never come: at most 1 MiB
+		// up front) and for ReadFrom's final read of EOF.
+		buf.Grow(int(min(r.ContentLength, 1<<20)) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(rw)
+	if rw.stop() {
+		// The connection's read deadline has passed: even a body that was
+		// complete by then cannot be answered on it.
+		return nil, errBodyTooSlow
 	}
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
@@ -165,10 +182,63 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		}
 		return nil, funcd.Errorf(funcd.EINVALID, "cannot read request body: %w", err)
 	}
-	if len(body) == 0 {
+	if buf.Len() == 0 {
 		return nil, nil
 	}
-	return body, nil
+	return buf.Bytes(), nil
+}
+
+// rateWatch counts the bytes of a body as they are read and, checking once a
+// second after the grace period as Kestrel does, ends a read that has fallen
+// below the minimum average rate by moving the connection's read deadline
+// to now.
+type rateWatch struct {
+	body  io.Reader
+	rc    *http.ResponseController
+	start time.Time
+	n     atomic.Int64
+
+	mu      sync.Mutex
+	timer   *time.Timer
+	stopped bool
+	slow    bool
+}
+
+func watchRate(w http.ResponseWriter, body io.Reader) *rateWatch {
+	rw := &rateWatch{body: body, rc: http.NewResponseController(w), start: time.Now()}
+	rw.mu.Lock()
+	rw.timer = time.AfterFunc(minRateGrace, rw.check)
+	rw.mu.Unlock()
+	return rw
+}
+
+func (rw *rateWatch) Read(p []byte) (int, error) {
+	n, err := rw.body.Read(p)
+	rw.n.Add(int64(n))
+	return n, err
+}
+
+func (rw *rateWatch) check() {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	if rw.stopped {
+		return
+	}
+	if float64(rw.n.Load()) < minBodyRate*time.Since(rw.start).Seconds() {
+		rw.slow = true
+		_ = rw.rc.SetReadDeadline(time.Now())
+		return
+	}
+	rw.timer.Reset(time.Second)
+}
+
+// stop ends the watch and reports whether it found the body too slow.
+func (rw *rateWatch) stop() (slow bool) {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	rw.stopped = true
+	rw.timer.Stop()
+	return rw.slow
 }
 
 // writeResult writes an HTTP function's response: 200 with no body when the

@@ -113,7 +113,7 @@ func (s *Server) keyItem(w http.ResponseWriter, r *http.Request, name string, op
 			}
 			raw, err := readBody(w, r, 64<<10)
 			if err != nil {
-				w.WriteHeader(statusOf(err))
+				writeBodyError(w, err)
 				return
 			}
 			if json.Unmarshal(raw, &body) != nil || body.Value == "" {

@@ -47,10 +47,15 @@ func New(cfg Config) *Server {
 var _ http.Handler = (*Server)(nil)
 
 // ServeHTTP runs a request through the real host's pipeline, in its order:
-// the host availability check and the throttle (for anything but /admin),
-// then CORS and customHeaders, then the admin API, the function routes and,
-// for "/", the homepage.
+// the request line limit (Kestrel), the host availability check and the
+// throttle (for anything but /admin), then CORS and customHeaders, then the
+// admin API, the function routes and, for "/", the homepage.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if requestLineTooLong(r) {
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusRequestURITooLong)
+		return
+	}
 	seg := pathSegments(r)
 	isAdmin := len(seg) > 0 && strings.EqualFold(seg[0], "admin")
 	var gen *host.Generation
@@ -90,6 +95,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		gen = g
 	}
 	s.function(w, r, seg, gen)
+}
+
+// maxRequestLine is Kestrel's MaxRequestLineSize: method, target, version
+// and CRLF must fit, or the request is 414.
+const maxRequestLine = 8192
+
+func requestLineTooLong(r *http.Request) bool {
+	return len(r.Method)+1+len(r.RequestURI)+1+len(r.Proto)+2 > maxRequestLine
 }
 
 // unavailable answers a request the host cannot run, as the real host's
