@@ -8,14 +8,21 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -693,6 +700,95 @@ func TestContractSlowRequestBody(t *testing.T) {
 	wantStatus(t, do(t, "GET", s.URL+"/api/echo", ""), http.StatusOK)
 }
 
+// hangStats returns how many hang invocations reached the handler and how
+// many of those the host cancelled.
+func hangStats(t *testing.T, s *hosttest.Server) (started, cancelled int) {
+	t.Helper()
+	r := do(t, "GET", s.URL+"/api/hangstats", "")
+	wantStatus(t, r, http.StatusOK)
+	if _, err := fmt.Sscan(r.body, &started, &cancelled); err != nil {
+		t.Fatalf("hangstats = %q", r.body)
+	}
+	return started, cancelled
+}
+
+// A client that goes away mid-invocation cancels the handler's request, and
+// nothing is left behind: no invocation in flight, no goroutines.
+func TestContractClientDisconnect(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	tr := &http.Transport{}
+	client := &http.Client{Transport: tr}
+	get := func(ctx context.Context, path string) error {
+		req, _ := http.NewRequestWithContext(ctx, "GET", s.URL+path, nil)
+		res, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		return res.Body.Close()
+	}
+	if err := get(context.Background(), "/api/echo"); err != nil {
+		t.Fatal(err)
+	}
+	tr.CloseIdleConnections()
+	settled := func() int {
+		tr.CloseIdleConnections()
+		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+		var n int
+		for range 3 {
+			runtime.GC()
+			n = runtime.NumGoroutine()
+			time.Sleep(10 * time.Millisecond)
+		}
+		return n
+	}
+	before := settled()
+
+	const n = 20
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := get(ctx, "/api/hang"); !errors.Is(err, context.Canceled) {
+				t.Errorf("hang ended with %v, want the client's cancellation", err)
+			}
+		}()
+	}
+	eventually(t, 20*time.Second, "every hang invocation to reach the handler", func() bool {
+		started, _ := hangStats(t, s)
+		return started == n
+	})
+	cancel()
+	wg.Wait()
+	eventually(t, 20*time.Second, "the handler's requests to be cancelled", func() bool {
+		_, cancelled := hangStats(t, s)
+		return cancelled == n
+	})
+	eventually(t, 10*time.Second, "no invocation in flight", func() bool { return s.Host.Current().InFlight() == 0 })
+	var after int
+	eventually(t, 20*time.Second, "the goroutines to go back to their number before", func() bool {
+		after = settled()
+		return after <= before+4 // the handler connection pool may hold a few more
+	})
+	t.Logf("goroutines: %d before, %d after %d disconnects", before, after, n)
+}
+
+// A huge handler body reaches the client whole.
+func TestContractHugeResponse(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	const size = 24 << 20
+	r := do(t, "GET", s.URL+"/api/huge?bytes="+strconv.Itoa(size), "")
+	wantStatus(t, r, http.StatusOK)
+	if len(r.body) != size || r.body[:10] != "0123456789" || r.body[size-10:] != strings.Repeat("0123456789", size/10+1)[size-10:size] {
+		t.Errorf("body of %d bytes, want %d", len(r.body), size)
+	}
+	if r.header.Get("Content-Length") != strconv.Itoa(size) {
+		t.Errorf("Content-Length = %q", r.header.Get("Content-Length"))
+	}
+}
+
 // When the host is in the Error state (the handler kept crashing),
 // HostAvailabilityCheckMiddleware answers every non-admin request with 503
 // "Function host is not running."; the admin API keeps working and reports
@@ -734,4 +830,130 @@ func TestContractHostInError(t *testing.T) {
 	}
 	wantStatus(t, do(t, "GET", s.URL+"/admin/host/ping", ""), http.StatusOK)
 	wantStatus(t, do(t, "POST", s.URL+"/admin/functions/echo", `{"input":""}`, "x-functions-key", master, "Content-Type", "application/json"), http.StatusServiceUnavailable)
+}
+
+// Requests that arrive while the host restarts are served, by the previous
+// generation or by the new one once its handler is ready: none fails.
+func TestContractRequestsDuringRestart(t *testing.T) {
+	s := startContract(t, hosttest.Options{Env: map[string]string{"E2E_START_DELAY": "1500"}})
+	oldPID := do(t, "GET", s.URL+"/api/pid", "").body
+	wantStatus(t, do(t, "POST", s.URL+"/admin/host/restart", "", "x-functions-key", s.MasterKey(t)), http.StatusOK)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10000 {
+				r := do(t, "GET", s.URL+"/api/pid", "")
+				if r.status != http.StatusOK {
+					t.Errorf("GET /api/pid during the restart = %d", r.status)
+					return
+				}
+				if r.body != oldPID {
+					return // the new handler answered
+				}
+			}
+			t.Error("the restart never finished")
+		}()
+	}
+	wg.Wait()
+}
+
+// Restarts, several at once, under load: every request is answered 200, and
+// the handler processes of the replaced generations exit.
+func TestContractConcurrentRestartsUnderLoad(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	master := s.MasterKey(t)
+	var (
+		mu   sync.Mutex
+		pids = map[int]bool{}
+		sent int
+	)
+	stop := make(chan struct{})
+	var load sync.WaitGroup
+	for range 8 {
+		load.Add(1)
+		go func() {
+			defer load.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r := do(t, "GET", s.URL+"/api/pid", "")
+				pid, err := strconv.Atoi(r.body)
+				if r.status != http.StatusOK || err != nil {
+					t.Errorf("GET /api/pid during restarts = %d %q", r.status, r.body)
+					return
+				}
+				mu.Lock()
+				pids[pid] = true
+				sent++
+				mu.Unlock()
+			}
+		}()
+	}
+	var restarts sync.WaitGroup
+	for range 4 {
+		restarts.Add(1)
+		go func() {
+			defer restarts.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := s.Host.Restart(ctx); err != nil {
+				t.Errorf("restart: %v", err)
+			}
+		}()
+	}
+	wantStatus(t, do(t, "POST", s.URL+"/admin/host/restart", "", "x-functions-key", master), http.StatusOK)
+	restarts.Wait()
+	// Let the load see the last generation too.
+	eventually(t, 30*time.Second, "a request served after the restarts", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(pids) >= 2
+	})
+	close(stop)
+	load.Wait()
+
+	current, err := strconv.Atoi(do(t, "GET", s.URL+"/api/pid", "").body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the replaced handlers to exit", func() bool {
+		for pid := range pids {
+			if pid != current && syscall.Kill(pid, 0) == nil {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("%d requests served by %d handler processes", sent, len(pids))
+}
+
+// A broken host.json on restart: funcd keeps the previous configuration
+// serving (a documented difference) and reports the error in host status.
+func TestContractRestartWithBrokenConfig(t *testing.T) {
+	dir := newApp(t, "contract")
+	s := hosttest.Start(t, dir, hosttest.Options{})
+	master := s.MasterKey(t)
+	if err := os.WriteFile(filepath.Join(dir, "host.json"), []byte(`{"version": "2.0",`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.Host.Restart(ctx); err == nil {
+		t.Fatal("a restart with a broken host.json succeeded")
+	}
+	wantStatus(t, do(t, "GET", s.URL+"/api/echo", ""), http.StatusOK)
+	r := do(t, "GET", s.URL+"/admin/host/status", "", "x-functions-key", master)
+	var st struct {
+		State  string
+		Errors []string
+	}
+	_ = json.Unmarshal([]byte(r.body), &st)
+	if st.State != "Running" || len(st.Errors) != 1 || !strings.Contains(st.Errors[0], "host.json") {
+		t.Errorf("status after a failed restart = %s", r.body)
+	}
 }
