@@ -122,7 +122,11 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 		return fmt.Errorf("cannot listen on port %d: %w (use --port to pick another)", port, err)
 	}
 	api := httpapi.New(httpapi.Config{Host: h, NoAuth: o.noAuth, CORS: splitList(corsList), CORSCredentials: credentials, Logger: log})
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 30 * time.Second,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -150,6 +154,10 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 	}
 	return nil
 }
+
+// maxHeaderBytes is Kestrel's limit on request headers (32 KB): larger ones
+// get 431, as on the real host.
+const maxHeaderBytes = 32 << 10
 
 func splitList(s string) []string {
 	var out []string
