@@ -41,11 +41,11 @@ func runHelper(mode string) {
 		os.Exit(code)
 	case "sleep":
 		fmt.Println("ready")
-		select {}
+		blockForever()
 	case "ignoreterm":
 		signal.Ignore(syscall.SIGTERM)
 		fmt.Println("ready")
-		select {}
+		blockForever()
 	case "child", "orphan":
 		child := exec.Command(os.Args[0])
 		child.Env = append(os.Environ(), helperEnv+"=sleep")
@@ -57,18 +57,33 @@ func runHelper(mode string) {
 		if mode == "orphan" {
 			os.Exit(1)
 		}
-		select {}
+		blockForever()
 	default:
 		fmt.Fprintln(os.Stderr, "bad mode", mode)
 		os.Exit(code)
 	}
 }
 
-// helperSpec describes the test binary running a helper mode.
+// blockForever blocks until a signal ends the process. A bare select {}
+// would not do: with every goroutine blocked and no timer pending, the
+// runtime aborts with "all goroutines are asleep - deadlock!" (exit code 2)
+// right after "ready" (built without the race detector, at least), and the
+// process the test means to stop or keep running is already gone. A pending
+// timer keeps the runtime from reporting a deadlock.
+func blockForever() {
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+// helperSpec describes the test binary running a helper mode. In a binary
+// built with -race, a process exiting with code 0 lingers a second
+// (atexit_sleep_ms) to catch races at exit; helpers skip that.
 func helperSpec(mode string, exitCode int) Spec {
 	return Spec{
 		Path: os.Args[0],
-		Env:  append(os.Environ(), helperEnv+"="+mode, "WORKER_TEST_EXIT="+strconv.Itoa(exitCode)),
+		Env: append(os.Environ(), helperEnv+"="+mode, "WORKER_TEST_EXIT="+strconv.Itoa(exitCode),
+			"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")),
 	}
 }
 

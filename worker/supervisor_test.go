@@ -220,7 +220,12 @@ func TestSupervisorReadiness(t *testing.T) {
 		t.Fatal("Current before ready is not nil")
 	}
 	close(release)
-	p := <-waited
+	var p *Process
+	select {
+	case p = <-waited:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Wait did not return after the readiness check passed (launches = %d)", h.launches.Load())
+	}
 	if p == nil || h.sup.Current() != p {
 		t.Fatalf("Wait = %v, Current = %v", p, h.sup.Current())
 	}

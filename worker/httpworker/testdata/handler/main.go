@@ -45,14 +45,14 @@ var (
 func main() {
 	switch os.Getenv("HANDLER_MODE") {
 	case "never":
-		select {}
+		blockForever()
 	case "exit":
 		fmt.Fprintln(os.Stderr, "handler failed to start")
 		os.Exit(1)
 	case "child":
 		startChild()
 	case "sleeper":
-		select {}
+		blockForever()
 	}
 	if d, err := time.ParseDuration(os.Getenv("HANDLER_START_DELAY")); err == nil {
 		time.Sleep(d)
@@ -69,6 +69,17 @@ func main() {
 	}
 	fmt.Println("handler listening on", port)
 	_ = http.Serve(l, http.HandlerFunc(serve))
+}
+
+// blockForever blocks until a signal ends the process. A bare select {}
+// would not do: with every goroutine blocked and no timer pending, the
+// runtime may abort with "all goroutines are asleep - deadlock!" (exit code
+// 2), as it does at once in a build without cgo. A pending timer keeps it
+// from reporting a deadlock.
+func blockForever() {
+	for {
+		time.Sleep(time.Hour)
+	}
 }
 
 func startChild() {
