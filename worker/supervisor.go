@@ -141,7 +141,7 @@ type Supervisor struct {
 	ready     atomic.Pointer[Process] // the published process, or nil
 	restartCh chan string             // at most one pending restart request
 	stopCh    chan struct{}           // closed by Stop
-	done      chan struct{}           // closed when the loop has finished
+	done      chan struct{}           // closed when the loop has finished, or by Stop if none will run
 
 	mu       sync.Mutex
 	state    supervisorState // guarded by mu
@@ -177,7 +177,8 @@ func NewSupervisor(cfg Config) *Supervisor {
 // waiting for it to be ready; the rest happens on the Supervisor's
 // goroutine. An error launching the first process (a missing executable,
 // say) is returned as is and leaves the Supervisor unstarted, so Start may be
-// called again. Start after a successful Start, or after Stop, fails.
+// called again, unless Stop was called meanwhile. Start after a successful
+// Start, or after Stop, fails.
 func (s *Supervisor) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -193,7 +194,13 @@ func (s *Supervisor) Start(ctx context.Context) error {
 	p, err := s.launch()
 	if err != nil {
 		s.mu.Lock()
-		s.state = stateIdle
+		if s.state == stateRunning {
+			s.state = stateIdle
+		} else {
+			// Stop came during the launch and waits for a loop that
+			// will not run.
+			close(s.done)
+		}
 		s.mu.Unlock()
 		return err
 	}
@@ -267,6 +274,7 @@ func (s *Supervisor) Stop(ctx context.Context) error {
 	switch s.state {
 	case stateIdle:
 		s.state = stateStopped
+		close(s.done) // no loop will run; a later Stop must not wait for one
 		s.notifyLocked()
 		s.mu.Unlock()
 		return nil

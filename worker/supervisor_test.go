@@ -295,11 +295,61 @@ func TestSupervisorStartErrors(t *testing.T) {
 	if _, err := sup.Wait(t.Context()); !errors.Is(err, ErrNotStarted) {
 		t.Fatalf("Wait = %v", err)
 	}
-	if err := sup.Stop(t.Context()); err != nil {
+	if err := stopWithin(t, sup); err != nil {
 		t.Fatal(err)
 	}
 	if err := sup.Start(t.Context()); err == nil {
 		t.Fatal("Start after Stop succeeded")
+	}
+	if err := stopWithin(t, sup); err != nil {
+		t.Errorf("second Stop = %v", err)
+	}
+}
+
+func TestSupervisorStopDuringAFailedStart(t *testing.T) {
+	entered := make(chan struct{})
+	var sup *Supervisor
+	sup = NewSupervisor(Config{
+		Prepare: func() (Spec, error) {
+			close(entered)
+			<-sup.stopCh // Stop comes while the first process is launched
+			return Spec{Path: "/nonexistent/x"}, nil
+		},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	started := make(chan error, 1)
+	go func() { started <- sup.Start(t.Context()) }()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Start did not prepare a process")
+	}
+	if err := stopWithin(t, sup); err != nil {
+		t.Fatalf("Stop = %v", err)
+	}
+	if err := <-started; err == nil || !strings.Contains(err.Error(), "/nonexistent/x") {
+		t.Fatalf("Start = %v", err)
+	}
+	if _, err := sup.Wait(t.Context()); !errors.Is(err, ErrStopped) {
+		t.Errorf("Wait = %v, want ErrStopped", err)
+	}
+	if err := sup.Start(t.Context()); err == nil {
+		t.Error("Start after Stop succeeded")
+	}
+}
+
+// stopWithin stops sup with a background context and fails the test if Stop
+// does not return within 10 seconds.
+func stopWithin(t *testing.T, sup *Supervisor) error {
+	t.Helper()
+	stopped := make(chan error, 1)
+	go func() { stopped <- sup.Stop(context.Background()) }()
+	select {
+	case err := <-stopped:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("Stop did not return")
+		return nil
 	}
 }
 
