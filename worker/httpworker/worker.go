@@ -82,7 +82,7 @@ type Worker struct {
 	initMax time.Duration
 
 	sup       *worker.Supervisor
-	transport *http.Transport
+	transport *loopbackTransport
 	client    *http.Client // the default protocol: follows redirects unless forwarding is on
 	direct    *http.Client // never follows redirects
 
@@ -147,23 +147,6 @@ func New(cfg Config) *Worker {
 		StopGrace: cfg.StopGrace,
 	})
 	return w
-}
-
-// newTransport returns a Transport tuned for many concurrent requests to
-// one loopback server: no proxy, no compression, plenty of idle
-// connections kept alive.
-func newTransport() *http.Transport {
-	return &http.Transport{
-		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          0, // no limit
-		MaxIdleConnsPerHost:   1024,
-		IdleConnTimeout:       90 * time.Second,
-		DisableCompression:    true,
-		ExpectContinueTimeout: 0,
-		WriteBufferSize:       16 << 10,
-		ReadBufferSize:        16 << 10,
-	}
 }
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -264,6 +247,8 @@ func (w *Worker) exeError(msg, hint string) error {
 
 // prepare describes the next handler process: a new port and worker id.
 func (w *Worker) prepare() (worker.Spec, error) {
+	// The previous handler, if any, has exited: its connections are dead.
+	w.transport.CloseIdleConnections()
 	port, err := freePort()
 	if err != nil {
 		return worker.Spec{}, fmt.Errorf("cannot find a free port for the custom handler: %w", err)
