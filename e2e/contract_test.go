@@ -796,23 +796,7 @@ func TestContractHugeResponse(t *testing.T) {
 func TestContractHostInError(t *testing.T) {
 	s := startContract(t, hosttest.Options{})
 	master := s.MasterKey(t)
-	gaveUp := func() bool {
-		select {
-		case <-s.Host.Fatal():
-			return true
-		default:
-			return false
-		}
-	}
-	for crashes := 1; !gaveUp(); crashes++ {
-		if crashes > 6 {
-			t.Fatal("the host never gave up on a crashing handler")
-		}
-		do(t, "GET", s.URL+"/api/crash", "")
-		eventually(t, 30*time.Second, "the handler to come back, or the host to give up", func() bool {
-			return gaveUp() || do(t, "GET", s.URL+"/api/echo", "").status == http.StatusOK
-		})
-	}
+	crashUntilHostGivesUp(t, s)
 	for _, path := range []string{"/api/echo", "/api/nothing", "/"} {
 		r := do(t, "GET", s.URL+path, "")
 		if r.status != http.StatusServiceUnavailable || r.body != "Function host is not running." {

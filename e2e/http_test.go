@@ -252,23 +252,7 @@ func TestCORS(t *testing.T) {
 // the host gives up with a message saying so.
 func TestRestartLimit(t *testing.T) {
 	s := hosttest.Start(t, newApp(t, "basic"), hosttest.Options{})
-	gaveUp := func() bool {
-		select {
-		case <-s.Host.Fatal():
-			return true
-		default:
-			return false
-		}
-	}
-	for crashes := 1; !gaveUp(); crashes++ {
-		if crashes > 5 {
-			t.Fatal("the host never gave up on a crashing handler")
-		}
-		wantStatus(t, do(t, "GET", s.URL+"/api/crash", ""), http.StatusInternalServerError)
-		eventually(t, 30*time.Second, "the handler to be restarted, or the host to give up", func() bool {
-			return gaveUp() || do(t, "GET", s.URL+"/api/echo", "").status == 200
-		})
-	}
+	crashUntilHostGivesUp(t, s)
 	if err := s.Host.FatalErr(); err == nil || !strings.Contains(err.Error(), "Exceeded http worker restart retry count") {
 		t.Errorf("fatal error = %v", err)
 	}

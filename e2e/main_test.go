@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/funcd/funcd/hosttest"
 )
 
 // handlerBin is the test handler, built once by TestMain.
@@ -38,25 +39,7 @@ func TestMain(m *testing.M) {
 // handler in it, as host.json's defaultExecutablePath "handler" expects.
 func newApp(t *testing.T, name string) string {
 	t.Helper()
-	dst := t.TempDir()
-	src := filepath.Join("testdata", "apps", name)
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dst := hosttest.CopyApp(t, filepath.Join("testdata", "apps", name))
 	bin, err := os.ReadFile(handlerBin)
 	if err != nil {
 		t.Fatal(err)
@@ -118,5 +101,28 @@ func wantStatus(t *testing.T, r response, want int) {
 	t.Helper()
 	if r.status != want {
 		t.Fatalf("status = %d, want %d; body %q", r.status, want, r.body)
+	}
+}
+
+// crashUntilHostGivesUp makes the handler crash again and again, waiting for
+// each restart, until the host stops restarting it.
+func crashUntilHostGivesUp(t *testing.T, s *hosttest.Server) {
+	t.Helper()
+	gaveUp := func() bool {
+		select {
+		case <-s.Host.Fatal():
+			return true
+		default:
+			return false
+		}
+	}
+	for crashes := 1; !gaveUp(); crashes++ {
+		if crashes > 6 {
+			t.Fatal("the host never gave up on a crashing handler")
+		}
+		wantStatus(t, do(t, "GET", s.URL+"/api/crash", ""), http.StatusInternalServerError)
+		eventually(t, 30*time.Second, "the handler to be restarted, or the host to give up", func() bool {
+			return gaveUp() || do(t, "GET", s.URL+"/api/echo", "").status == 200
+		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/funcd/funcd/hosttest"
 )
 
 // syncBuffer is a bytes.Buffer safe to write from the CLI while a test reads.
@@ -108,32 +109,9 @@ func goBuild(t *testing.T, dir, pkg, out string) {
 	}
 }
 
-// copyDir copies a folder tree.
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestStartSample runs the sample app the README starts, as `make run` does.
 func TestStartSample(t *testing.T) {
-	app := t.TempDir()
-	copyDir(t, filepath.Join("..", "..", "samples", "hello"), app)
+	app := hosttest.CopyApp(t, filepath.Join("..", "..", "samples", "hello"))
 	os.RemoveAll(filepath.Join(app, ".funcd"))
 	goBuild(t, filepath.Join("..", ".."), "./samples/hello/handler-src", filepath.Join(app, "handler"))
 
@@ -197,8 +175,7 @@ func TestStartVerbose(t *testing.T) {
 // TestShutdownDrainsInFlight: SIGINT (a cancelled context) lets a running
 // request finish before funcd exits.
 func TestShutdownDrainsInFlight(t *testing.T) {
-	app := t.TempDir()
-	copyDir(t, filepath.Join("..", "..", "e2e", "testdata", "apps", "basic"), app)
+	app := hosttest.CopyApp(t, filepath.Join("..", "..", "e2e", "testdata", "apps", "basic"))
 	goBuild(t, filepath.Join("..", ".."), "./e2e/testdata/handler", filepath.Join(app, "handler"))
 	s := startCLI(t, "--script-root", app)
 
