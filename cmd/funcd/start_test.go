@@ -67,6 +67,7 @@ func startCLI(t *testing.T, args ...string) *started {
 	for !strings.Contains(s.stdout.String(), "Functions:") {
 		select {
 		case code := <-s.done:
+			s.done <- code // for the cleanup
 			t.Fatalf("funcd start exited with %d\nstdout:\n%s\nstderr:\n%s", code, s.stdout, s.stderr)
 		default:
 		}
@@ -112,7 +113,9 @@ func goBuild(t *testing.T, dir, pkg, out string) {
 // TestStartSample runs the sample app the README starts, as `make run` does.
 func TestStartSample(t *testing.T) {
 	app := hosttest.CopyApp(t, filepath.Join("..", "..", "samples", "hello"))
+	// A handler or keys left by `make run` in the sample are not part of it.
 	os.RemoveAll(filepath.Join(app, ".funcd"))
+	os.Remove(filepath.Join(app, "handler"))
 	goBuild(t, filepath.Join("..", ".."), "./samples/hello/handler-src", filepath.Join(app, "handler"))
 
 	s := startCLI(t, "--script-root", app)
