@@ -74,6 +74,8 @@ type Host struct {
 	state    State
 	errs     []string
 	current  *Generation
+	retired  map[*Generation]bool // replaced by Restart, still draining
+	restarts sync.WaitGroup       // Restart calls in progress; Add only while !stopped
 	fatalErr error
 	stopped  bool
 }
@@ -281,7 +283,9 @@ func (h *Host) Restart(ctx context.Context) error {
 		h.mu.Unlock()
 		return funcd.Errorf(funcd.EUNAVAILABLE, "the host is not running")
 	}
+	h.restarts.Add(1) // Shutdown waits for this restart to finish
 	h.mu.Unlock()
+	defer h.restarts.Done()
 	h.log.Info("Restarting host.")
 
 	gen, err := h.load(ctx)
@@ -294,19 +298,30 @@ func (h *Host) Restart(ctx context.Context) error {
 	h.mu.Lock()
 	if h.stopped {
 		h.mu.Unlock()
-		h.stopGeneration(context.WithoutCancel(ctx), gen)
+		_ = h.stopGeneration(context.WithoutCancel(ctx), gen)
 		return funcd.Errorf(funcd.EUNAVAILABLE, "the host is not running")
 	}
 	old := h.current
 	h.current = gen
 	h.state = StateRunning
 	h.errs = nil
+	if h.retired == nil {
+		h.retired = map[*Generation]bool{}
+	}
+	h.retired[old] = true
 	km := h.keys
 	h.mu.Unlock()
 	if km != nil {
 		km.Reload()
 	}
-	go h.stopGeneration(context.WithoutCancel(ctx), old)
+	// The old generation drains in the background; Shutdown stops it too if
+	// it is still draining then.
+	go func() {
+		_ = h.stopGeneration(context.WithoutCancel(ctx), old)
+		h.mu.Lock()
+		delete(h.retired, old)
+		h.mu.Unlock()
+	}()
 	h.log.Info("Host restarted.")
 	return nil
 }
@@ -321,7 +336,8 @@ func (h *Host) stopGeneration(ctx context.Context, g *Generation) error {
 }
 
 // Shutdown stops accepting work, waits for work in flight until ctx is done,
-// then stops the worker. It is idempotent.
+// then stops the workers: the current generation's and those of generations
+// a restart replaced that are still draining. It is idempotent.
 func (h *Host) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	if h.stopped {
@@ -329,15 +345,36 @@ func (h *Host) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	h.stopped = true
-	g := h.current
 	if h.state != StateError {
 		h.state = StateStopping
 	}
 	h.mu.Unlock()
-	var err error
-	if g != nil {
-		err = h.stopGeneration(ctx, g)
+
+	// A restart still loading stops what it loaded itself once it sees
+	// stopped; wait for it so no worker outlives Shutdown.
+	restarted := make(chan struct{})
+	go func() { h.restarts.Wait(); close(restarted) }()
+	select {
+	case <-restarted:
+	case <-ctx.Done():
 	}
+
+	h.mu.Lock()
+	gens := make([]*Generation, 0, 1+len(h.retired))
+	if h.current != nil {
+		gens = append(gens, h.current)
+	}
+	for g := range h.retired {
+		gens = append(gens, g)
+	}
+	h.mu.Unlock()
+	errs := make([]error, len(gens))
+	var wg sync.WaitGroup
+	for i, g := range gens {
+		wg.Go(func() { errs[i] = h.stopGeneration(ctx, g) })
+	}
+	wg.Wait()
+	err := errors.Join(errs...)
 	h.mu.Lock()
 	h.state = StateStopped
 	h.current = nil
