@@ -27,7 +27,14 @@ func presentedKey(r *http.Request) string {
 
 // authenticate resolves the request's key against the host's keys, for the
 // function named fn ("" for host-level routes).
+//
+// It fails with EUNAVAILABLE when the host has no keys yet (it never
+// started), so nothing past it meets a nil key manager.
 func (s *Server) authenticate(r *http.Request, fn string) (caller, error) {
+	m := s.cfg.Host.Keys()
+	if m == nil {
+		return caller{}, funcd.Errorf(funcd.EUNAVAILABLE, "the host has not started")
+	}
 	if s.cfg.NoAuth {
 		return caller{level: funcd.AuthAdmin}, nil
 	}
@@ -35,7 +42,7 @@ func (s *Server) authenticate(r *http.Request, fn string) (caller, error) {
 	if key == "" {
 		return caller{level: funcd.AuthAnonymous}, nil
 	}
-	level, name, err := s.cfg.Host.Keys().Authenticate(r.Context(), fn, key)
+	level, name, err := m.Authenticate(r.Context(), fn, key)
 	if err != nil {
 		return caller{}, err
 	}
@@ -81,7 +88,7 @@ func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) bool {
 	c, err := s.authenticate(r, "")
 	if err != nil {
 		s.log.Error("cannot check the request's key", "error", err)
-		w.WriteHeader(http.StatusInternalServerError)
+		w.WriteHeader(statusOf(err))
 		return false
 	}
 	switch c.level {

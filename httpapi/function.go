@@ -37,7 +37,7 @@ func (s *Server) function(w http.ResponseWriter, r *http.Request, seg []string, 
 	id, err := s.authenticate(r, fn.Name)
 	if err != nil {
 		s.log.Error("cannot check the request's key", "function", fn.Name, "error", err)
-		w.WriteHeader(http.StatusInternalServerError)
+		w.WriteHeader(statusOf(err))
 		return
 	}
 	// Authorization comes first; a disabled function is then hidden from all
@@ -95,7 +95,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request, extension strin
 	switch {
 	case err != nil:
 		s.log.Error("cannot check the request's key", "error", err)
-		w.WriteHeader(http.StatusInternalServerError)
+		w.WriteHeader(statusOf(err))
 	case c.level == funcd.AuthAdmin || c.level == funcd.AuthSystem && strings.EqualFold(c.keyName, extension+"_extension"):
 		w.WriteHeader(http.StatusNotFound)
 	case c.level == funcd.AuthAnonymous:
