@@ -3,21 +3,27 @@ package main
 import (
 	"io"
 	"sync"
+	"time"
 )
 
-// logWriter batches log output: Write appends to a buffer and a background
-// goroutine writes the buffer out. Under load many records go out in one
-// write system call instead of one each, which takes the log off the
-// request path; when idle, a record is written as soon as the goroutine
-// runs. Close writes what is left.
-type logWriter struct {
-	out  io.Writer
-	wake chan struct{} // capacity 1: a pending wake-up
-	done chan struct{} // closed when run has returned
+// logFlushInterval is how long a log record may wait in the buffer.
+const logFlushInterval = 5 * time.Millisecond
 
-	mu     sync.Mutex // guards buf and closed; taken before writeMu
-	buf    []byte
-	closed bool
+// logWriter batches log output: Write appends to a buffer, and a timer
+// writes the buffer out logFlushInterval after the first record it holds.
+// Under load many records go out in one write system call instead of one
+// each, and no thread is woken per record (on a small machine a wake-up
+// costs more than the write), which takes the log off the request path.
+// Close writes what is left.
+type logWriter struct {
+	out   io.Writer
+	timer *time.Timer
+
+	mu      sync.Mutex // guards buf, pending and closed; taken before writeMu
+	buf     []byte
+	spare   []byte // a written-out buffer for the next flush to swap in
+	pending bool   // the timer is armed
+	closed  bool
 
 	writeMu sync.Mutex // serializes writes to out, so records keep their order
 }
@@ -28,8 +34,9 @@ type logWriter struct {
 const maxLogBuffer = 1 << 20
 
 func newLogWriter(out io.Writer) *logWriter {
-	w := &logWriter{out: out, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	go w.run()
+	w := &logWriter{out: out}
+	w.timer = time.AfterFunc(time.Hour, w.flush)
+	w.timer.Stop()
 	return w
 }
 
@@ -43,29 +50,31 @@ func (w *logWriter) Write(p []byte) (int, error) {
 		return w.out.Write(p)
 	}
 	w.buf = append(w.buf, p...)
-	select {
-	case w.wake <- struct{}{}:
-	default: // a wake-up is already pending
+	if !w.pending {
+		w.pending = true
+		w.timer.Reset(logFlushInterval)
 	}
 	w.mu.Unlock()
 	return len(p), nil
 }
 
-func (w *logWriter) run() {
-	defer close(w.done)
-	var spare []byte
-	for range w.wake {
-		w.mu.Lock()
-		out := w.buf
-		w.buf = spare[:0]
-		w.writeMu.Lock() // before mu is released: no later record overtakes these
-		w.mu.Unlock()
-		if len(out) > 0 {
-			_, _ = w.out.Write(out)
-		}
-		w.writeMu.Unlock()
-		spare = out
+// flush runs on the timer: it writes out what the buffer holds.
+func (w *logWriter) flush() {
+	w.mu.Lock()
+	w.pending = false
+	out := w.buf
+	w.buf, w.spare = w.spare[:0], nil
+	w.writeMu.Lock() // before mu is released: no later record overtakes these
+	w.mu.Unlock()
+	if len(out) > 0 {
+		_, _ = w.out.Write(out)
 	}
+	w.writeMu.Unlock()
+	w.mu.Lock()
+	if w.spare == nil && cap(out) <= maxLogBuffer {
+		w.spare = out[:0] // written out: the next flush can reuse it
+	}
+	w.mu.Unlock()
 }
 
 // flushLocked writes the buffer synchronously; w.mu is held.
@@ -78,20 +87,17 @@ func (w *logWriter) flushLocked() {
 	}
 }
 
-// Close writes everything buffered and stops the goroutine. Writes after
-// Close go straight to the underlying writer.
+// Close writes everything buffered. Writes after Close go straight to the
+// underlying writer.
 func (w *logWriter) Close() error {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.closed {
-		w.mu.Unlock()
 		return nil
 	}
 	w.closed = true
-	close(w.wake) // under mu: Write sends only while it holds mu and closed is false
-	w.mu.Unlock()
-	<-w.done
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.timer.Stop()
+	w.pending = false
 	w.flushLocked()
 	return nil
 }
