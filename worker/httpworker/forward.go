@@ -59,7 +59,7 @@ func (w *Worker) forward(ctx context.Context, g *generation, inv *funcd.Invocati
 	if w.ch.Legacy && !w.ch.EnableForwardingHttpRequest {
 		client = w.client // the host's client follows redirects then
 	}
-	resp, err := client.Do(req)
+	resp, err := w.do(client, req)
 	if err != nil {
 		return nil, w.sendError(inv, r.Method, target, err)
 	}

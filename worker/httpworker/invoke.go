@@ -115,7 +115,7 @@ func (w *Worker) invokeDefault(ctx context.Context, g *generation, inv *funcd.In
 	req.Header["Content-Type"] = jsonContentType
 	w.setHostHeaders(req.Header, inv.ID)
 
-	resp, err := w.client.Do(req)
+	resp, err := w.do(w.client, req)
 	if err != nil {
 		return nil, w.sendError(inv, "POST", target, err)
 	}

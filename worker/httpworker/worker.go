@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -150,6 +151,21 @@ func New(cfg Config) *Worker {
 }
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// do sends req with client. A client that follows no redirects is only its
+// transport: do calls that directly, without what http.Client spends per
+// request to be ready for redirects, and reports errors as the client does.
+func (w *Worker) do(client *http.Client, req *http.Request) (*http.Response, error) {
+	if client != w.direct {
+		return client.Do(req)
+	}
+	resp, err := w.transport.RoundTrip(req)
+	if err != nil {
+		op := req.Method[:1] + strings.ToLower(req.Method[1:])
+		return nil, &url.Error{Op: op, URL: req.URL.String(), Err: err}
+	}
+	return resp, nil
+}
 
 // Start resolves the handler executable, launches it and returns without
 // waiting for it to be ready (Invoke waits). A missing or non-executable
@@ -370,7 +386,7 @@ func (w *Worker) ping(ctx context.Context, url string, limit time.Duration) (boo
 	if err != nil {
 		return false, err
 	}
-	resp, err := w.direct.Do(req)
+	resp, err := w.do(w.direct, req)
 	if err == nil {
 		drainClose(resp)
 		return true, nil
