@@ -7,9 +7,13 @@
 //     (host.json enableForwardingHttpRequest: true, bench/apps/forward);
 //  3. funcd json: funcd in front of it in the default custom-handler mode,
 //     posting the JSON invocation payload (bench/apps/json);
-//  4. unless -proxy=false, a reference: an httputil.ReverseProxy in front of
-//     the handler (bench/proxy), the cost of an extra hop through net/http
-//     with nothing else done.
+//  4. unless -proxy=false, three yardsticks (bench/proxy, each in front of a
+//     handler of its own) for what one more hop costs on the machine with
+//     nothing of funcd's done: an httputil.ReverseProxy (an extra hop
+//     through net/http), a minimal HTTP/1.1 proxy (one goroutine per
+//     connection, http.ReadRequest and http.ReadResponse, nothing else) and
+//     a TCP relay that copies bytes without parsing them, which no process
+//     in front of the handler can beat.
 //
 // It builds bin/funcd, the handler and the proxy, starts the peers, and measures
 // each one's idle resident memory. Then, over several rounds that interleave
@@ -61,7 +65,7 @@ type options struct {
 	procs       int           // GOMAXPROCS of the load generator
 	serverProcs int           // the default GOMAXPROCS, which the servers keep
 	settle      time.Duration // wait before reading idle memory
-	proxy       bool          // also measure the reverse proxy reference
+	proxy       bool          // also measure the proxy yardsticks
 	out         string        // file for the markdown report
 }
 
@@ -93,7 +97,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds; each measures every peer once, in rotating order")
 	fs.IntVar(&o.procs, "procs", 1, "GOMAXPROCS of the load generator")
 	fs.DurationVar(&o.settle, "settle", 2*time.Second, "wait after startup and a few requests before reading idle memory")
-	fs.BoolVar(&o.proxy, "proxy", true, "also measure a plain httputil.ReverseProxy in front of the handler, as a reference")
+	fs.BoolVar(&o.proxy, "proxy", true, "also measure the yardsticks: an httputil.ReverseProxy, a minimal HTTP proxy and a TCP relay in front of the handler")
 	fs.StringVar(&o.out, "out", "", "also write the markdown report to this file")
 	if err := fs.Parse(args); err != nil {
 		return 1
@@ -153,7 +157,7 @@ type peerKind int
 
 const (
 	direct       peerKind = iota // the handler alone
-	proxied                      // the reverse proxy in front of the handler
+	proxied                      // a bench/proxy yardstick in front of the handler
 	funcdForward                 // funcd, forwarding mode
 	funcdJSON                    // funcd, JSON mode
 )
@@ -162,6 +166,7 @@ const (
 type peer struct {
 	name string // as reported
 	kind peerKind
+	mode string // bench/proxy's -mode, for proxied
 	addr string // where GET /api/hello is served
 
 	proc    *process // the process served from: the handler, the proxy or funcd
@@ -224,7 +229,10 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 
 	peers := []*peer{{name: "direct (net/http)", kind: direct}}
 	if b.opts.proxy {
-		peers = append(peers, &peer{name: "reference: httputil proxy", kind: proxied})
+		peers = append(peers,
+			&peer{name: "yardstick: httputil proxy", kind: proxied, mode: "httputil"},
+			&peer{name: "yardstick: minimal proxy", kind: proxied, mode: "minimal"},
+			&peer{name: "yardstick: TCP relay", kind: proxied, mode: "relay"})
 	}
 	peers = append(peers, &peer{name: "funcd forward", kind: funcdForward}, &peer{name: "funcd json", kind: funcdJSON})
 	for _, p := range peers {
@@ -357,7 +365,7 @@ func (b *bench) startPeer(ctx context.Context, p *peer) error {
 			return err
 		}
 		p.handler = h.pid()
-		if p.proc, err = b.start(p.name, b.tmp, b.proxyBin, "-addr", addr, "-target", "http://"+handlerAddr); err != nil {
+		if p.proc, err = b.start(p.name, b.tmp, b.proxyBin, "-addr", addr, "-target", "http://"+handlerAddr, "-mode", p.mode); err != nil {
 			return err
 		}
 	default:

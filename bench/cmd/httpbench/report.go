@@ -130,8 +130,10 @@ func (r *report) markdown() string {
 			ms(quantile(p, true, 0.5)), added, funcdRSS, mib(p.idleHandler.rssKB))
 	}
 	if r.opts.proxy {
-		w("\nThe reference is an httputil.ReverseProxy in front of its own handler process (bench/proxy): " +
-			"the cost of one more net/http hop, with nothing else done.\n")
+		w("\nThe yardsticks (bench/proxy) each stand in front of a handler process of their own and do nothing of funcd's: " +
+			"an httputil.ReverseProxy is one more net/http hop; the minimal proxy reads and writes each request and response with " +
+			"net/http's parser on one goroutine per connection; the TCP relay copies bytes without parsing them, " +
+			"the most any process in front of the handler can reach on this machine.\n")
 	}
 	w("\n× direct and added p50 are medians of per-round comparisons with the direct run of the same round. "+
 		"RSS is VmRSS from /proc/<pid>/status after startup, %d requests and %v of settling; 1 MiB = 1024 × 1024 bytes.\n\n", 20, o.settle)
