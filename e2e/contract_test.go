@@ -636,7 +636,7 @@ func TestContractBodyLimitChunked(t *testing.T) {
 // called with the connection after the request head is written.
 func rawExchange(t *testing.T, s *hosttest.Server, head string, send func(net.Conn)) (interim []int, final *http.Response) {
 	t.Helper()
-	conn, err := net.Dial("tcp", s.HTTP.Listener.Addr().String())
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ package hosttest
 import (
 	"context"
 	"log/slog"
-	"net/http/httptest"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/funcd/funcd/host"
 	"github.com/funcd/funcd/httpapi"
+	"github.com/funcd/funcd/httpserve"
 )
 
 // Options changes how Start runs the host. The zero value enforces keys and
@@ -39,7 +40,7 @@ type Server struct {
 	// slash).
 	URL  string
 	Host *host.Host
-	HTTP *httptest.Server
+	HTTP *httpserve.Server
 }
 
 // Start runs the app in dir and stops it when the test ends. It fails the
@@ -86,15 +87,21 @@ func StartErr(t testing.TB, dir string, opts Options) (*Server, error) {
 		return nil, err
 	}
 	api := httpapi.New(httpapi.Config{Host: h, NoAuth: opts.NoAuth, CORS: opts.CORS, Logger: opts.Logger})
-	srv := httptest.NewServer(api)
-	s := &Server{URL: srv.URL, Host: h, HTTP: srv}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = h.Shutdown(context.Background())
+		return nil, err
+	}
+	srv := &httpserve.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: httpapi.MaxHeaderBytes, Logger: opts.Logger}
+	go func() { _ = srv.Serve(ln) }()
+	s := &Server{URL: "http://" + ln.Addr().String(), Host: h, HTTP: srv}
 	t.Cleanup(s.Close)
 	return s, nil
 }
 
 // Close stops the HTTP server and the host. It is idempotent.
 func (s *Server) Close() {
-	s.HTTP.Close()
+	_ = s.HTTP.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = s.Host.Shutdown(ctx)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/funcd/funcd/appconfig"
 	"github.com/funcd/funcd/host"
 	"github.com/funcd/funcd/httpapi"
+	"github.com/funcd/funcd/httpserve"
 )
 
 func hostVersion() string { return host.Version }
@@ -122,10 +122,12 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 		return fmt.Errorf("cannot listen on port %d: %w (use --port to pick another)", port, err)
 	}
 	api := httpapi.New(httpapi.Config{Host: h, NoAuth: o.noAuth, CORS: splitList(corsList), CORSCredentials: credentials, Logger: log})
-	srv := &http.Server{
+	srv := &httpserve.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 30 * time.Second,
-		MaxHeaderBytes:    maxHeaderBytes,
+		IdleTimeout:       keepAliveTimeout,
+		MaxHeaderBytes:    httpapi.MaxHeaderBytes,
+		Logger:            log,
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -149,15 +151,15 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 	if err := h.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("host shutdown", "error", err)
 	}
-	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) {
+	if runErr != nil && !errors.Is(runErr, httpserve.ErrServerClosed) {
 		return runErr
 	}
 	return nil
 }
 
-// maxHeaderBytes is Kestrel's limit on request headers (32 KB): larger ones
-// get 431, as on the real host.
-const maxHeaderBytes = 32 << 10
+// keepAliveTimeout is Kestrel's KeepAliveTimeout: how long an idle
+// keep-alive connection stays open.
+const keepAliveTimeout = 130 * time.Second
 
 func splitList(s string) []string {
 	var out []string
