@@ -64,7 +64,7 @@ func (w *Worker) forward(ctx context.Context, g *generation, inv *funcd.Invocati
 		return nil, w.sendError(inv, r.Method, target, err)
 	}
 	defer drainClose(resp)
-	respBody, err := readBody(resp, new(bytes.Buffer))
+	respBody, err := readBody(resp, nil)
 	if err != nil {
 		return nil, w.sendError(inv, r.Method, target, err)
 	}
@@ -119,15 +119,14 @@ func originalHost(r *funcd.HTTPRequest) string {
 	return urlHost(r.URL)
 }
 
-// responseHeaders copies a handler's response headers, without hop-by-hop
-// ones and Content-Length (the body is passed whole).
-func responseHeaders(src http.Header) map[string][]string {
-	h := make(map[string][]string, len(src))
-	for k, vs := range src {
+// responseHeaders returns a handler's response headers without hop-by-hop
+// ones and Content-Length (the body is passed whole). It removes them from
+// h itself, which the response it came with no longer needs.
+func responseHeaders(h http.Header) map[string][]string {
+	for k := range h {
 		if hopHeaders[k] || k == "Content-Length" {
-			continue
+			delete(h, k)
 		}
-		h[k] = vs
 	}
 	return h
 }

@@ -103,7 +103,16 @@ func (w *Worker) forwards(inv *funcd.Invocation) bool {
 
 // invokeDefault runs inv with the JSON protocol.
 func (w *Worker) invokeDefault(ctx context.Context, g *generation, inv *funcd.Invocation) (*funcd.Result, error) {
-	payload, err := appendPayload(make([]byte, 0, 1024), inv, payloadEnv{now: w.clock.Now(), guid: newGUID()})
+	pp := payloadPool.Get().(*[]byte)
+	payload, err := appendPayload((*pp)[:0], inv, payloadEnv{now: w.clock.Now(), guid: newGUID()})
+	defer func() {
+		// The transport has written the payload, and sent it again if it
+		// had to, by the time the response has come: it can be reused.
+		if cap(payload) <= maxPooledPayload {
+			*pp = payload[:0]
+			payloadPool.Put(pp)
+		}
+	}()
 	if err != nil {
 		return nil, err
 	}
@@ -285,10 +294,28 @@ func snippet(body []byte) string {
 	return fmt.Sprintf("%q", out)
 }
 
-// readBody reads a response body into buf, up to maxResponseBytes.
+// readBody reads a response body, up to maxResponseBytes, into buf, or
+// into a slice of its own when buf is nil. A body of announced length is
+// read in one piece of that size; none (nil) for an empty one.
 func readBody(resp *http.Response, buf *bytes.Buffer) ([]byte, error) {
-	if n := resp.ContentLength; n > 0 && n <= maxResponseBytes {
-		buf.Grow(int(n))
+	if n := resp.ContentLength; n >= 0 && n <= maxResponseBytes {
+		if n == 0 {
+			return nil, nil
+		}
+		var b []byte
+		if buf != nil {
+			buf.Grow(int(n))
+			b = buf.AvailableBuffer()[:n]
+		} else {
+			b = make([]byte, n)
+		}
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	if buf == nil {
+		buf = new(bytes.Buffer)
 	}
 	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1)); err != nil {
 		return nil, err
@@ -307,6 +334,12 @@ func drainClose(resp *http.Response) {
 }
 
 var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// payloadPool holds invocation payload buffers; one larger than
+// maxPooledPayload is left to the garbage collector.
+var payloadPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+const maxPooledPayload = 1 << 20
 
 func getBuffer() *bytes.Buffer { return bufferPool.Get().(*bytes.Buffer) }
 
