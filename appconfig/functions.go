@@ -391,10 +391,31 @@ func (fl *fnLoader) checkTrigger() {
 		first = i
 	}
 	if first < 0 {
-		fl.errorAt(fl.root.get("bindings").value.pos, "bindings",
-			"No trigger binding specified. A function must have a trigger input binding.",
+		msg := "No trigger binding specified. A function must have a trigger input binding."
+		if i, s := fl.misspeltTrigger(); s != "" {
+			fl.errorAt(valuePos(fl.bindingNodes[i], "type"), "bindings["+strconv.Itoa(i)+"].type",
+				msg+" Did you mean '"+s+"'?", `Change "type" to "`+s+`".`)
+			return
+		}
+		fl.errorAt(fl.root.get("bindings").value.pos, "bindings", msg,
 			`Add a binding whose type ends in "Trigger" with "direction": "in", for example {"type": "httpTrigger", "direction": "in", "name": "req"}.`)
 	}
+}
+
+// misspeltTrigger finds an input binding whose type looks like a misspelt
+// trigger type ("httpTriger"), which is why the function has no trigger. It
+// returns the binding's index and the trigger type, or "" if there is none.
+func (fl *fnLoader) misspeltTrigger() (int, string) {
+	for i := range fl.fn.Bindings {
+		b := &fl.fn.Bindings[i]
+		if b.Direction == funcd.Out {
+			continue
+		}
+		if s := SuggestBindingType(b.Type); s != "" && strings.HasSuffix(s, "Trigger") {
+			return i, s
+		}
+	}
+	return 0, ""
 }
 
 // checkKnownTypes reports binding types that no extension registers.
@@ -422,5 +443,29 @@ func (fl *fnLoader) checkKnownTypes() {
 	if b := fl.l.app.Host.ExtensionBundle; b != nil && b.ID != "" && b.Version != "" {
 		msg = "The binding type(s) '" + types + "' were not found in the configured extension bundle. Please ensure the type is correct and the correct version of extension bundle is configured"
 	}
-	fl.errorAt(at, field, msg, "Check the spelling of the type; funcd supports the binding types listed by `funcd doctor`.")
+	hint := "Check the spelling of the type; funcd supports the binding types listed by `funcd doctor`."
+	if fixes := suggestions(unknown); fixes != "" {
+		if !strings.HasSuffix(msg, ".") {
+			msg += "."
+		}
+		msg += " Did you mean " + fixes + "?"
+		hint = "Fix the spelling of the type (types are case-insensitive)."
+	}
+	fl.errorAt(at, field, msg, hint)
+}
+
+// suggestions phrases the known types that misspelt types were meant to be:
+// "'httpTrigger'" for one type, "'httpTrigger' for 'httpTriger', 'http' for
+// 'htp'" for several; "" when none looks misspelt.
+func suggestions(types []string) string {
+	var fixes []string
+	for _, t := range types {
+		if s := SuggestBindingType(t); s != "" {
+			fixes = append(fixes, "'"+s+"' for '"+t+"'")
+		}
+	}
+	if len(types) == 1 && len(fixes) == 1 {
+		return "'" + SuggestBindingType(types[0]) + "'"
+	}
+	return strings.Join(fixes, ", ")
 }
