@@ -409,8 +409,71 @@ func (l *loader) bindExtensionBundle() {
 		l.hostError(l.cfg.errorAt(key+":id",
 			"The value of id property in extensionBundle section of host.json file is invalid or missing. See "+hostJSONDocs+" for more information",
 			`Use "`+defaultBundleID+`".`))
+	} else if validVersionRange(b.Version) && strings.EqualFold(b.ID, defaultBundleID) && belowMinimumBundle(b.Version) {
+		// The host resolves the range to the newest published bundle in it
+		// and refuses to start when that is older than its minimum.
+		l.hostError(l.cfg.errorAt(key+":version",
+			"Referenced bundle "+b.ID+" of version "+b.Version+" does not meet the required minimum version of "+minimumBundleVersion+
+				". Update your extension bundle reference in host.json to reference "+minimumBundleVersion+" or later. For more information see https://aka.ms/func-min-bundle-versions.",
+			`Use "`+defaultBundleVersion+`", the range Core Tools writes (bundle 1.x and 2.x before `+minimumBundleVersion+` do not run on Functions v4).`))
 	}
 	l.app.Host.ExtensionBundle = b
+}
+
+// minimumBundleVersion is the oldest Microsoft.Azure.Functions.ExtensionBundle
+// the v4 host runs (its extensionrequirements.json).
+const minimumBundleVersion = "2.6.1"
+
+// belowMinimumBundle reports whether every version a valid bundle version
+// range admits is older than minimumBundleVersion, so that the host, which
+// picks the newest published version in the range, refuses it. A range
+// without an upper bound ("4.0.0" means 4.0.0 or later, "1.*" any 1.0.0 or
+// later) admits the newest bundle.
+func belowMinimumBundle(versionRange string) bool {
+	s := strings.TrimSpace(versionRange)
+	if s[0] != '[' && s[0] != '(' {
+		return false
+	}
+	inner := s[1 : len(s)-1]
+	hi, inclusive := inner, s[len(s)-1] == ']'
+	if _, after, found := strings.Cut(inner, ","); found {
+		hi = after
+	}
+	hi = strings.TrimSpace(hi)
+	if hi == "" {
+		return false
+	}
+	core, label, _ := strings.Cut(hi, "-")
+	switch c := compareVersions(core, minimumBundleVersion); {
+	case c < 0:
+		return true
+	case c == 0:
+		// Up to 2.6.1 excluded, or up to a prerelease of it.
+		return !inclusive || label != ""
+	}
+	return false
+}
+
+// compareVersions compares two dotted numeric versions, missing parts
+// counting as 0.
+func compareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := range max(len(as), len(bs)) {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
 }
 
 // validPackageID checks a NuGet package id: word characters in runs

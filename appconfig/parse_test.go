@@ -198,3 +198,34 @@ func TestExpandEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestBelowMinimumBundle(t *testing.T) {
+	tests := []struct {
+		version string
+		below   bool
+	}{
+		{"[1.*, 2.0.0)", true},
+		{"[2.*, 3.0.0)", false},
+		{"[2.0.0, 2.6.1)", true},
+		{"[2.0.0, 2.6.1]", false},
+		{"[2.0.0, 2.6.1-beta]", true},
+		{"[2.0.0, 2.6.2)", false},
+		{"(, 2.6)", true},
+		{"[1.8.1]", true},
+		{"[2.6.1]", false},
+		{"[3.*, 4.0.0)", false},
+		{"[4.*, 5.0.0)", false},
+		{"[1.0.0, )", false},
+		{"1.*", false},   // 1.0.0 or later: the newest bundle
+		{"2.0.0", false}, // 2.0.0 or later
+		{" [1.*, 2.0.0) ", true},
+	}
+	for _, tt := range tests {
+		if !validVersionRange(tt.version) {
+			t.Fatalf("%q is not a valid range", tt.version)
+		}
+		if got := belowMinimumBundle(tt.version); got != tt.below {
+			t.Errorf("belowMinimumBundle(%q) = %v, want %v", tt.version, got, tt.below)
+		}
+	}
+}
