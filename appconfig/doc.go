@@ -12,7 +12,10 @@
 // hint for funcd doctor. A broken function carries its errors and the rest
 // of the app still loads; only problems that stop the real host from
 // starting (a broken host.json, a host setting that does not convert) make
-// Load return an error.
+// Load return an error, and so does an app written for a language worker
+// funcd does not run yet (FUNCTIONS_WORKER_RUNTIME=node, a package.json that
+// depends on @azure/functions, ...), which would otherwise start with
+// functions that cannot run.
 //
 // Files are parsed as leniently as Json.NET parses them: comments, trailing
 // commas, single-quoted strings and unquoted property names are accepted.

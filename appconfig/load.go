@@ -40,9 +40,11 @@ type Options struct {
 // admin API can show what was read. Problems are *funcd.ConfigError values in
 // App.Errors, App.Warnings and each Function's Errors.
 //
-// err is non-nil only when the real host would not start at all (host.json
+// err is non-nil only when the host would not start at all (host.json
 // unreadable, unparsable or of the wrong version, or a host setting that does
-// not convert or validate); it is then the first such *funcd.ConfigError.
+// not convert or validate), or when the app is written for a language worker
+// funcd does not run yet (see checkRuntime); it is then the first such
+// *funcd.ConfigError.
 // Functions are still read in that case, with the default host settings where
 // the file could not supply them.
 func Load(fsys fs.FS, opts Options) (*funcd.App, error) {
@@ -59,6 +61,7 @@ func Load(fsys fs.FS, opts Options) (*funcd.App, error) {
 	}
 	l.loadHost()
 	l.loadFunctions()
+	l.checkRuntime()
 	if l.fatal != nil {
 		return l.app, l.fatal
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -132,5 +133,70 @@ func TestRestartDrainsTheOldGeneration(t *testing.T) {
 	}
 	if workers()[1].isDown() {
 		t.Error("the new generation's worker was stopped")
+	}
+}
+
+// TestStartRefusesLanguageWorkerApps: an app written for a language worker
+// funcd does not run fails to start with a message that names the runtime,
+// instead of starting with functions that cannot run; a custom handler
+// written in Node.js still starts.
+func TestStartRefusesLanguageWorkerApps(t *testing.T) {
+	httpFunction := `{"bindings": [{"type": "httpTrigger", "direction": "in", "name": "req"}, {"type": "http", "direction": "out", "name": "res"}]}`
+	tests := []struct {
+		name    string
+		files   map[string]string
+		environ []string
+		want    string // in the error; "" means Start succeeds
+	}{
+		{"node setting", map[string]string{
+			"host.json":           `{"version": "2.0"}`,
+			"local.settings.json": `{"IsEncrypted": false, "Values": {"FUNCTIONS_WORKER_RUNTIME": "node"}}`,
+			"hello/function.json": httpFunction,
+			"hello/index.js":      "module.exports = async () => {};",
+		}, nil, "FUNCTIONS_WORKER_RUNTIME is 'node': this is a Node.js function app, and funcd does not run Node.js apps yet"},
+		{"python from the environment", map[string]string{
+			"host.json": `{"version": "2.0"}`,
+		}, []string{"FUNCTIONS_WORKER_RUNTIME=python"}, "FUNCTIONS_WORKER_RUNTIME is 'python'"},
+		{"node v4 programming model", map[string]string{
+			"host.json":    `{"version": "2.0"}`,
+			"package.json": `{"dependencies": {"@azure/functions": "^4.0.0"}}`,
+		}, nil, "package.json depends on @azure/functions"},
+		{"node custom handler", map[string]string{
+			"host.json":           `{"version": "2.0", "customHandler": {"description": {"defaultExecutablePath": "node", "arguments": ["server.js"]}}}`,
+			"package.json":        `{"dependencies": {"express": "^4.0.0"}}`,
+			"hello/function.json": httpFunction,
+		}, []string{"FUNCTIONS_WORKER_RUNTIME=node"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, data := range tt.files {
+				if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h, err := New(Config{
+				ScriptRoot: dir, StateDir: t.TempDir(), Environ: tt.environ,
+				NewWorker: func(*funcd.App, *slog.Logger, func(error)) (Worker, error) { return &fakeWorker{}, nil },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h.Shutdown(context.Background())
+			err = h.Start(context.Background())
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Start: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("Start error = %v, want one containing %q", err, tt.want)
+			case tt.want != "":
+				if st := h.Status(); st.State != StateError || len(st.Errors) != 1 || !strings.Contains(st.Errors[0], "funcd runs custom handlers") {
+					t.Errorf("status after the refusal = %v %q", st.State, st.Errors)
+				}
+			}
+		})
 	}
 }
