@@ -149,7 +149,7 @@ func (l *loader) nodePackage() *funcd.ConfigError {
 		if f := deps.value.get("@azure/functions"); f != nil {
 			return &funcd.ConfigError{File: "package.json", Line: f.keyPos.line, Column: f.keyPos.col,
 				Field: section + ".@azure/functions",
-				Msg: "package.json depends on @azure/functions: " + notRun("Node.js")}
+				Msg:   "package.json depends on @azure/functions: " + notRun("Node.js")}
 		}
 	}
 	return nil
@@ -216,6 +216,17 @@ func (l *loader) functionScripts() *funcd.ConfigError {
 			file = rel
 		}
 		return &funcd.ConfigError{File: file, Msg: "the script of function " + fn.Name + ": " + notRun(runtimeName(value))}
+	}
+	return nil
+}
+
+// UnsupportedRuntime returns the error Load recorded for an app written for
+// a language worker funcd does not run yet, or nil.
+func UnsupportedRuntime(app *funcd.App) *funcd.ConfigError {
+	for _, e := range app.Errors {
+		if strings.HasSuffix(e.Msg, supportedRuntimes) {
+			return e
+		}
 	}
 	return nil
 }

@@ -52,6 +52,10 @@ func Check(dir string, env []string) Report {
 		return c.report
 	}
 	c.load()
+	if appconfig.UnsupportedRuntime(c.app) != nil {
+		// Its functions do not run on funcd whatever they hold.
+		return c.report
+	}
 	c.checkCustomHandler()
 	c.checkFunctions()
 	return c.report
@@ -163,7 +167,7 @@ func (c *checker) load() {
 	for _, e := range app.Errors {
 		c.addConfigError(Error, "", e)
 	}
-	if c.fatal {
+	if c.fatal && appconfig.UnsupportedRuntime(app) == nil {
 		c.blocked = true
 		c.add(Finding{Severity: Error,
 			Problem: "because of the host configuration error above, the host does not start and no function runs",

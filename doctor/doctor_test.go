@@ -49,6 +49,10 @@ var cases = []struct {
 	{name: "local-settings-invalid", modes: exe("handler")},
 	{name: "local-settings-encrypted", modes: exe("handler")},
 	{name: "unsupported-binding", modes: exe("handler")},
+	{name: "misspelt-binding", modes: exe("handler")},
+	{name: "runtime-node"},
+	{name: "runtime-node-v4"},
+	{name: "bundle-too-old", modes: exe("handler")},
 }
 
 func exe(name string) map[string]os.FileMode { return map[string]os.FileMode{name: 0o755} }
@@ -140,10 +144,22 @@ func TestGoBuildCommand(t *testing.T) {
 			"handler", ""},
 		{"skipped folders", map[string]string{"node_modules/x/main.go": "package main\n", ".git/main.go": "package main\n"},
 			"handler", ""},
+		// Without a go.mod, the go command builds only the files it is
+		// given, and only when they import nothing but the standard library.
+		{"root file without a module", map[string]string{"main.go": "package main\n\nimport (\n\t\"net/http\"\n\t\"os\"\n)\n"},
+			"handler", "go build -o handler main.go"},
+		{"root files without a module", map[string]string{"main.go": "package main\n", "routes.go": "package main\n", "main_test.go": "package main\n"},
+			"bin/handler", "go build -o bin/handler main.go routes.go"},
+		{"folder without a module", map[string]string{"handler/main.go": "package main\n", "handler/doc.txt": "x"},
+			"bin/handler", "go build -o bin/handler handler/main.go"},
+		{"third-party imports without a module", map[string]string{"src/main.go": "package main\n\nimport \"github.com/gorilla/mux\"\n"},
+			"bin/handler", "(cd src && go mod init src && go mod tidy) && go build -C src -o ../bin/handler ."},
+		{"third-party imports at the root without a module", map[string]string{"main.go": "package main\n\nimport \"example.com/lib\"\n"},
+			"handler", "go mod init app && go mod tidy && go build -o handler ."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := filepath.Join(t.TempDir(), "app")
 			for name, content := range tt.files {
 				path := filepath.Join(dir, filepath.FromSlash(name))
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

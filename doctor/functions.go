@@ -34,7 +34,7 @@ func (c *checker) checkFunction(app *funcd.App, fn *funcd.Function) {
 	}
 	for _, e := range fn.Errors {
 		f := c.configFinding(Error, fn.Name, e)
-		if isUnknownTypeError(e) {
+		if isUnknownTypeError(e) && !strings.Contains(e.Msg, "Did you mean ") {
 			f.Fix = supportedNote()
 		}
 		c.add(f)

@@ -1,0 +1,2 @@
+const { app } = require('@azure/functions');
+app.http('hello', { handler: async () => ({ body: 'hi' }) });

@@ -1,0 +1,1 @@
+module.exports = async function (context, req) { return { body: "hi" }; };
