@@ -109,12 +109,3 @@ func editDistance(a, b string) int {
 	}
 	return rows[len(s)%3][len(t)]
 }
-
-// didYouMean is the sentence a message about an unknown binding type ends
-// with when the type looks like a misspelling, or "".
-func didYouMean(typ string) string {
-	if s := SuggestBindingType(typ); s != "" {
-		return " Did you mean '" + s + "'?"
-	}
-	return ""
-}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -71,6 +72,9 @@ request as admin, as Core Tools does, for local development.`,
 func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) error {
 	rootDir, err := g.appRoot()
 	if err != nil {
+		return err
+	}
+	if err := checkAppRoot(rootDir); err != nil {
 		return err
 	}
 	// The host logs every invocation: batch the writes off the request path.
@@ -155,6 +159,41 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 		return runErr
 	}
 	return nil
+}
+
+// checkAppRoot refuses to start without host.json, with Core Tools'
+// messages: `func start` looks for host.json or local.settings.json from the
+// current folder up, and fails when there is neither; with only
+// local.settings.json the real host would make up a default host.json,
+// which has no customHandler section for funcd to run.
+func checkAppRoot(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if info, err := os.Stat(abs); err != nil || !info.IsDir() {
+		return errors.New(strconv.Quote(abs) + " doesn't exist.") // Core Tools' words
+	}
+	if isRegularFile(filepath.Join(abs, "host.json")) {
+		return nil
+	}
+	msg := "Unable to find project root. Expecting to find one of host.json, local.settings.json in project root."
+	if isRegularFile(filepath.Join(abs, "local.settings.json")) {
+		msg = "Host.json file is missing. Please make sure host.json file is present at " + abs
+	}
+	hint := "run funcd start in the app folder (or pass --script-root), or create an app with funcd init --worker-runtime custom"
+	for parent := filepath.Dir(abs); parent != filepath.Dir(parent); parent = filepath.Dir(parent) {
+		if isRegularFile(filepath.Join(parent, "host.json")) {
+			hint = fmt.Sprintf("%s has a host.json: run funcd start there, or pass --script-root %s", parent, parent)
+			break
+		}
+	}
+	return fmt.Errorf("%s\n(%s)", msg, hint)
+}
+
+func isRegularFile(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.Mode().IsRegular()
 }
 
 // keepAliveTimeout is Kestrel's KeepAliveTimeout: how long an idle

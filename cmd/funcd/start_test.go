@@ -213,3 +213,47 @@ func TestShutdownDrainsInFlight(t *testing.T) {
 		t.Error("funcd still serves after shutdown")
 	}
 }
+
+// TestStartWithoutHostJSON: funcd start refuses a folder without host.json
+// with Core Tools' messages, and exits with 1.
+func TestStartWithoutHostJSON(t *testing.T) {
+	empty := t.TempDir()
+	out := mustFail(t, "start", "--script-root", empty, "--port", fmt.Sprint(freePort(t)))
+	wantContains(t, out, "Error: Unable to find project root. Expecting to find one of host.json, local.settings.json in project root.")
+
+	settingsOnly := t.TempDir()
+	if err := os.WriteFile(filepath.Join(settingsOnly, "local.settings.json"), []byte(`{"IsEncrypted": false, "Values": {}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = mustFail(t, "start", "--script-root", settingsOnly)
+	wantContains(t, out, "Error: Host.json file is missing. Please make sure host.json file is present at "+settingsOnly)
+
+	// In a folder of an app, the hint names the app folder.
+	app := newApp(t, "hello")
+	out = mustFail(t, "start", "--script-root", filepath.Join(app, "hello"))
+	wantContains(t, out, "Unable to find project root", app+" has a host.json: run funcd start there")
+
+	out = mustFail(t, "start", "--script-root", filepath.Join(empty, "missing"))
+	wantContains(t, out, fmt.Sprintf("%q doesn't exist.", filepath.Join(empty, "missing")))
+	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
+		t.Errorf("funcd start wrote into a folder it refused: %v", entries)
+	}
+}
+
+// TestStartRefusesNodeApp: an app of a language worker funcd does not run
+// fails to start with a message that names the runtime.
+func TestStartRefusesNodeApp(t *testing.T) {
+	app := t.TempDir()
+	files := map[string]string{
+		"host.json":    `{"version": "2.0", "extensionBundle": {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}}`,
+		"package.json": `{"name": "app", "dependencies": {"@azure/functions": "^4.0.0"}}`,
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(app, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := mustFail(t, "start", "--script-root", app, "--port", fmt.Sprint(freePort(t)))
+	wantContains(t, out, "package.json depends on @azure/functions: this is a Node.js function app, and funcd does not run Node.js apps yet.",
+		`funcd runs custom handlers for now: host.json with a "customHandler" section and FUNCTIONS_WORKER_RUNTIME=custom.`)
+}
