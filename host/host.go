@@ -40,8 +40,9 @@ type WorkerFactory func(app *funcd.App, log *slog.Logger, onFatal func(error)) (
 type Config struct {
 	// ScriptRoot is the app's folder. Required.
 	ScriptRoot string
-	// StateDir holds funcd's own state (keys by default); default
-	// <ScriptRoot>/.funcd.
+	// StateDir holds funcd's own state (keys by default); default a
+	// per-user folder outside the app (DefaultStateDir), or the .funcd
+	// folder inside the app when an earlier funcd made one.
 	StateDir string
 	// Environ is the process environment as KEY=VALUE; local.settings.json
 	// Values are added to it.
@@ -61,10 +62,11 @@ type Config struct {
 
 // Host is a running function app. Its methods are safe for concurrent use.
 type Host struct {
-	cfg   Config
-	log   *slog.Logger
-	clock clock.Clock
-	keys  *keys.Manager
+	cfg      Config
+	log      *slog.Logger
+	clock    clock.Clock
+	keys     *keys.Manager
+	stateDir stateLocation // how the default state folder was chosen
 
 	started time.Time
 	fatal   chan struct{} // closed when the worker failed for good
@@ -90,8 +92,12 @@ func New(cfg Config) (*Host, error) {
 		return nil, fmt.Errorf("cannot resolve script root: %w", err)
 	}
 	cfg.ScriptRoot = root
+	var state stateLocation
 	if cfg.StateDir == "" {
-		cfg.StateDir = filepath.Join(root, ".funcd")
+		if state, err = findStateDir(root); err != nil {
+			return nil, err
+		}
+		cfg.StateDir = state.dir
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -105,7 +111,7 @@ func New(cfg Config) (*Host, error) {
 	if cfg.NewWorker == nil {
 		cfg.NewWorker = customHandlerWorker
 	}
-	return &Host{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, state: StateDefault, fatal: make(chan struct{})}, nil
+	return &Host{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, state: StateDefault, fatal: make(chan struct{}), stateDir: state}, nil
 }
 
 // KnownBindings reports whether funcd can run bindings of the given
@@ -151,6 +157,7 @@ func (h *Host) Start(ctx context.Context) error {
 		h.setError(err)
 		return err
 	}
+	h.stateDir.keepLegacy(h.log)
 	store, err := keys.Open(gen.App.Settings, h.cfg.StateDir, h.log)
 	if err != nil {
 		h.stopGeneration(context.WithoutCancel(ctx), gen)

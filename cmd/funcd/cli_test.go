@@ -3,11 +3,26 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
+
+// TestMain points XDG_STATE_HOME at a temporary folder for every test, so
+// that no test writes keys into the state folder of the user running it.
+func TestMain(m *testing.M) {
+	home, err := os.MkdirTemp("", "funcd-state-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("XDG_STATE_HOME", home)
+	code := m.Run()
+	os.RemoveAll(home)
+	os.Exit(code)
+}
 
 // runCLI runs the CLI as main does and returns its exit code and output.
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {

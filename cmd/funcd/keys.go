@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/funcd/funcd/appconfig"
+	"github.com/funcd/funcd/host"
 	"github.com/funcd/funcd/keys"
 )
 
@@ -24,9 +25,12 @@ type keysOptions struct {
 }
 
 const keysHelp = `Manage the app's keys offline, in the same key store funcd start uses: the
-secrets folder in the state folder (--state-dir, default <script root>/.funcd),
-or FUNCTIONS_SECRETS_PATH when AzureWebJobsSecretStorageType is "files", both
-read from the environment and local.settings.json.
+secrets folder in the state folder (--state-dir; by default a folder of the
+app's own outside it, under $XDG_STATE_HOME/funcd/apps or
+~/.local/state/funcd/apps on Linux, the user configuration folder on macOS
+and Windows), or FUNCTIONS_SECRETS_PATH when AzureWebJobsSecretStorageType is
+"files", both read from the environment and local.settings.json. An app with
+a .funcd folder from an earlier funcd keeps its keys there.
 
 Scopes: host function keys (the default), host system keys (--system), and a
 function's own keys (--function NAME). The name _master addresses the master
@@ -45,7 +49,7 @@ func keysCommand(g *globals) *cobra.Command {
 		Short: "List, set, renew and delete the app's keys",
 		Long:  keysHelp,
 	}
-	cmd.PersistentFlags().StringVar(&o.stateDir, "state-dir", "", "folder for funcd's state, such as keys (default: <script root>/.funcd)")
+	cmd.PersistentFlags().StringVar(&o.stateDir, "state-dir", "", stateDirUsage)
 	cmd.AddCommand(keysListCommand(g, &o), keysSetCommand(g, &o), keysRenewCommand(g, &o), keysDeleteCommand(g, &o))
 	return cmd
 }
@@ -167,7 +171,13 @@ func openKeys(g *globals, o *keysOptions) (*keyStore, error) {
 	}
 	stateDir := o.stateDir
 	if stateDir == "" {
-		stateDir = filepath.Join(root, ".funcd")
+		abs, err := filepath.Abs(root)
+		if err != nil {
+			return nil, err
+		}
+		if stateDir, err = host.ResolveStateDir(abs, g.logger()); err != nil {
+			return nil, err
+		}
 	}
 	store, err := keys.Open(settings, stateDir, g.logger())
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/funcd/funcd/host"
 )
 
 // keyTable parses `funcd keys list` output into scope/name -> value.
@@ -37,8 +39,19 @@ func TestKeysList(t *testing.T) {
 			t.Errorf("%s = %q, want a generated key", k, keys[k])
 		}
 	}
+	// The keys live in the app's own folder outside it, never in the app.
+	state, err := host.DefaultStateDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(state, os.Getenv("XDG_STATE_HOME")+string(filepath.Separator)) {
+		t.Errorf("state folder %s is not under XDG_STATE_HOME", state)
+	}
 	for _, f := range []string{"host.json", "hello.json", "orders.json"} {
-		fileExists(t, filepath.Join(dir, ".funcd", "secrets", f))
+		fileExists(t, filepath.Join(state, "secrets", f))
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".funcd")); !os.IsNotExist(err) {
+		t.Errorf("keys list made a .funcd folder in the app (%v)", err)
 	}
 
 	again := keyTable(t, mustRun(t, "keys", "list", "--script-root", dir, "--function", "HELLO"))
@@ -107,4 +120,49 @@ func TestKeysStateFolder(t *testing.T) {
 	}
 	mustRun(t, "keys", "set", "ci", "v", "--script-root", dir)
 	fileExists(t, filepath.Join(secrets, "host.json"))
+}
+
+// TestKeysLegacyStateFolder: an app with a .funcd folder from an earlier
+// funcd keeps its keys there; funcd keys protects the folder from git and
+// says how to move it.
+func TestKeysLegacyStateFolder(t *testing.T) {
+	dir := newApp(t, "hello")
+	legacy := filepath.Join(dir, ".funcd")
+	before := keyTable(t, mustRun(t, "keys", "list", "--script-root", dir, "--state-dir", legacy))
+
+	code, out, errOut := runCLI(t, "keys", "list", "--script-root", dir)
+	if code != 0 {
+		t.Fatalf("keys list: exit %d\n%s", code, errOut)
+	}
+	if got := keyTable(t, out); got["master/_master"] != before["master/_master"] || got["function:hello/default"] != before["function:hello/default"] {
+		t.Errorf("keys list without --state-dir = %v, want the keys in .funcd: %v", got, before)
+	}
+	user, err := host.DefaultStateDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantContains(t, errOut, "This app's keys are in "+legacy+", inside the app folder",
+		"mkdir -p "+filepath.Dir(user)+" && mv "+legacy+" "+user)
+	ignore, err := os.ReadFile(filepath.Join(legacy, ".gitignore"))
+	if err != nil || !strings.Contains(string(ignore), "\n*\n") {
+		t.Errorf(".funcd/.gitignore = %q, %v; want one that ignores everything", ignore, err)
+	}
+	if _, err := os.Stat(user); !os.IsNotExist(err) {
+		t.Errorf("the per-user state folder was made although .funcd is used (%v)", err)
+	}
+
+	// Moved as the warning says, the keys are found in their new place.
+	if err := os.MkdirAll(filepath.Dir(user), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(legacy, user); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCLI(t, "keys", "list", "--script-root", dir)
+	if code != 0 || strings.Contains(errOut, "inside the app folder") {
+		t.Fatalf("keys list after the move: exit %d\n%s", code, errOut)
+	}
+	if got := keyTable(t, out); got["master/_master"] != before["master/_master"] {
+		t.Errorf("master key after the move = %q, want %q", got["master/_master"], before["master/_master"])
+	}
 }

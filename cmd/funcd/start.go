@@ -63,7 +63,7 @@ request as admin, as Core Tools does, for local development.`,
 	f.StringSliceVar(&o.functions, "functions", nil, "only load these functions (space- or comma-separated)")
 	f.BoolVar(&o.noAuth, "no-auth", false, "do not check keys: every request is treated as admin (local development only)")
 	f.BoolVar(&o.enableAuth, "enableAuth", false, "accepted for Core Tools compatibility; keys are enforced unless --no-auth")
-	f.StringVar(&o.stateDir, "state-dir", "", "folder for funcd's state, such as keys (default: <script root>/.funcd)")
+	f.StringVar(&o.stateDir, "state-dir", "", stateDirUsage)
 	f.IntVarP(&o.timeout, "timeout", "t", 20, "accepted for Core Tools compatibility")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
 	return cmd
@@ -195,6 +195,10 @@ func isRegularFile(path string) bool {
 	info, err := os.Stat(path)
 	return err == nil && info.Mode().IsRegular()
 }
+
+// stateDirUsage is the help of --state-dir.
+const stateDirUsage = "folder for funcd's state, such as keys (default: a folder of the app's own outside it, " +
+	"under $XDG_STATE_HOME/funcd/apps or ~/.local/state/funcd/apps)"
 
 // keepAliveTimeout is Kestrel's KeepAliveTimeout: how long an idle
 // keep-alive connection stays open.

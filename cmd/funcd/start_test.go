@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/funcd/funcd/host"
 	"github.com/funcd/funcd/hosttest"
 )
 
@@ -256,4 +258,104 @@ func TestStartRefusesNodeApp(t *testing.T) {
 	out := mustFail(t, "start", "--script-root", app, "--port", fmt.Sprint(freePort(t)))
 	wantContains(t, out, "package.json depends on @azure/functions: this is a Node.js function app, and funcd does not run Node.js apps yet.",
 		`funcd runs custom handlers for now: host.json with a "customHandler" section and FUNCTIONS_WORKER_RUNTIME=custom.`)
+}
+
+// appFiles lists every file and folder under dir, relative to it.
+func appFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		files = append(files, rel)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// listedKey returns the key in a function's URL in the startup listing.
+func listedKey(t *testing.T, out, function string) string {
+	t.Helper()
+	i := strings.Index(out, "\t"+function+": ")
+	if i < 0 {
+		t.Fatalf("%s is not listed:\n%s", function, out)
+	}
+	line, _, _ := strings.Cut(out[i:], "\n")
+	_, key, ok := strings.Cut(line, "?code=")
+	if !ok {
+		t.Fatalf("%s is listed without a key: %q", function, line)
+	}
+	return key
+}
+
+// TestStartKeepsStateOutOfTheApp: funcd start writes nothing into the app
+// folder (the keys go to the app's folder under XDG_STATE_HOME), the keys
+// survive a restart, and funcd keys list finds them.
+func TestStartKeepsStateOutOfTheApp(t *testing.T) {
+	app := newApp(t, "greet")
+	goBuild(t, filepath.Join(app, "handler"), ".", filepath.Join(app, "bin", "handler"))
+	before := appFiles(t, app)
+
+	s := startCLI(t, "--script-root", app)
+	key := listedKey(t, s.stdout.String(), "greet")
+	if code, _ := get(t, s.base+"/api/greet?name=Ada&code="+key); code != 200 {
+		t.Fatalf("greet with the listed key = %d", code)
+	}
+	state, err := host.DefaultStateDir(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantContains(t, s.stdout.String(), "Keys are stored in "+state)
+	s.stop()
+	<-s.done
+	s.done <- 0 // for the cleanup
+
+	if after := appFiles(t, app); !slices.Equal(after, before) {
+		t.Errorf("funcd start changed the app folder:\nbefore %q\nafter  %q", before, after)
+	}
+	fileExists(t, filepath.Join(state, "secrets", "host.json"))
+
+	again := startCLI(t, "--script-root", app)
+	if k := listedKey(t, again.stdout.String(), "greet"); k != key {
+		t.Errorf("greet's key after a restart = %q, want %q", k, key)
+	}
+	if keys := keyTable(t, mustRun(t, "keys", "list", "--script-root", app)); keys["function:greet/default"] != key {
+		t.Errorf("keys list: greet's default key = %q, want %q", keys["function:greet/default"], key)
+	}
+}
+
+// TestStartLegacyStateFolder: an app with a .funcd folder from an earlier
+// funcd keeps its keys; funcd start warns once how to move the folder and
+// protects it from git meanwhile.
+func TestStartLegacyStateFolder(t *testing.T) {
+	app := newApp(t, "greet")
+	goBuild(t, filepath.Join(app, "handler"), ".", filepath.Join(app, "bin", "handler"))
+	legacy := filepath.Join(app, ".funcd")
+	old := keyTable(t, mustRun(t, "keys", "list", "--script-root", app, "--state-dir", legacy))
+
+	s := startCLI(t, "--script-root", app)
+	if k := listedKey(t, s.stdout.String(), "greet"); k != old["function:greet/default"] {
+		t.Errorf("greet's key = %q, want the one in .funcd, %q", k, old["function:greet/default"])
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.stderr.String(), "inside the app folder") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning about the .funcd folder:\n%s", s.stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := strings.Count(s.stderr.String(), "inside the app folder"); n != 1 {
+		t.Errorf("the warning was logged %d times", n)
+	}
+	fileExists(t, filepath.Join(legacy, ".gitignore"))
+	if state, _ := host.DefaultStateDir(app); state != "" {
+		if _, err := os.Stat(state); !os.IsNotExist(err) {
+			t.Errorf("funcd start made the per-user state folder although .funcd is used (%v)", err)
+		}
+	}
 }
