@@ -213,3 +213,26 @@ func TestShutdownDrainsInFlight(t *testing.T) {
 		t.Error("funcd still serves after shutdown")
 	}
 }
+
+// TestStartLogLevel: host.json logging.logLevel "Debug" shows debug records
+// on the console without --verbose, as Core Tools' console follows it.
+func TestStartLogLevel(t *testing.T) {
+	app := hosttest.CopyApp(t, filepath.Join("..", "..", "e2e", "testdata", "apps", "basic"))
+	goBuild(t, filepath.Join("..", ".."), "./e2e/testdata/handler", filepath.Join(app, "handler"))
+	hostJSON := `{"version": "2.0", "logging": {"logLevel": {"default": "Debug"}},
+		"customHandler": {"description": {"defaultExecutablePath": "handler"}}}`
+	if err := os.WriteFile(filepath.Join(app, "host.json"), []byte(hostJSON), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startCLI(t, "--script-root", app, "--log-format", "console")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.stderr.String(), "DEBUG HttpWorker is Initialized.") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no debug record on the console:\n%s", s.stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if strings.Contains(s.stderr.String(), "\x1b[") {
+		t.Errorf("colour on a stderr that is not a terminal:\n%s", s.stderr)
+	}
+}
