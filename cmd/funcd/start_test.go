@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -127,20 +128,45 @@ func TestStartSample(t *testing.T) {
 		t.Errorf("products without a key = %d, want 401", code)
 	}
 
-	// The listing has Core Tools' shape and gives keyed functions their key.
+	// The listing has Core Tools' shape. stdout is not a terminal here, so
+	// it shows no key but the command that lists them.
 	out := s.stdout.String()
 	wantContains(t, out,
 		"\nFunctions:\n\n",
 		fmt.Sprintf("\thello: [GET,POST] http://localhost:%d/api/hello\n\n", s.port),
-		fmt.Sprintf("\tproducts: [GET] http://localhost:%d/api/products/{category:alpha}/{id:int?}?code=", s.port),
+		fmt.Sprintf("\tproducts: [GET] http://localhost:%d/api/products/{category:alpha}/{id:int?} (needs a function key: funcd keys list --script-root %s --function products)\n", s.port, app),
 		"Keys are enforced.",
 		"For detailed output, run funcd with --verbose flag.")
-	i := strings.Index(out, "?code=")
-	key := strings.Fields(out[i+len("?code="):])[0]
+	if strings.Contains(out, "code=") {
+		t.Errorf("a key in the listing on a non-terminal stdout:\n%s", out)
+	}
+	var list, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"keys", "list", "--script-root", app, "--function", "products"}, &list, &errOut); code != 0 {
+		t.Fatalf("keys list: exit %d: %s", code, errOut.String())
+	}
+	var key string
+	for line := range strings.SplitSeq(list.String(), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[1] == "default" {
+			key = f[2]
+		}
+	}
 	code, body = get(t, s.base+"/api/products/books/7?code="+key)
 	if code != 200 || body != `{"category":"books","id":"7"}` {
 		t.Errorf("products with the listed key = %d %q", code, body)
 	}
+
+	// stderr is not a terminal either: the logs are JSON, a line each, and
+	// the refused request was explained (the log is flushed on a timer).
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.stderr.String(), "Function 'products' needs a function key") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for line := range strings.SplitSeq(strings.TrimSpace(s.stderr.String()), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("a log line is not JSON: %q", line)
+		}
+	}
+	wantContains(t, s.stderr.String(), "Function 'products' needs a function key")
 }
 
 // TestInitNewStart is a new user's first minutes: init, new, build the
