@@ -23,9 +23,10 @@ import (
 // A line is the UTC time, the level for anything but Info, the invocation
 // as function[first 8 characters of its id] (unless the message names the
 // invocation itself), the message as it is (a handler's output is not
-// quoted or escaped), then the other attributes as key=value. An "error"
-// attribute goes on lines of its own after the message, as Core Tools
-// prints an exception; so does each further line of a multi-line message.
+// quoted or escaped), then the other attributes as key=value. An error
+// attribute's message goes on lines of its own after the message, as Core
+// Tools prints an exception; so does each further line of a multi-line
+// message.
 // The category and worker attributes are left out (the JSON format keeps
 // them).
 //
@@ -55,7 +56,6 @@ type consoleOutput struct {
 const (
 	attrFunction   = "function"
 	attrInvocation = "invocation_id"
-	attrError      = "error"
 	attrCategory   = "category"
 	attrWorker     = "worker"
 )
@@ -122,23 +122,25 @@ const maxPooledLine = 64 << 10
 
 func (h *consoleHandler) Handle(_ context.Context, r slog.Record) error {
 	function, invocation := h.function, h.invocation
-	var errText string
-	special := false
-	if h.group == "" {
-		r.Attrs(func(a slog.Attr) bool {
-			switch a.Key {
-			case attrFunction:
-				function, special = a.Value.Resolve().String(), true
-			case attrInvocation:
-				invocation, special = a.Value.Resolve().String(), true
-			case attrError:
-				errText, special = valueText(a.Value.Resolve()), true
-			case attrCategory, attrWorker:
-				special = true
-			}
+	special, errs := false, false
+	r.Attrs(func(a slog.Attr) bool {
+		if isError(a.Value) {
+			errs = true
 			return true
-		})
-	}
+		}
+		if h.group != "" {
+			return true
+		}
+		switch a.Key {
+		case attrFunction:
+			function, special = a.Value.Resolve().String(), true
+		case attrInvocation:
+			invocation, special = a.Value.Resolve().String(), true
+		case attrCategory, attrWorker:
+			special = true
+		}
+		return true
+	})
 
 	bp := linePool.Get().(*[]byte)
 	buf := (*bp)[:0]
@@ -165,9 +167,12 @@ func (h *consoleHandler) Handle(_ context.Context, r slog.Record) error {
 	}
 	buf = append(buf, h.attrs...)
 	r.Attrs(func(a slog.Attr) bool {
+		if errs && isError(a.Value) {
+			return true
+		}
 		if special && h.group == "" {
 			switch a.Key {
-			case attrFunction, attrInvocation, attrError, attrCategory, attrWorker:
+			case attrFunction, attrInvocation, attrCategory, attrWorker:
 				return true
 			}
 		}
@@ -181,10 +186,15 @@ func (h *consoleHandler) Handle(_ context.Context, r slog.Record) error {
 		msg, rest, multi = strings.Cut(rest, "\n")
 		buf = h.appendMore(buf, lead, strings.TrimSuffix(msg, "\r"))
 	}
-	if errText != "" {
-		for line := range strings.SplitSeq(errText, "\n") {
-			buf = h.appendMore(buf, lead, strings.TrimSuffix(line, "\r"))
-		}
+	if errs {
+		r.Attrs(func(a slog.Attr) bool {
+			if isError(a.Value) {
+				for line := range strings.SplitSeq(a.Value.Any().(error).Error(), "\n") {
+					buf = h.appendMore(buf, lead, strings.TrimSuffix(line, "\r"))
+				}
+			}
+			return true
+		})
 	}
 
 	h.out.mu.Lock()
@@ -285,6 +295,15 @@ func appendDigits(buf []byte, n, width int) []byte {
 	i--
 	d[i] = byte('0' + n)
 	return append(buf, d[i:]...)
+}
+
+// isError reports whether v holds a non-nil error.
+func isError(v slog.Value) bool {
+	if v.Kind() != slog.KindAny {
+		return false
+	}
+	err, ok := v.Any().(error)
+	return ok && err != nil
 }
 
 // appendAttr appends " key=value", or one such pair per attribute of a

@@ -35,6 +35,8 @@ func logSample(l *slog.Logger) {
 		slog.Any("error", errors.New("function 'hello': the custom handler did not answer\nsecond line of the error")))
 	fn.LogAttrs(ctx, slog.LevelInfo, "Executed 'Functions.hello' (Succeeded, Id="+id+", Duration=1ms)", inv)
 	gen.Debug("HttpWorker is Initialized.")
+	gen.Error("Failed to start worker process", "path", "/app/handler", "err", errors.New("fork/exec /app/handler: permission denied"))
+	l.Warn("not an error value", "error", "a string")
 	gen.Info("e2e handler starting on port 41234")
 	l.Error("The 'broken' function is in error: bindings[0].direction: expected in or out",
 		"function", "broken", "file", "broken/function.json", "line", 7, "column", 20)
@@ -104,8 +106,8 @@ func TestJSONLogsParse(t *testing.T) {
 	g := &globals{logFormat: logJSON, verbose: true}
 	logSample(g.loggerTo(&buf))
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
-	if len(lines) != 13 {
-		t.Fatalf("%d lines, want one per record (13):\n%s", len(lines), buf.String())
+	if len(lines) != 15 {
+		t.Fatalf("%d lines, want one per record (15):\n%s", len(lines), buf.String())
 	}
 	for i, line := range lines {
 		var rec map[string]any
