@@ -1,7 +1,7 @@
 # make check runs everything CI runs: format, vet, lint and every test.
 GO ?= go
 
-.PHONY: check fmt vet lint test run build bench clean
+.PHONY: check fmt vet lint test run build install bench clean
 
 check: fmt vet lint test
 
@@ -19,6 +19,11 @@ test:
 
 build:
 	$(GO) build -o bin/funcd ./cmd/funcd
+
+# install puts funcd where go install does: $(go env GOBIN), or
+# $(go env GOPATH)/bin when GOBIN is not set.
+install:
+	$(GO) install ./cmd/funcd
 
 # run builds the sample app's Go custom handler and serves the app on :7071.
 run: build

@@ -27,10 +27,17 @@ type categoryLevel struct {
 // the longest logLevel key that is a prefix of it (case-insensitively, on
 // dot boundaries), or of "default". The category is fixed when a logger is
 // made with With(CategoryKey, ...), so Enabled costs a comparison.
+//
+// A level host.json sets is the category's level whatever the inner
+// handler's own: "Debug" or "Trace" shows debug records on a console that
+// logs from Info up (the real host's console follows logging.logLevel
+// too). A category host.json says nothing about keeps the inner handler's
+// level, and Information at the least.
 type categoryHandler struct {
 	inner  slog.Handler
 	levels []categoryLevel // longest prefix first
 	min    slog.Level
+	set    bool // min comes from host.json, not the Information default
 }
 
 // newCategoryLogger wraps base so that records obey logLevel (host.json
@@ -49,7 +56,7 @@ func newCategoryLogger(base *slog.Logger, logLevel map[string]string) *slog.Logg
 		h.levels = append(h.levels, categoryLevel{prefix: p, level: parseLevel(v)})
 	}
 	sort.Slice(h.levels, func(i, j int) bool { return len(h.levels[i].prefix) > len(h.levels[j].prefix) })
-	h.min = h.levelOf("")
+	h.min, h.set = h.levelOf("")
 	return slog.New(h)
 }
 
@@ -71,18 +78,22 @@ func parseLevel(s string) slog.Level {
 	}
 }
 
-// levelOf returns the minimum level of a category.
-func (h *categoryHandler) levelOf(category string) slog.Level {
+// levelOf returns the minimum level of a category, and whether host.json
+// sets it.
+func (h *categoryHandler) levelOf(category string) (slog.Level, bool) {
 	c := strings.ToLower(category)
 	for _, l := range h.levels {
 		if l.prefix == "" || c == l.prefix || strings.HasPrefix(c, l.prefix+".") {
-			return l.level
+			return l.level, true
 		}
 	}
-	return slog.LevelInfo
+	return slog.LevelInfo, false
 }
 
 func (h *categoryHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	if h.set {
+		return l >= h.min
+	}
 	return l >= h.min && h.inner.Enabled(ctx, l)
 }
 
@@ -98,7 +109,7 @@ func (h *categoryHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	c.inner = h.inner.WithAttrs(attrs)
 	for _, a := range attrs {
 		if a.Key == CategoryKey {
-			c.min = h.levelOf(a.Value.String())
+			c.min, c.set = h.levelOf(a.Value.String())
 		}
 	}
 	return &c

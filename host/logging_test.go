@@ -61,3 +61,32 @@ func TestNoLogLevelKeepsTheLogger(t *testing.T) {
 		t.Error("an app without logging.logLevel should log as configured")
 	}
 }
+
+// TestLogLevelRaisesAQuieterConsole: a category host.json sets to Debug or
+// Trace logs debug records even through a handler that logs from Info up,
+// as the console does without --verbose; the rest keep the handler's level.
+func TestLogLevelRaisesAQuieterConsole(t *testing.T) {
+	for _, c := range []struct {
+		logLevel map[string]string
+		want     map[string]bool // category -> a debug record shows
+	}{
+		{map[string]string{"Function.hello": "Trace"}, map[string]bool{"Function.hello": true, "Function.other": false, "": false}},
+		{map[string]string{"default": "Debug"}, map[string]bool{"Function.hello": true, "Host.Startup": true, "": true}},
+		{map[string]string{"Function": "Debug", "Function.quiet": "Warning"}, map[string]bool{"Function.hello": true, "Function.quiet": false, "Host.Startup": false}},
+	} {
+		var buf bytes.Buffer
+		base := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		log := newCategoryLogger(base, c.logLevel)
+		for category, want := range c.want {
+			buf.Reset()
+			l := log
+			if category != "" {
+				l = log.With(CategoryKey, category)
+			}
+			l.Debug("debug record")
+			if got := strings.Contains(buf.String(), "debug record"); got != want {
+				t.Errorf("logLevel %v: a debug record of %q shows = %v, want %v", c.logLevel, category, got, want)
+			}
+		}
+	}
+}

@@ -6,6 +6,34 @@ import (
 	"github.com/funcd/funcd"
 )
 
+// explainUnauthorized logs, once per function name, why a request for fn
+// was refused and how to call it; the 401 itself stays empty, as the real
+// host's is. Only the first refusal is logged, so a client without a key
+// cannot flood the log. hadKey tells whether the request carried a key (which
+// is never logged).
+func (s *Server) explainUnauthorized(fn *funcd.Function, need funcd.AuthLevel, hadKey bool) {
+	if _, seen := s.explained.LoadOrStore(fn.Name, true); seen {
+		return
+	}
+	which, key := "a function key", "one of its keys or a host key"
+	switch need {
+	case funcd.AuthFunction:
+	case funcd.AuthSystem:
+		which, key = "a system key", "a host system key or the master key"
+	default:
+		which, key = "the master key", "the master key (_master)"
+	}
+	reason := "the request had no key"
+	if hadKey {
+		reason = "the request's key is not one of the keys valid for it"
+	}
+	s.log.Info("Function '"+fn.Name+"' needs "+which+" (authLevel "+need.String()+") and "+reason+
+		", so it answered 401. Send "+key+" in the x-functions-key header or the code query parameter; "+
+		"`funcd keys list` prints the keys. `funcd start --no-auth` turns key checks off for local development. "+
+		"Later refusals of this function are not logged.",
+		"function", fn.Name)
+}
+
 // caller is who a request authenticated as.
 type caller struct {
 	level   funcd.AuthLevel

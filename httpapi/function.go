@@ -42,7 +42,8 @@ func (s *Server) function(w http.ResponseWriter, r *http.Request, seg []string, 
 	}
 	// Authorization comes first; a disabled function is then hidden from all
 	// but admin callers.
-	if !keys.Authorized(fn.HTTPTrigger().AuthLevel, id.level) {
+	if need := fn.HTTPTrigger().AuthLevel; !keys.Authorized(need, id.level) {
+		s.explainUnauthorized(fn, need, presentedKey(r) != "")
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}

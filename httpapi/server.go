@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/funcd/funcd/host"
@@ -34,6 +35,7 @@ type Server struct {
 
 	outstanding atomic.Int64           // HTTP function requests running or waiting
 	lim         atomic.Pointer[limits] // maxConcurrentRequests of the current generation
+	explained   sync.Map               // function names whose 401 has been logged
 }
 
 // New returns the HTTP surface of cfg.Host.

@@ -10,12 +10,15 @@ import (
 )
 
 // printBanner prints the startup listing in Core Tools' format: "Functions:"
-// then each function with its methods and URL (and a key when the function
-// needs one and keys are enforced).
-func printBanner(g *globals, h *host.Host, noAuth bool, base string) {
+// then each function with its methods and URL. A function that needs a key
+// gets its default function key in the URL only when stdout is a terminal
+// (a person reads it there; a log file or a CI job's output would keep the
+// key); otherwise, and for functions that need the master key, which the
+// banner never prints, the URL is followed by the command that lists keys.
+func printBanner(g *globals, h *host.Host, o startOptions, base string) {
 	gen := h.Current()
 	w := g.stdout
-	if noAuth {
+	if o.noAuth {
 		fmt.Fprintln(w, "\nAuthentication is off (--no-auth): every request is treated as admin. Use this for local development only.")
 	} else {
 		fmt.Fprintf(w, "\nKeys are enforced. Keys are stored in %s; list them with `funcd keys list`.\n", h.StateDir())
@@ -34,8 +37,12 @@ func printBanner(g *globals, h *host.Host, noAuth bool, base string) {
 			continue
 		}
 		url := base + "/" + gen.RouteTemplate(fn)
-		if key := bannerKey(h, fn, t, noAuth); key != "" {
-			url += "?code=" + key
+		if !o.noAuth && t.AuthLevel != funcd.AuthAnonymous {
+			if key := bannerKey(h, fn, t); key != "" && g.stdoutTerminal {
+				url += "?code=" + key
+			} else {
+				url += keyHint(g, o, fn, t.AuthLevel)
+			}
 		}
 		methods := ""
 		if len(t.Methods) > 0 {
@@ -53,20 +60,43 @@ func printBanner(g *globals, h *host.Host, noAuth bool, base string) {
 	}
 }
 
-// bannerKey returns the key to show in a function's URL: its default
-// function key, or the master key for admin-level functions.
-func bannerKey(h *host.Host, fn *funcd.Function, t *funcd.Binding, noAuth bool) string {
-	if noAuth || t.AuthLevel == funcd.AuthAnonymous {
+// bannerKey returns the key the banner may show in a function's URL: its
+// default function key, for function-level functions only. It never
+// returns the master key.
+func bannerKey(h *host.Host, fn *funcd.Function, t *funcd.Binding) string {
+	if t.AuthLevel != funcd.AuthFunction {
 		return ""
 	}
-	ctx := context.Background()
-	if t.AuthLevel == funcd.AuthFunction {
-		if k, err := h.Keys().FunctionKey(ctx, fn.Name, "default"); err == nil {
-			return k.Value
-		}
+	k, err := h.Keys().FunctionKey(context.Background(), fn.Name, "default")
+	if err != nil {
+		return ""
 	}
-	if k, err := h.Keys().MasterKey(ctx); err == nil {
-		return k
+	return k.Value
+}
+
+// keyHint is what follows a URL shown without its key: which key it needs
+// and the command that prints it.
+func keyHint(g *globals, o startOptions, fn *funcd.Function, level funcd.AuthLevel) string {
+	cmd := "funcd keys list"
+	if g.scriptRoot != "" {
+		cmd += " --script-root " + shellQuote(g.scriptRoot)
 	}
-	return ""
+	if o.stateDir != "" {
+		cmd += " --state-dir " + shellQuote(o.stateDir)
+	}
+	switch level {
+	case funcd.AuthFunction:
+		return " (needs a function key: " + cmd + " --function " + shellQuote(fn.Name) + ")"
+	case funcd.AuthSystem:
+		return " (needs a system key or the master key: " + cmd + ")"
+	}
+	return " (needs the master key, _master: " + cmd + ")"
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`&|;<>()*?[]{}~#!") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -15,12 +15,18 @@ import (
 // -ldflags "-X main.version=...".
 var version = "0.1.0-dev"
 
-// globals are the flags every command takes, as Core Tools' global flags.
+// globals are the flags every command takes, as Core Tools' global flags,
+// and what the command runs with.
 type globals struct {
 	verbose    bool
 	scriptRoot string
+	logFormat  string
 	stdout     io.Writer
 	stderr     io.Writer
+
+	stdoutTerminal bool // the banner may show function keys
+	stderrTerminal bool // logs default to the console format, in colour
+	getenv         func(string) string
 }
 
 // root returns the funcd command tree.
@@ -38,13 +44,27 @@ func root(g *globals) *cobra.Command {
 	pf.StringVar(&g.scriptRoot, "script-root", "", "the function app's folder (default: the current folder)")
 	pf.StringVar(&g.scriptRoot, "prefix", "", "alias of --script-root")
 	_ = pf.MarkHidden("prefix")
+	pf.StringVar(&g.logFormat, "log-format", logAuto, "log format: console (for a person; colour unless NO_COLOR is set), json (one JSON object a line), text (key=value), or auto: console when stderr is a terminal, else json")
+	cmd.PersistentPreRunE = func(*cobra.Command, []string) error {
+		switch g.logFormat {
+		case logAuto, logConsole, logJSON, logText:
+			return nil
+		}
+		return fmt.Errorf("--log-format %q: want auto, console, json or text", g.logFormat)
+	}
 	cmd.AddCommand(startCommand(g), versionCommand(g), initCommand(g), newCommand(g), doctorCommand(g), keysCommand(g))
 	return cmd
 }
 
 // run executes the CLI and returns the process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	g := &globals{stdout: stdout, stderr: stderr}
+	g := &globals{
+		stdout:         stdout,
+		stderr:         stderr,
+		stdoutTerminal: writesToTerminal(stdout),
+		stderrTerminal: writesToTerminal(stderr),
+		getenv:         os.Getenv,
+	}
 	cmd := root(g)
 	cmd.SetArgs(args)
 	if err := cmd.ExecuteContext(ctx); err != nil {
@@ -68,17 +88,60 @@ func (g *globals) appRoot() (string, error) {
 	return os.Getwd()
 }
 
-// logger returns the logger commands write to: text on stderr, debug level
-// with --verbose.
+// Log formats of --log-format.
+const (
+	logAuto    = "auto"
+	logConsole = "console"
+	logJSON    = "json"
+	logText    = "text"
+)
+
+// writesToTerminal reports whether w is a terminal.
+func writesToTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isTerminal(f)
+}
+
+// logger returns the logger commands write to: stderr, at debug level with
+// --verbose, in the --log-format format.
 func (g *globals) logger() *slog.Logger { return g.loggerTo(g.stderr) }
 
-// loggerTo is logger writing to w.
+// loggerTo is logger writing to w, which stands for stderr.
 func (g *globals) loggerTo(w io.Writer) *slog.Logger {
 	level := slog.LevelInfo
 	if g.verbose {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	switch g.format() {
+	case logJSON:
+		return slog.New(slog.NewJSONHandler(w, opts))
+	case logText:
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(newConsoleHandler(w, level, g.color()))
+}
+
+// format resolves --log-format auto: the console format for a person at a
+// terminal, JSON for a log collector.
+func (g *globals) format() string {
+	if g.logFormat != logAuto && g.logFormat != "" {
+		return g.logFormat
+	}
+	if g.stderrTerminal {
+		return logConsole
+	}
+	return logJSON
+}
+
+// color reports whether console logs are coloured: on a terminal, unless
+// NO_COLOR is set to anything (no-color.org) or TERM is dumb.
+func (g *globals) color() bool {
+	getenv := g.getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	return g.stderrTerminal && getenv("NO_COLOR") == "" && getenv("TERM") != "dumb"
 }
 
 func versionCommand(g *globals) *cobra.Command {

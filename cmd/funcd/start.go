@@ -136,7 +136,7 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	printBanner(g, h, o.noAuth, fmt.Sprintf("http://localhost:%d", port))
+	printBanner(g, h, o, fmt.Sprintf("http://localhost:%d", port))
 
 	var runErr error
 	select {

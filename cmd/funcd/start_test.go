@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -129,20 +130,45 @@ func TestStartSample(t *testing.T) {
 		t.Errorf("products without a key = %d, want 401", code)
 	}
 
-	// The listing has Core Tools' shape and gives keyed functions their key.
+	// The listing has Core Tools' shape. stdout is not a terminal here, so
+	// it shows no key but the command that lists them.
 	out := s.stdout.String()
 	wantContains(t, out,
 		"\nFunctions:\n\n",
 		fmt.Sprintf("\thello: [GET,POST] http://localhost:%d/api/hello\n\n", s.port),
-		fmt.Sprintf("\tproducts: [GET] http://localhost:%d/api/products/{category:alpha}/{id:int?}?code=", s.port),
+		fmt.Sprintf("\tproducts: [GET] http://localhost:%d/api/products/{category:alpha}/{id:int?} (needs a function key: funcd keys list --script-root %s --function products)\n", s.port, app),
 		"Keys are enforced.",
 		"For detailed output, run funcd with --verbose flag.")
-	i := strings.Index(out, "?code=")
-	key := strings.Fields(out[i+len("?code="):])[0]
+	if strings.Contains(out, "code=") {
+		t.Errorf("a key in the listing on a non-terminal stdout:\n%s", out)
+	}
+	var list, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"keys", "list", "--script-root", app, "--function", "products"}, &list, &errOut); code != 0 {
+		t.Fatalf("keys list: exit %d: %s", code, errOut.String())
+	}
+	var key string
+	for line := range strings.SplitSeq(list.String(), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[1] == "default" {
+			key = f[2]
+		}
+	}
 	code, body = get(t, s.base+"/api/products/books/7?code="+key)
 	if code != 200 || body != `{"category":"books","id":"7"}` {
 		t.Errorf("products with the listed key = %d %q", code, body)
 	}
+
+	// stderr is not a terminal either: the logs are JSON, a line each, and
+	// the refused request was explained (the log is flushed on a timer).
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.stderr.String(), "Function 'products' needs a function key") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for line := range strings.SplitSeq(strings.TrimSpace(s.stderr.String()), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("a log line is not JSON: %q", line)
+		}
+	}
+	wantContains(t, s.stderr.String(), "Function 'products' needs a function key")
 }
 
 // TestInitNewStart is a new user's first minutes: init, new, build the
@@ -278,17 +304,12 @@ func appFiles(t *testing.T, dir string) []string {
 	return files
 }
 
-// listedKey returns the key in a function's URL in the startup listing.
-func listedKey(t *testing.T, out, function string) string {
+// defaultKey returns a function's default key as funcd keys list shows it.
+func defaultKey(t *testing.T, app, function string) string {
 	t.Helper()
-	i := strings.Index(out, "\t"+function+": ")
-	if i < 0 {
-		t.Fatalf("%s is not listed:\n%s", function, out)
-	}
-	line, _, _ := strings.Cut(out[i:], "\n")
-	_, key, ok := strings.Cut(line, "?code=")
-	if !ok {
-		t.Fatalf("%s is listed without a key: %q", function, line)
+	key := keyTable(t, mustRun(t, "keys", "list", "--script-root", app))["function:"+function+"/default"]
+	if key == "" {
+		t.Fatalf("keys list shows no default key of %s", function)
 	}
 	return key
 }
@@ -302,7 +323,7 @@ func TestStartKeepsStateOutOfTheApp(t *testing.T) {
 	before := appFiles(t, app)
 
 	s := startCLI(t, "--script-root", app)
-	key := listedKey(t, s.stdout.String(), "greet")
+	key := defaultKey(t, app, "greet")
 	if code, _ := get(t, s.base+"/api/greet?name=Ada&code="+key); code != 200 {
 		t.Fatalf("greet with the listed key = %d", code)
 	}
@@ -321,11 +342,11 @@ func TestStartKeepsStateOutOfTheApp(t *testing.T) {
 	fileExists(t, filepath.Join(state, "secrets", "host.json"))
 
 	again := startCLI(t, "--script-root", app)
-	if k := listedKey(t, again.stdout.String(), "greet"); k != key {
-		t.Errorf("greet's key after a restart = %q, want %q", k, key)
+	if code, _ := get(t, again.base+"/api/greet?name=Ada&code="+key); code != 200 {
+		t.Errorf("greet with the key from before the restart = %d", code)
 	}
-	if keys := keyTable(t, mustRun(t, "keys", "list", "--script-root", app)); keys["function:greet/default"] != key {
-		t.Errorf("keys list: greet's default key = %q, want %q", keys["function:greet/default"], key)
+	if k := defaultKey(t, app, "greet"); k != key {
+		t.Errorf("keys list: greet's default key = %q, want %q", k, key)
 	}
 }
 
@@ -339,8 +360,8 @@ func TestStartLegacyStateFolder(t *testing.T) {
 	old := keyTable(t, mustRun(t, "keys", "list", "--script-root", app, "--state-dir", legacy))
 
 	s := startCLI(t, "--script-root", app)
-	if k := listedKey(t, s.stdout.String(), "greet"); k != old["function:greet/default"] {
-		t.Errorf("greet's key = %q, want the one in .funcd, %q", k, old["function:greet/default"])
+	if code, _ := get(t, s.base+"/api/greet?name=Ada&code="+old["function:greet/default"]); code != 200 {
+		t.Errorf("greet with the key in .funcd = %d", code)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(s.stderr.String(), "inside the app folder") {
@@ -357,5 +378,28 @@ func TestStartLegacyStateFolder(t *testing.T) {
 		if _, err := os.Stat(state); !os.IsNotExist(err) {
 			t.Errorf("funcd start made the per-user state folder although .funcd is used (%v)", err)
 		}
+	}
+}
+
+// TestStartLogLevel: host.json logging.logLevel "Debug" shows debug records
+// on the console without --verbose, as Core Tools' console follows it.
+func TestStartLogLevel(t *testing.T) {
+	app := hosttest.CopyApp(t, filepath.Join("..", "..", "e2e", "testdata", "apps", "basic"))
+	goBuild(t, filepath.Join("..", ".."), "./e2e/testdata/handler", filepath.Join(app, "handler"))
+	hostJSON := `{"version": "2.0", "logging": {"logLevel": {"default": "Debug"}},
+		"customHandler": {"description": {"defaultExecutablePath": "handler"}}}`
+	if err := os.WriteFile(filepath.Join(app, "host.json"), []byte(hostJSON), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startCLI(t, "--script-root", app, "--log-format", "console")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.stderr.String(), "DEBUG HttpWorker is Initialized.") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no debug record on the console:\n%s", s.stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if strings.Contains(s.stderr.String(), "\x1b[") {
+		t.Errorf("colour on a stderr that is not a terminal:\n%s", s.stderr)
 	}
 }

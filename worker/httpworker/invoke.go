@@ -56,8 +56,27 @@ func (w *Worker) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.Resu
 		case attempt == 0 && notConnected(err) && w.exits(ctx, p):
 			continue
 		}
-		return nil, err
+		return nil, redactKeys(inv, err)
 	}
+}
+
+// redactKeys keeps the keys inv's request presented out of an error that
+// gets logged: a handler's reply quoted in it may echo them.
+func redactKeys(inv *funcd.Invocation, err error) error {
+	if inv.HTTP == nil {
+		return err
+	}
+	msg := err.Error()
+	redacted := inv.HTTP.RedactKeys(msg)
+	if redacted == msg {
+		return err
+	}
+	if e, ok := err.(*funcd.Error); ok {
+		c := *e
+		c.Message = redacted
+		return &c
+	}
+	return &funcd.Error{Code: funcd.ErrorCode(err), Message: redacted, Err: err}
 }
 
 // call sends inv to the handler of generation g.
@@ -227,10 +246,11 @@ func (w *Worker) waitError(ctx context.Context, inv *funcd.Invocation, started t
 	return funcd.Errorf(funcd.EUNAVAILABLE, "function '%s' cannot run: %w", inv.Function.Name, err)
 }
 
-// sendError reports a request the handler did not answer.
+// sendError reports a request the handler did not answer. The URL, which
+// may carry a key in its query, is redacted.
 func (w *Worker) sendError(inv *funcd.Invocation, method, target string, err error) error {
 	return funcd.Errorf(funcd.EINTERNAL, "function '%s': the custom handler %s did not answer %s %s: %w",
-		inv.Function.Name, w.exe, method, target, err)
+		inv.Function.Name, w.exe, method, funcd.RedactURL(target), funcd.RedactError(err))
 }
 
 // statusError is a default-protocol reply without a 2xx status

@@ -91,6 +91,9 @@ func invoke(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("this is not json"))
 	case "/fail":
 		http.Error(w, "handler failed on purpose", http.StatusInternalServerError)
+	case "/echofail":
+		// Fail with the whole payload, request headers and query included.
+		http.Error(w, string(raw), http.StatusInternalServerError)
 	case "/slow":
 		ms, _ := strconv.Atoi(q["ms"])
 		select {
@@ -147,6 +150,11 @@ func invoke(w http.ResponseWriter, r *http.Request) {
 func forwarded(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	switch r.URL.Path {
+	case "/api/hangup":
+		// Close the connection without a response.
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+		}
 	case "/api/teapot":
 		w.Header().Set("X-Teapot", "short and stout")
 		w.WriteHeader(http.StatusTeapot)

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/funcd/funcd"
+	"github.com/funcd/funcd/host"
+)
+
+// bannerApp starts a host (no handler) for an app with an anonymous, a
+// function-level, an admin-level function and a function-level one
+// without a default key, and returns it with its master key and the
+// function key of "keyed".
+func bannerApp(t *testing.T) (h *host.Host, master, fnKey string) {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name, content string) {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("host.json", `{"version": "2.0", "customHandler": {"description": {"defaultExecutablePath": "handler"}}}`)
+	for name, level := range map[string]string{"open": "anonymous", "keyed": "function", "nodefault": "function", "secured": "admin"} {
+		write(name+"/function.json", `{"bindings": [
+			{"authLevel": "`+level+`", "type": "httpTrigger", "direction": "in", "name": "req", "methods": ["get"]},
+			{"type": "http", "direction": "out", "name": "res"}]}`)
+	}
+	noWorker := func(*funcd.App, *slog.Logger, func(error)) (host.Worker, error) { return nil, nil }
+	h, err := host.New(host.Config{ScriptRoot: dir, StateDir: t.TempDir(), NewWorker: noWorker})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := h.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Shutdown(context.Background()) })
+	// A function whose secrets hold a key of another name has no default.
+	if _, _, err := h.Keys().SetFunctionKey(ctx, "nodefault", "ci", "a-key-of-another-name-0123456789"); err != nil {
+		t.Fatal(err)
+	}
+	if master, err = h.Keys().MasterKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	k, err := h.Keys().FunctionKey(ctx, "keyed", "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, master, k.Value
+}
+
+func banner(h *host.Host, g *globals, o startOptions) string {
+	var out bytes.Buffer
+	g.stdout = &out
+	printBanner(g, h, o, "http://localhost:7071")
+	return out.String()
+}
+
+func TestBannerOnATerminal(t *testing.T) {
+	h, master, fnKey := bannerApp(t)
+	out := banner(h, &globals{stdoutTerminal: true}, startOptions{})
+	wantContains(t, out,
+		"\topen: [GET] http://localhost:7071/api/open\n",
+		"\tkeyed: [GET] http://localhost:7071/api/keyed?code="+fnKey+"\n",
+		"\tnodefault: [GET] http://localhost:7071/api/nodefault (needs a function key: funcd keys list --function nodefault)\n",
+		"\tsecured: [GET] http://localhost:7071/api/secured (needs the master key, _master: funcd keys list)\n")
+	if strings.Contains(out, master) {
+		t.Errorf("the banner shows the master key:\n%s", out)
+	}
+}
+
+func TestBannerNotOnATerminal(t *testing.T) {
+	h, master, fnKey := bannerApp(t)
+	out := banner(h, &globals{scriptRoot: "my app"}, startOptions{stateDir: "/tmp/state"})
+	wantContains(t, out,
+		"\topen: [GET] http://localhost:7071/api/open\n",
+		"\tkeyed: [GET] http://localhost:7071/api/keyed (needs a function key: funcd keys list --script-root 'my app' --state-dir /tmp/state --function keyed)\n",
+		"\tsecured: [GET] http://localhost:7071/api/secured (needs the master key, _master: funcd keys list --script-root 'my app' --state-dir /tmp/state)\n")
+	for _, k := range []string{master, fnKey, "code="} {
+		if strings.Contains(out, k) {
+			t.Errorf("the banner shows a key (%.6s...) though stdout is not a terminal:\n%s", k, out)
+		}
+	}
+}
+
+func TestBannerNoAuth(t *testing.T) {
+	h, master, fnKey := bannerApp(t)
+	out := banner(h, &globals{stdoutTerminal: true}, startOptions{noAuth: true})
+	wantContains(t, out, "Authentication is off", "\tkeyed: [GET] http://localhost:7071/api/keyed\n", "\tsecured: [GET] http://localhost:7071/api/secured\n")
+	if strings.Contains(out, master) || strings.Contains(out, fnKey) || strings.Contains(out, "needs") {
+		t.Errorf("--no-auth needs no keys:\n%s", out)
+	}
+}
