@@ -33,8 +33,13 @@ var jsonContentType = []string{"application/json; charset=utf-8"}
 // deadline passes, Invoke fails with a funcd.Error of code ETIMEOUT and the
 // handler is restarted. A reply the host cannot use is a funcd.Error of
 // code EINTERNAL; while restarts are exhausted or after Shutdown, Invoke
-// fails with code EUNAVAILABLE. A request that could not even connect to a
-// handler that has just exited is sent again, once, to its replacement.
+// fails with code EUNAVAILABLE.
+//
+// An invocation reaches a handler at most once. A request that could not
+// even connect (the dial failed: not one byte was sent) to a handler that
+// has just exited is sent again, once, to its replacement; a request that
+// failed after any of it was written is never sent again, and the
+// invocation fails with code EINTERNAL (the caller's 500).
 func (w *Worker) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.Result, error) {
 	if inv == nil || inv.Function == nil {
 		return nil, funcd.Errorf(funcd.EINVALID, "invocation without a function")
@@ -68,8 +73,9 @@ func (w *Worker) call(ctx context.Context, g *generation, inv *funcd.Invocation)
 	return w.invokeDefault(ctx, g, inv)
 }
 
-// notConnected reports whether err means the request never reached the
-// handler.
+// notConnected reports whether err means that not one byte of the request
+// was sent: the dial failed. Any other failure may have come after the
+// handler received the request.
 func notConnected(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"

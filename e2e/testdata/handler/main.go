@@ -21,6 +21,22 @@ type invocation struct {
 	Metadata map[string]json.RawMessage
 }
 
+// crash notes the crash in the file "crashes" of the working directory
+// (the app root), so that tests can count how many processes a request
+// killed, and exits.
+func crash() {
+	if f, err := os.OpenFile("crashes", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+		_, _ = fmt.Fprintln(f, os.Getpid())
+		_ = f.Close()
+	}
+	fmt.Fprintln(os.Stderr, "crashing on purpose")
+	os.Exit(3)
+}
+
+// hangups counts forwarded requests the handler hung up on without an
+// answer.
+var hangups atomic.Int32
+
 // running and peak count concurrent invocations of the peak function.
 var running, peak atomic.Int32
 
@@ -100,8 +116,7 @@ func invoke(w http.ResponseWriter, r *http.Request) {
 		}
 		reply(w, map[string]any{"Outputs": map[string]any{"res": map[string]any{"body": "slept"}}})
 	case "/crash":
-		fmt.Fprintln(os.Stderr, "crashing on purpose")
-		os.Exit(3)
+		crash()
 	case "/noresponse":
 		reply(w, map[string]any{"Logs": []string{}})
 	case "/emptyoutputs":
@@ -147,6 +162,19 @@ func invoke(w http.ResponseWriter, r *http.Request) {
 func forwarded(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	switch r.URL.Path {
+	case "/api/fwd/hangup":
+		// Close the connection without answering.
+		hangups.Add(1)
+		c, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			_ = c.Close()
+		}
+		return
+	case "/api/fwd/hangups":
+		_, _ = fmt.Fprint(w, hangups.Load())
+		return
+	case "/api/fwd/crash":
+		crash()
 	case "/api/teapot":
 		w.Header().Set("X-Teapot", "short and stout")
 		w.WriteHeader(http.StatusTeapot)
