@@ -101,10 +101,7 @@ func (w *Worker) exits(ctx context.Context, p *worker.Process) bool {
 
 // forwards reports whether inv's request goes to the handler as it came.
 func (w *Worker) forwards(inv *funcd.Invocation) bool {
-	if inv.HTTP == nil || !inv.Function.IsHTTPInAndOut() {
-		return false
-	}
-	return w.ch.Legacy || w.ch.EnableForwardingHttpRequest || w.ch.EnableProxyingHttpRequest
+	return inv.HTTP != nil && w.StreamsRequestBody(inv.Function)
 }
 
 // invokeDefault runs inv with the JSON protocol.

@@ -37,6 +37,10 @@ func crash() {
 // answer.
 var hangups atomic.Int32
 
+// endless counts forwarded requests for a never-ending body, and
+// endlessEnded those whose connection the host then closed.
+var endless, endlessEnded atomic.Int32
+
 // running and peak count concurrent invocations of the peak function.
 var running, peak atomic.Int32
 
@@ -175,6 +179,43 @@ func forwarded(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/api/fwd/crash":
 		crash()
+	case "/api/fwd/headers":
+		// The request's headers, and headers meant for the next hop only.
+		w.Header().Set("Connection", "X-Private")
+		w.Header().Set("X-Private", "secret")
+		w.Header().Set("Keep-Alive", "timeout=5")
+		reply(w, r.Header)
+		return
+	case "/api/fwd/stream":
+		// q["bytes"] bytes of "0123456789" in pieces, flushed as they go,
+		// with no Content-Length.
+		n, _ := strconv.Atoi(r.URL.Query().Get("bytes"))
+		chunk := []byte(strings.Repeat("0123456789", 6554)[:65536])
+		for n > 0 {
+			k := min(n, len(chunk))
+			if _, err := w.Write(chunk[:k]); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			n -= k
+		}
+		return
+	case "/api/fwd/endless":
+		// Write until the host goes away.
+		endless.Add(1)
+		chunk := []byte(strings.Repeat("x", 65536))
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				endlessEnded.Add(1)
+				return
+			}
+		}
+	case "/api/fwd/endlessstats":
+		_, _ = fmt.Fprintf(w, "%d %d", endless.Load(), endlessEnded.Load())
+		return
+	case "/api/fwd/length":
+		_, _ = fmt.Fprint(w, len(body))
+		return
 	case "/api/teapot":
 		w.Header().Set("X-Teapot", "short and stout")
 		w.WriteHeader(http.StatusTeapot)
