@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +55,11 @@ type Config struct {
 	// NewWorker makes the app's worker; default a custom handler when
 	// host.json has a customHandler section.
 	NewWorker WorkerFactory
+	// MaxBufferedBytes bounds the request and response body bytes held in
+	// memory at once, across all requests; default the app setting or
+	// environment variable FUNCD_MAX_BUFFERED_BYTES, else
+	// funcd.DefaultMaxBufferedBytes.
+	MaxBufferedBytes int64
 
 	Logger *slog.Logger
 	Clock  clock.Clock
@@ -61,10 +67,11 @@ type Config struct {
 
 // Host is a running function app. Its methods are safe for concurrent use.
 type Host struct {
-	cfg   Config
-	log   *slog.Logger
-	clock clock.Clock
-	keys  *keys.Manager
+	cfg     Config
+	log     *slog.Logger
+	clock   clock.Clock
+	keys    *keys.Manager
+	buffers *funcd.BufferBudget
 
 	started time.Time
 	fatal   chan struct{} // closed when the worker failed for good
@@ -102,10 +109,41 @@ func New(cfg Config) (*Host, error) {
 	if cfg.KnownBindings == nil {
 		cfg.KnownBindings = KnownBindings
 	}
-	if cfg.NewWorker == nil {
-		cfg.NewWorker = customHandlerWorker
+	h := &Host{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, state: StateDefault, fatal: make(chan struct{})}
+	h.buffers = funcd.NewBufferBudget(funcd.DefaultMaxBufferedBytes)
+	if h.cfg.NewWorker == nil {
+		h.cfg.NewWorker = h.customHandlerWorker
 	}
-	return &Host{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, state: StateDefault, fatal: make(chan struct{})}, nil
+	return h, nil
+}
+
+// SettingMaxBufferedBytes names the app setting (or environment variable)
+// that sets the host's buffer budget, in bytes.
+const SettingMaxBufferedBytes = "FUNCD_MAX_BUFFERED_BYTES"
+
+// Buffers returns the host's budget of buffered body bytes, shared by all
+// requests and generations.
+func (h *Host) Buffers() *funcd.BufferBudget { return h.buffers }
+
+// setBufferLimit applies Config.MaxBufferedBytes, else the app's
+// FUNCD_MAX_BUFFERED_BYTES setting.
+func (h *Host) setBufferLimit(settings map[string]string) error {
+	limit := h.cfg.MaxBufferedBytes
+	if v, ok := settings[SettingMaxBufferedBytes]; ok && limit == 0 {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n <= 0 {
+			return &funcd.ConfigError{
+				Field: SettingMaxBufferedBytes,
+				Msg:   fmt.Sprintf("the value %q is not a positive number of bytes", v),
+				Hint:  fmt.Sprintf("Set %s (an app setting in local.settings.json Values, or an environment variable) to a byte count such as %d (512 MiB, the default).", SettingMaxBufferedBytes, funcd.DefaultMaxBufferedBytes),
+			}
+		}
+		limit = n
+	}
+	if limit > 0 {
+		h.buffers.SetLimit(limit)
+	}
+	return nil
 }
 
 // KnownBindings reports whether funcd can run bindings of the given
@@ -114,11 +152,11 @@ func KnownBindings(typ string) bool {
 	return strings.EqualFold(typ, "httpTrigger") || strings.EqualFold(typ, "http")
 }
 
-func customHandlerWorker(app *funcd.App, log *slog.Logger, onFatal func(error)) (Worker, error) {
+func (h *Host) customHandlerWorker(app *funcd.App, log *slog.Logger, onFatal func(error)) (Worker, error) {
 	if app.Host.CustomHandler == nil {
 		return nil, nil
 	}
-	return httpworker.New(httpworker.Config{App: app, Logger: log, HostVersion: Version, OnFatal: onFatal}), nil
+	return httpworker.New(httpworker.Config{App: app, Logger: log, HostVersion: Version, OnFatal: onFatal, Buffers: h.buffers}), nil
 }
 
 // ScriptRoot returns the absolute path of the app's folder.
@@ -148,6 +186,11 @@ func (h *Host) Start(ctx context.Context) error {
 
 	gen, err := h.load(ctx)
 	if err != nil {
+		h.setError(err)
+		return err
+	}
+	if err := h.setBufferLimit(gen.App.Settings); err != nil {
+		h.stopGeneration(context.WithoutCancel(ctx), gen)
 		h.setError(err)
 		return err
 	}

@@ -1,10 +1,10 @@
 package httpapi
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -72,11 +72,16 @@ func (s *Server) function(w http.ResponseWriter, r *http.Request, seg []string, 
 		defer stream.stop()
 		req.BodyReader, req.ContentLength = stream, r.ContentLength
 	} else {
-		body, err := readBody(w, r, limit)
+		buffers := s.cfg.Host.Buffers()
+		body, reserved, err := readBodyWithin(w, r, limit, buffers)
 		if err != nil {
+			if errors.Is(err, funcd.ErrOverBudget) {
+				s.overBudget(fn, err)
+			}
 			writeBodyError(w, err)
 			return
 		}
+		defer buffers.Release(reserved)
 		req.Body = body
 	}
 
@@ -95,11 +100,24 @@ func (s *Server) function(w http.ResponseWriter, r *http.Request, seg []string, 
 	}
 	if err != nil {
 		if r.Context().Err() == nil {
+			if errors.Is(err, funcd.ErrOverBudget) {
+				s.overBudget(fn, err)
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
 			w.WriteHeader(http.StatusInternalServerError)
 		}
 		return
 	}
 	s.writeResult(w, r, res)
+}
+
+// overBudget logs a request refused because its bodies do not fit in the
+// host's buffer budget.
+func (s *Server) overBudget(fn *funcd.Function, err error) {
+	b := s.cfg.Host.Buffers()
+	s.log.Warn("request refused with 503: "+err.Error(), "function", fn.Name,
+		"buffered_bytes", b.InUse(), "limit", b.Limit(), "setting", host.SettingMaxBufferedBytes)
 }
 
 // webhook answers /runtime/webhooks/{extension}/...: it takes the master
@@ -175,35 +193,98 @@ const (
 // readBody reads the whole request body, up to limit bytes (0: unbounded),
 // at Kestrel's minimum data rate (errBodyTooSlow otherwise).
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, _, err := readBodyWithin(w, r, limit, nil)
+	return body, err
+}
+
+// readBodyWithin is readBody within the host's buffer budget: a body of announced length is reserved whole
+// before any of it is read, into a buffer of exactly that size; a chunked
+// one reserves as its buffer grows. The caller releases reserved bytes
+// when the request is done.
+func readBodyWithin(w http.ResponseWriter, r *http.Request, limit int64, budget *funcd.BufferBudget) (body []byte, reserved int64, err error) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if limit > 0 {
 		if r.ContentLength > limit {
-			return nil, tooLarge(r.ContentLength, limit)
+			return nil, 0, tooLarge(r.ContentLength, limit)
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 	}
+	defer func() {
+		if err != nil {
+			budget.Release(reserved)
+			reserved = 0
+		}
+	}()
 	rw := watchRate(w, r.Body)
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		// Room for the announced body (which may never come: at most 1 MiB
-		// up front) and for ReadFrom's final read of EOF.
-		buf.Grow(int(min(r.ContentLength, 1<<20)) + bytes.MinRead)
+	var buf []byte
+	if n := r.ContentLength; n > 0 {
+		if !budget.Reserve(n) {
+			rw.stop()
+			return nil, 0, overBudget(n, budget)
+		}
+		reserved = n
+		buf = make([]byte, n)
+		_, err = io.ReadFull(rw, buf)
+	} else {
+		buf, reserved, err = readGrowing(rw, budget)
 	}
-	_, err := buf.ReadFrom(rw)
 	if rw.stop() {
 		// The connection's read deadline has passed: even a body that was
 		// complete by then cannot be answered on it.
-		return nil, errBodyTooSlow
+		return nil, reserved, errBodyTooSlow
+	}
+	if errors.Is(err, funcd.ErrOverBudget) {
+		return nil, reserved, err
 	}
 	if err != nil {
-		return nil, bodyError(err, limit)
+		return nil, reserved, bodyError(err, limit)
 	}
-	if buf.Len() == 0 {
-		return nil, nil
+	if len(buf) == 0 {
+		return nil, reserved, nil
 	}
-	return buf.Bytes(), nil
+	return buf, reserved, nil
+}
+
+// minBodyBuffer is the first buffer of a body of unknown length.
+const minBodyBuffer = 16 << 10
+
+// readGrowing reads a body of unknown length, doubling its buffer and
+// reserving each growth from budget. It returns the bytes reserved, also
+// on failure.
+func readGrowing(r io.Reader, budget *funcd.BufferBudget) (buf []byte, reserved int64, err error) {
+	for {
+		if len(buf) == cap(buf) {
+			grow := max(cap(buf), minBodyBuffer)
+			if !budget.Reserve(int64(grow)) {
+				return nil, reserved, overBudget(int64(len(buf)+grow), budget)
+			}
+			reserved += int64(grow)
+			nb := make([]byte, len(buf), cap(buf)+grow)
+			copy(nb, buf)
+			buf = nb
+		}
+		n, rerr := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if rerr == io.EOF {
+			return buf, reserved, nil
+		}
+		if rerr != nil {
+			return nil, reserved, rerr
+		}
+	}
+}
+
+// overBudget is the error for a body of n bytes that does not fit in
+// budget.
+func overBudget(n int64, budget *funcd.BufferBudget) error {
+	return &funcd.Error{
+		Code: funcd.EUNAVAILABLE,
+		Message: fmt.Sprintf("a request body of %d bytes does not fit in the host's buffer budget (%d of %d bytes in use; %s)",
+			n, budget.InUse(), budget.Limit(), host.SettingMaxBufferedBytes),
+		Err: funcd.ErrOverBudget,
+	}
 }
 
 func tooLarge(length, limit int64) error {

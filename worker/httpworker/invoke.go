@@ -119,6 +119,11 @@ func (w *Worker) invokeDefault(ctx context.Context, g *generation, inv *funcd.In
 	if err != nil {
 		return nil, err
 	}
+	held := int64(cap(payload))
+	if !w.cfg.Buffers.Reserve(held) {
+		return nil, w.overBudget(inv, "its payload", held)
+	}
+	defer w.cfg.Buffers.Release(held)
 	target := g.base + "/" + url.PathEscape(inv.Function.Name)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(payload))
 	if err != nil {
@@ -134,7 +139,18 @@ func (w *Worker) invokeDefault(ctx context.Context, g *generation, inv *funcd.In
 	defer drainClose(resp)
 	buf := getBuffer()
 	defer putBuffer(buf)
+	br := &budgetReader{r: resp.Body, budget: w.cfg.Buffers}
+	defer br.release()
+	if n := resp.ContentLength; n > 0 && n <= maxResponseBytes {
+		if !br.reserve(n) {
+			return nil, w.overBudget(inv, "the handler's reply", n)
+		}
+	}
+	resp.Body = br
 	body, err := readBody(resp, buf)
+	if errors.Is(err, funcd.ErrOverBudget) {
+		return nil, w.overBudget(inv, "the handler's reply", br.n)
+	}
 	if err != nil {
 		return nil, w.sendError(inv, "POST", target, err)
 	}
@@ -295,6 +311,57 @@ func snippet(body []byte) string {
 		out += fmt.Sprintf("... (%d more bytes)", len(body)-snippetBytes)
 	}
 	return fmt.Sprintf("%q", out)
+}
+
+// overBudget reports an invocation whose payload or reply does not fit in
+// the host's buffer budget.
+func (w *Worker) overBudget(inv *funcd.Invocation, what string, n int64) error {
+	return &funcd.Error{
+		Code: funcd.EUNAVAILABLE,
+		Message: fmt.Sprintf("function '%s': %s (%d bytes) does not fit in the host's buffer budget (%d of %d bytes in use)",
+			inv.Function.Name, what, n, w.cfg.Buffers.InUse(), w.cfg.Buffers.Limit()),
+		Err: funcd.ErrOverBudget,
+	}
+}
+
+// budgetReader reads a body within the host's buffer budget: what it
+// reads beyond what was reserved up front is reserved as it comes, in
+// steps, and a read that does not fit fails with funcd.ErrOverBudget.
+type budgetReader struct {
+	r        io.ReadCloser
+	budget   *funcd.BufferBudget
+	n        int64 // bytes read
+	reserved int64
+}
+
+// budgetStep is how much a budgetReader reserves at a time.
+const budgetStep = 64 << 10
+
+func (b *budgetReader) reserve(n int64) bool {
+	if !b.budget.Reserve(n) {
+		return false
+	}
+	b.reserved += n
+	return true
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if b.budget != nil && b.n > b.reserved && !b.reserve(max(b.n-b.reserved, budgetStep)) {
+		return n, funcd.ErrOverBudget
+	}
+	return n, err
+}
+
+func (b *budgetReader) Close() error { return b.r.Close() }
+
+// release returns what the reader reserved. Reads after it (draining the
+// connection for reuse) hold nothing and reserve nothing.
+func (b *budgetReader) release() {
+	b.budget.Release(b.reserved)
+	b.reserved = 0
+	b.budget = nil
 }
 
 // readBody reads a response body, up to maxResponseBytes, into buf, or
