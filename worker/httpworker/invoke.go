@@ -107,7 +107,7 @@ func (w *Worker) forwards(inv *funcd.Invocation) bool {
 // invokeDefault runs inv with the JSON protocol.
 func (w *Worker) invokeDefault(ctx context.Context, g *generation, inv *funcd.Invocation) (*funcd.Result, error) {
 	pp := payloadPool.Get().(*[]byte)
-	payload, err := appendPayload((*pp)[:0], inv, payloadEnv{now: w.clock.Now(), guid: newGUID()})
+	payload, pieces, err := buildPayload((*pp)[:0], inv, payloadEnv{now: w.clock.Now(), guid: newGUID()}, true)
 	defer func() {
 		// The transport has written the payload, and sent it again if it
 		// had to, by the time the response has come: it can be reused.
@@ -125,9 +125,20 @@ func (w *Worker) invokeDefault(ctx context.Context, g *generation, inv *funcd.In
 	}
 	defer w.cfg.Buffers.Release(held)
 	target := g.base + "/" + url.PathEscape(inv.Function.Name)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(payload))
+	var payloadBody io.Reader = bytes.NewReader(payload)
+	var streamed *payloadReader
+	if len(pieces) > 0 {
+		// Large values of the request body are encoded as they are sent.
+		streamed = newPayloadReader(payload, pieces)
+		payloadBody = streamed
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, payloadBody)
 	if err != nil {
 		return nil, funcd.Errorf(funcd.EINTERNAL, "function '%s': cannot build the request to the custom handler: %w", inv.Function.Name, err)
+	}
+	if streamed != nil {
+		req.ContentLength = streamed.size
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(streamed.again()), nil }
 	}
 	req.Header["Content-Type"] = jsonContentType
 	w.setHostHeaders(req.Header, inv.ID)
