@@ -1,5 +1,3 @@
-// Package memory measures the peak memory of a funcd process serving one
-// large request: go test ./bench/memory -memory (see bench/RESULTS.md).
 package memory
 
 import (
