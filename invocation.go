@@ -2,6 +2,7 @@ package funcd
 
 import (
 	"encoding/json"
+	"io"
 	"time"
 )
 
@@ -42,8 +43,17 @@ type HTTPRequest struct {
 	// Params are route values by parameter name; an optional parameter the
 	// URL did not supply is present with a nil value.
 	Params map[string]*string
-	// Body is the whole request body (bounded by the host's limit).
+	// Body is the whole request body (bounded by the host's limit), for a
+	// worker that needs it whole.
 	Body []byte
+	// BodyReader, when set, is the request body not read yet, for a worker
+	// that streams it to its process (Body is then empty). Its reads
+	// enforce the host's size limit and minimum data rate. It belongs to
+	// the host: the worker reads it but does not close it.
+	BodyReader io.Reader
+	// ContentLength is BodyReader's announced length: -1 when unknown
+	// (chunked), 0 for none.
+	ContentLength int64
 	// Identities are the claims identities the caller authenticated as.
 	Identities []Identity
 }
@@ -74,6 +84,14 @@ type HTTPResponse struct {
 	Status int
 	Header map[string][]string
 	Body   []byte
+	// BodyReader, when set, is the body streamed from the worker instead of
+	// Body. The receiver copies it to the client and must Close it, also
+	// when it reads none of it (a HEAD request, a client that went away):
+	// Close releases the worker's connection and ends the invocation's
+	// function timeout.
+	BodyReader io.ReadCloser
+	// ContentLength is BodyReader's length, -1 when unknown.
+	ContentLength int64
 }
 
 // Result is what a worker returned for an invocation.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -109,7 +110,11 @@ func (g *Generation) InFlight() int { return g.work.inFlight() }
 // Invoke runs one invocation of inv.Function on the generation's worker, with
 // the app's function timeout. The caller must hold the generation (Acquire).
 // A function that times out fails with a funcd.Error of code ETIMEOUT.
-func (g *Generation) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.Result, error) {
+//
+// The result's HTTP response may stream its body (HTTPResponse.BodyReader):
+// the caller must close it, and should keep holding the generation until
+// then.
+func (g *Generation) Invoke(ctx context.Context, inv *funcd.Invocation) (res *funcd.Result, err error) {
 	fn := inv.Function
 	if g.worker == nil {
 		return nil, funcd.Errorf(funcd.EUNAVAILABLE,
@@ -122,7 +127,15 @@ func (g *Generation) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
+		// A response body that streams from the worker is part of the
+		// invocation: the timeout lasts until the body is closed.
+		defer func() {
+			if res != nil && res.HTTP != nil && res.HTTP.BodyReader != nil {
+				res.HTTP.BodyReader = &cancelOnClose{ReadCloser: res.HTTP.BodyReader, cancel: cancel}
+				return
+			}
+			cancel()
+		}()
 	}
 
 	log := g.functionLog(fn)
@@ -130,7 +143,7 @@ func (g *Generation) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.
 	if log.Enabled(ctx, slog.LevelInfo) {
 		log.LogAttrs(ctx, slog.LevelInfo, "Executing 'Functions."+fn.Name+"' (Reason='"+invokeReason+"', Id="+inv.ID+")", id)
 	}
-	res, err := g.worker.Invoke(ctx, inv)
+	res, err = g.worker.Invoke(ctx, inv)
 	if err != nil && timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && funcd.ErrorCode(err) != funcd.ETIMEOUT {
 		err = funcd.TimeoutError(timeout, fn.Name, inv.ID, err)
 	}
@@ -143,6 +156,27 @@ func (g *Generation) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.
 		log.LogAttrs(ctx, slog.LevelInfo, "Executed 'Functions."+fn.Name+"' (Succeeded, Id="+inv.ID+", Duration="+elapsed+"ms)", id)
 	}
 	return res, nil
+}
+
+// cancelOnClose ends an invocation's context when its streamed response
+// body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+// StreamsRequestBody reports whether fn's worker takes an HTTP request's
+// body as a stream (HTTPRequest.BodyReader) rather than whole: a custom
+// handler that has requests forwarded.
+func (g *Generation) StreamsRequestBody(fn *funcd.Function) bool {
+	s, ok := g.worker.(interface{ StreamsRequestBody(*funcd.Function) bool })
+	return ok && s.StreamsRequestBody(fn)
 }
 
 // functionLog returns the logger of a function's invocation records:

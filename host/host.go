@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +56,11 @@ type Config struct {
 	// NewWorker makes the app's worker; default a custom handler when
 	// host.json has a customHandler section.
 	NewWorker WorkerFactory
+	// MaxBufferedBytes bounds the request and response body bytes held in
+	// memory at once, across all requests; default the app setting or
+	// environment variable FUNCD_MAX_BUFFERED_BYTES, else
+	// funcd.DefaultMaxBufferedBytes.
+	MaxBufferedBytes int64
 
 	Logger *slog.Logger
 	Clock  clock.Clock
@@ -67,6 +73,7 @@ type Host struct {
 	clock    clock.Clock
 	keys     *keys.Manager
 	stateDir stateLocation // how the default state folder was chosen
+	buffers  *funcd.BufferBudget
 
 	started time.Time
 	fatal   chan struct{} // closed when the worker failed for good
@@ -108,10 +115,41 @@ func New(cfg Config) (*Host, error) {
 	if cfg.KnownBindings == nil {
 		cfg.KnownBindings = KnownBindings
 	}
-	if cfg.NewWorker == nil {
-		cfg.NewWorker = customHandlerWorker
+	h := &Host{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, state: StateDefault, fatal: make(chan struct{}), stateDir: state}
+	h.buffers = funcd.NewBufferBudget(funcd.DefaultMaxBufferedBytes)
+	if h.cfg.NewWorker == nil {
+		h.cfg.NewWorker = h.customHandlerWorker
 	}
-	return &Host{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, state: StateDefault, fatal: make(chan struct{}), stateDir: state}, nil
+	return h, nil
+}
+
+// SettingMaxBufferedBytes names the app setting (or environment variable)
+// that sets the host's buffer budget, in bytes.
+const SettingMaxBufferedBytes = "FUNCD_MAX_BUFFERED_BYTES"
+
+// Buffers returns the host's budget of buffered body bytes, shared by all
+// requests and generations.
+func (h *Host) Buffers() *funcd.BufferBudget { return h.buffers }
+
+// setBufferLimit applies Config.MaxBufferedBytes, else the app's
+// FUNCD_MAX_BUFFERED_BYTES setting.
+func (h *Host) setBufferLimit(settings map[string]string) error {
+	limit := h.cfg.MaxBufferedBytes
+	if v, ok := settings[SettingMaxBufferedBytes]; ok && limit == 0 {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n <= 0 {
+			return &funcd.ConfigError{
+				Field: SettingMaxBufferedBytes,
+				Msg:   fmt.Sprintf("the value %q is not a positive number of bytes", v),
+				Hint:  fmt.Sprintf("Set %s (an app setting in local.settings.json Values, or an environment variable) to a byte count such as %d (512 MiB, the default).", SettingMaxBufferedBytes, funcd.DefaultMaxBufferedBytes),
+			}
+		}
+		limit = n
+	}
+	if limit > 0 {
+		h.buffers.SetLimit(limit)
+	}
+	return nil
 }
 
 // KnownBindings reports whether funcd can run bindings of the given
@@ -120,11 +158,11 @@ func KnownBindings(typ string) bool {
 	return strings.EqualFold(typ, "httpTrigger") || strings.EqualFold(typ, "http")
 }
 
-func customHandlerWorker(app *funcd.App, log *slog.Logger, onFatal func(error)) (Worker, error) {
+func (h *Host) customHandlerWorker(app *funcd.App, log *slog.Logger, onFatal func(error)) (Worker, error) {
 	if app.Host.CustomHandler == nil {
 		return nil, nil
 	}
-	return httpworker.New(httpworker.Config{App: app, Logger: log, HostVersion: Version, OnFatal: onFatal}), nil
+	return httpworker.New(httpworker.Config{App: app, Logger: log, HostVersion: Version, OnFatal: onFatal, Buffers: h.buffers}), nil
 }
 
 // ScriptRoot returns the absolute path of the app's folder.
@@ -158,6 +196,11 @@ func (h *Host) Start(ctx context.Context) error {
 		return err
 	}
 	h.stateDir.keepLegacy(h.log)
+	if err := h.setBufferLimit(gen.App.Settings); err != nil {
+		h.stopGeneration(context.WithoutCancel(ctx), gen)
+		h.setError(err)
+		return err
+	}
 	store, err := keys.Open(gen.App.Settings, h.cfg.StateDir, h.log)
 	if err != nil {
 		h.stopGeneration(context.WithoutCancel(ctx), gen)

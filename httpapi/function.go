@@ -1,16 +1,15 @@
 package httpapi
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/funcd/funcd"
@@ -52,34 +51,74 @@ func (s *Server) function(w http.ResponseWriter, r *http.Request, seg []string, 
 		return
 	}
 
-	body, err := readBody(w, r, gen.App.Host.HTTP.MaxRequestBodySize)
-	if err != nil {
-		writeBodyError(w, err)
-		return
+	req := &funcd.HTTPRequest{
+		Method:     r.Method,
+		URL:        requestURL(r),
+		Path:       r.URL.EscapedPath(),
+		RawQuery:   r.URL.RawQuery,
+		Header:     r.Header,
+		Params:     params,
+		Identities: id.identities(),
+	}
+	limit := gen.App.Host.HTTP.MaxRequestBodySize
+	var stream *bodyStream
+	if gen.StreamsRequestBody(fn) {
+		// The worker reads the body as it sends it on: the limit and the
+		// rate apply to the stream.
+		var err error
+		if stream, err = streamBody(w, r, limit); err != nil {
+			writeBodyError(w, err)
+			return
+		}
+		defer stream.stop()
+		req.BodyReader, req.ContentLength = stream, r.ContentLength
+	} else {
+		buffers := s.cfg.Host.Buffers()
+		body, reserved, err := readBodyWithin(w, r, limit, buffers)
+		if err != nil {
+			if errors.Is(err, funcd.ErrOverBudget) {
+				s.overBudget(fn, err)
+			}
+			writeBodyError(w, err)
+			return
+		}
+		defer buffers.Release(reserved)
+		req.Body = body
 	}
 
-	inv := &funcd.Invocation{
-		ID:       newInvocationID(),
-		Function: fn,
-		HTTP: &funcd.HTTPRequest{
-			Method:     r.Method,
-			URL:        requestURL(r),
-			Path:       r.URL.EscapedPath(),
-			RawQuery:   r.URL.RawQuery,
-			Header:     r.Header,
-			Params:     params,
-			Body:       body,
-			Identities: id.identities(),
-		},
-	}
+	inv := &funcd.Invocation{ID: newInvocationID(), Function: fn, HTTP: req}
 	res, err := gen.Invoke(r.Context(), inv)
+	if stream != nil {
+		if berr := stream.stop(); berr != nil {
+			// The body failed the worker's request: its limit or its
+			// rate is the answer, not the worker's failure.
+			if res != nil && res.HTTP != nil && res.HTTP.BodyReader != nil {
+				_ = res.HTTP.BodyReader.Close()
+			}
+			writeBodyError(w, berr)
+			return
+		}
+	}
 	if err != nil {
 		if r.Context().Err() == nil {
+			if errors.Is(err, funcd.ErrOverBudget) {
+				s.overBudget(fn, err)
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
 			w.WriteHeader(http.StatusInternalServerError)
 		}
 		return
 	}
-	s.writeResult(w, res)
+	s.writeResult(w, r, res)
+}
+
+// overBudget logs a request refused because its bodies do not fit in the
+// host's buffer budget.
+func (s *Server) overBudget(fn *funcd.Function, err error) {
+	b := s.cfg.Host.Buffers()
+	s.log.Warn("request refused with 503: "+err.Error(), "function", fn.Name,
+		"buffered_bytes", b.InUse(), "limit", b.Limit(), "setting", host.SettingMaxBufferedBytes)
 }
 
 // webhook answers /runtime/webhooks/{extension}/...: it takes the master
@@ -155,58 +194,185 @@ const (
 // readBody reads the whole request body, up to limit bytes (0: unbounded),
 // at Kestrel's minimum data rate (errBodyTooSlow otherwise).
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, _, err := readBodyWithin(w, r, limit, nil)
+	return body, err
+}
+
+// readBodyWithin is readBody within the host's buffer budget: a body of announced length is reserved whole
+// before any of it is read, into a buffer of exactly that size; a chunked
+// one reserves as its buffer grows. The caller releases reserved bytes
+// when the request is done.
+func readBodyWithin(w http.ResponseWriter, r *http.Request, limit int64, budget *funcd.BufferBudget) (body []byte, reserved int64, err error) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if limit > 0 {
 		if r.ContentLength > limit {
-			return nil, funcd.Errorf(funcd.ETOOLARGE, "request body of %d bytes exceeds the limit of %d bytes", r.ContentLength, limit)
+			return nil, 0, tooLarge(r.ContentLength, limit)
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 	}
+	defer func() {
+		if err != nil {
+			budget.Release(reserved)
+			reserved = 0
+		}
+	}()
 	rw := watchRate(w, r.Body)
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		// Room for the announced body (which may never come: at most 1 MiB
-		// up front) and for ReadFrom's final read of EOF.
-		buf.Grow(int(min(r.ContentLength, 1<<20)) + bytes.MinRead)
+	var buf []byte
+	if n := r.ContentLength; n > 0 {
+		if !budget.Reserve(n) {
+			rw.stop()
+			return nil, 0, overBudget(n, budget)
+		}
+		reserved = n
+		buf = make([]byte, n)
+		_, err = io.ReadFull(rw, buf)
+	} else {
+		buf, reserved, err = readGrowing(rw, budget)
 	}
-	_, err := buf.ReadFrom(rw)
 	if rw.stop() {
 		// The connection's read deadline has passed: even a body that was
 		// complete by then cannot be answered on it.
-		return nil, errBodyTooSlow
+		return nil, reserved, errBodyTooSlow
+	}
+	if errors.Is(err, funcd.ErrOverBudget) {
+		return nil, reserved, err
 	}
 	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, funcd.Errorf(funcd.ETOOLARGE, "request body exceeds the limit of %d bytes", limit)
+		return nil, reserved, bodyError(err, limit)
+	}
+	if len(buf) == 0 {
+		return nil, reserved, nil
+	}
+	return buf, reserved, nil
+}
+
+// minBodyBuffer is the first buffer of a body of unknown length.
+const minBodyBuffer = 16 << 10
+
+// readGrowing reads a body of unknown length, doubling its buffer and
+// reserving each growth from budget. It returns the bytes reserved, also
+// on failure.
+func readGrowing(r io.Reader, budget *funcd.BufferBudget) (buf []byte, reserved int64, err error) {
+	for {
+		if len(buf) == cap(buf) {
+			grow := max(cap(buf), minBodyBuffer)
+			if !budget.Reserve(int64(grow)) {
+				return nil, reserved, overBudget(int64(len(buf)+grow), budget)
+			}
+			reserved += int64(grow)
+			nb := make([]byte, len(buf), cap(buf)+grow)
+			copy(nb, buf)
+			buf = nb
 		}
-		return nil, funcd.Errorf(funcd.EINVALID, "cannot read request body: %w", err)
+		n, rerr := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if rerr == io.EOF {
+			return buf, reserved, nil
+		}
+		if rerr != nil {
+			return nil, reserved, rerr
+		}
 	}
-	if buf.Len() == 0 {
-		return nil, nil
+}
+
+// overBudget is the error for a body of n bytes that does not fit in
+// budget.
+func overBudget(n int64, budget *funcd.BufferBudget) error {
+	return &funcd.Error{
+		Code: funcd.EUNAVAILABLE,
+		Message: fmt.Sprintf("a request body of %d bytes does not fit in the host's buffer budget (%d of %d bytes in use; %s)",
+			n, budget.InUse(), budget.Limit(), host.SettingMaxBufferedBytes),
+		Err: funcd.ErrOverBudget,
 	}
-	return buf.Bytes(), nil
+}
+
+func tooLarge(length, limit int64) error {
+	return funcd.Errorf(funcd.ETOOLARGE, "request body of %d bytes exceeds the limit of %d bytes", length, limit)
+}
+
+// bodyError is the error for a request body that could not be read.
+func bodyError(err error, limit int64) error {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return funcd.Errorf(funcd.ETOOLARGE, "request body exceeds the limit of %d bytes", limit)
+	}
+	return funcd.Errorf(funcd.EINVALID, "cannot read request body: %w", err)
+}
+
+// bodyStream is a request body a worker reads as it forwards it, within
+// the body limit and at Kestrel's minimum data rate. It remembers why it
+// failed, so that the client gets 413 or 408 rather than the worker's
+// failure.
+type bodyStream struct {
+	rw    *rateWatch
+	limit int64
+	err   error // the first read error but EOF; read by stop after the worker is done
+	done  bool
+}
+
+// streamBody prepares r's body for a worker that streams it. A body whose
+// announced length exceeds limit is refused before any of it is read.
+func streamBody(w http.ResponseWriter, r *http.Request, limit int64) (*bodyStream, error) {
+	if limit > 0 && r.ContentLength > limit {
+		return nil, tooLarge(r.ContentLength, limit)
+	}
+	body := r.Body
+	if body == nil {
+		body = http.NoBody
+	}
+	if limit > 0 {
+		body = http.MaxBytesReader(w, body, limit)
+	}
+	return &bodyStream{rw: watchRate(w, body), limit: limit}, nil
+}
+
+func (b *bodyStream) Read(p []byte) (int, error) {
+	n, err := b.rw.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// stop ends the rate watch once the worker is done with the body, and
+// returns why the body failed, if it did: errBodyTooSlow, a funcd.Error of
+// code ETOOLARGE, or EINVALID for a client that broke off. It may be
+// called more than once.
+func (b *bodyStream) stop() error {
+	if b.done {
+		return nil
+	}
+	b.done = true
+	if b.rw.stop() {
+		return errBodyTooSlow
+	}
+	if b.err != nil {
+		return bodyError(b.err, b.limit)
+	}
+	return nil
 }
 
 // rateWatch counts the bytes of a body as they are read and, checking once a
 // second after the grace period as Kestrel does, ends a read that has fallen
 // below the minimum average rate by moving the connection's read deadline
-// to now.
+// to now. As in Kestrel, only the time spent waiting in Read counts: a
+// worker that is slow to take a streamed body is not the client's fault.
 type rateWatch struct {
-	body  io.Reader
-	rc    *http.ResponseController
-	start time.Time
-	n     atomic.Int64
+	body io.Reader
+	rc   *http.ResponseController
 
 	mu      sync.Mutex
+	n       int64         // bytes read; guarded by mu
+	waited  time.Duration // time spent in Read calls that ended; guarded by mu
+	since   time.Time     // when the Read in progress began, zero if none; guarded by mu
 	timer   *time.Timer
 	stopped bool
 	slow    bool
 }
 
 func watchRate(w http.ResponseWriter, body io.Reader) *rateWatch {
-	rw := &rateWatch{body: body, rc: http.NewResponseController(w), start: time.Now()}
+	rw := &rateWatch{body: body, rc: http.NewResponseController(w)}
 	rw.mu.Lock()
 	rw.timer = time.AfterFunc(minRateGrace, rw.check)
 	rw.mu.Unlock()
@@ -214,8 +380,15 @@ func watchRate(w http.ResponseWriter, body io.Reader) *rateWatch {
 }
 
 func (rw *rateWatch) Read(p []byte) (int, error) {
+	rw.mu.Lock()
+	rw.since = time.Now()
+	rw.mu.Unlock()
 	n, err := rw.body.Read(p)
-	rw.n.Add(int64(n))
+	rw.mu.Lock()
+	rw.n += int64(n)
+	rw.waited += time.Since(rw.since)
+	rw.since = time.Time{}
+	rw.mu.Unlock()
 	return n, err
 }
 
@@ -225,7 +398,11 @@ func (rw *rateWatch) check() {
 	if rw.stopped {
 		return
 	}
-	if float64(rw.n.Load()) < minBodyRate*time.Since(rw.start).Seconds() {
+	waited := rw.waited
+	if !rw.since.IsZero() {
+		waited += time.Since(rw.since)
+	}
+	if waited >= minRateGrace && float64(rw.n) < minBodyRate*waited.Seconds() {
 		rw.slow = true
 		_ = rw.rc.SetReadDeadline(time.Now())
 		return
@@ -243,12 +420,16 @@ func (rw *rateWatch) stop() (slow bool) {
 }
 
 // writeResult writes an HTTP function's response: 200 with no body when the
-// function produced none, as the real host does for custom handlers.
-func (s *Server) writeResult(w http.ResponseWriter, res *funcd.Result) {
+// function produced none, as the real host does for custom handlers. A
+// streamed body is copied as it comes, and closed.
+func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, res *funcd.Result) {
 	h := w.Header()
 	if res == nil || res.HTTP == nil {
 		w.WriteHeader(http.StatusOK)
 		return
+	}
+	if res.HTTP.BodyReader != nil {
+		defer res.HTTP.BodyReader.Close()
 	}
 	for k, vs := range res.HTTP.Header {
 		h[http.CanonicalHeaderKey(k)] = vs
@@ -257,12 +438,60 @@ func (s *Server) writeResult(w http.ResponseWriter, res *funcd.Result) {
 	if status == 0 {
 		status = http.StatusOK
 	}
+	if res.HTTP.BodyReader != nil {
+		if res.HTTP.ContentLength >= 0 && bodyAllowed(status) {
+			h.Set("Content-Length", strconv.FormatInt(res.HTTP.ContentLength, 10))
+		}
+		w.WriteHeader(status)
+		if bodyAllowed(status) && r.Method != http.MethodHead {
+			s.copyBody(w, res.HTTP.BodyReader, res.HTTP.ContentLength < 0)
+		}
+		return
+	}
 	if len(res.HTTP.Body) > 0 && bodyAllowed(status) {
 		h.Set("Content-Length", strconv.Itoa(len(res.HTTP.Body)))
 	}
 	w.WriteHeader(status)
 	if bodyAllowed(status) {
 		_, _ = w.Write(res.HTTP.Body)
+	}
+}
+
+// copyBufferSize is the size of the buffers streamed bodies are copied
+// through.
+const copyBufferSize = 32 << 10
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
+
+// copyBody copies a streamed response body to the client, flushing each
+// piece when the length is unknown (a handler that streams events means
+// them to arrive as they come). A client that goes away ends the copy. A
+// body that breaks off aborts the response, so that the client does not
+// take a cut body for a whole one.
+func (s *Server) copyBody(w http.ResponseWriter, body io.Reader, flush bool) {
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	buf := *bp
+	rc := http.NewResponseController(w)
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return // the client went away
+			}
+			if flush {
+				if ferr := rc.Flush(); ferr != nil && !errors.Is(ferr, http.ErrNotSupported) {
+					return
+				}
+			}
+		}
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			s.log.Warn("the function's response body broke off; aborting the response", "error", err)
+			panic(http.ErrAbortHandler)
+		}
 	}
 }
 

@@ -76,10 +76,14 @@
 // the request itself: the original method to
 // http://127.0.0.1:{port}{original path}, the query rebuilt from its parsed
 // values (a repeated key's values joined with ","), the request's headers
-// (hop-by-hop headers aside), the body with Content-Type only when there is
-// one, and the three headers above (appended to any the client sent). Its
-// response comes back as it is, whatever the status; redirects are not
-// followed. Proxy mode sends the raw query, lets Host name the handler and
+// (hop-by-hop headers and those its Connection header names aside), the
+// body with Content-Type only when there is one, and the three headers
+// above (appended to any the client sent). Its response comes back as it
+// is, whatever the status, without hop-by-hop headers; redirects are not
+// followed. Both bodies stream: the request's is read from the client as
+// it is sent (funcd.HTTPRequest.BodyReader), the response's is handed over
+// unread (funcd.HTTPResponse.BodyReader), holding the handler's
+// connection until it is closed. Proxy mode sends the raw query, lets Host name the handler and
 // sets x-ms-invocation-id. The legacy httpWorker section always forwards
 // such functions, to /{function name}.
 //

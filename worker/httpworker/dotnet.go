@@ -168,6 +168,47 @@ func (p *jparser) str() string {
 	return s
 }
 
+// skipValue moves past the value at p.i without decoding it.
+func (p *jparser) skipValue() {
+	switch p.data[p.i] {
+	case '"':
+		p.skipString()
+	case '{', '[':
+		depth := 0
+		for {
+			switch p.data[p.i] {
+			case '"':
+				p.skipString()
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			}
+			p.i++
+			if depth == 0 {
+				return
+			}
+		}
+	default: // a number, true, false or null
+		for p.i < len(p.data) && strings.IndexByte(",}] \t\r\n", p.data[p.i]) < 0 {
+			p.i++
+		}
+	}
+}
+
+// skipString moves past the string token at p.i.
+func (p *jparser) skipString() {
+	p.i++
+	for p.data[p.i] != '"' {
+		if p.data[p.i] == '\\' {
+			p.i++
+		}
+		p.i++
+	}
+	p.i++
+}
+
 // set replaces the value of the member called name, or appends one.
 func (v *jvalue) set(name string, val jvalue) {
 	for i := range v.obj {

@@ -1,6 +1,7 @@
 package httpworker
 
 import (
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -31,9 +32,30 @@ func (e *testEnv) forward(inv *funcd.Invocation) (*funcd.HTTPResponse, forwarded
 	if res.HTTP == nil {
 		e.t.Fatal("no HTTP response")
 	}
+	readStreamed(e.t, res.HTTP)
 	var got forwardedEcho
 	decodeJSON(e.t, res.HTTP.Body, &got)
 	return res.HTTP, got
+}
+
+// readStreamed reads and closes a forwarded response's streamed body into
+// its Body, checking it against its ContentLength.
+func readStreamed(t *testing.T, resp *funcd.HTTPResponse) {
+	t.Helper()
+	if resp.BodyReader == nil {
+		t.Fatal("a forwarded response without a streamed body")
+	}
+	b, err := io.ReadAll(resp.BodyReader)
+	if cerr := resp.BodyReader.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatalf("reading the streamed body: %v", err)
+	}
+	if resp.ContentLength >= 0 && int64(len(b)) != resp.ContentLength {
+		t.Errorf("streamed body of %d bytes, ContentLength %d", len(b), resp.ContentLength)
+	}
+	resp.Body, resp.BodyReader = b, nil
 }
 
 func header(h map[string][]string, k string) string { return strings.Join(h[k], "|") }
@@ -82,6 +104,82 @@ func TestForwarding(t *testing.T) {
 	}
 	if _, ok := resp.Header["Content-Length"]; ok {
 		t.Error("response keeps Content-Length")
+	}
+}
+
+// Headers the client's Connection header names are for the hop to funcd,
+// and those the handler's names are for the hop back: neither passes
+// (RFC 9110 section 7.6.1), nor do the fixed hop-by-hop headers.
+func TestForwardingDropsConnectionOptions(t *testing.T) {
+	e := newTestEnv(t, withHandler(func(ch *funcd.CustomHandler) { ch.EnableForwardingHttpRequest = true })).start()
+	fn := httpFunction("fwd", "")
+	resp, got := e.forward(forwardedInvocation(fn, "GET", "", map[string][]string{
+		"Connection":        {"X-Hop-A, x-hop-b", "Upgrade"},
+		"X-Hop-A":           {"1"},
+		"X-Hop-B":           {"2"},
+		"Keep-Alive":        {"timeout=5"},
+		"Te":                {"trailers"},
+		"Upgrade":           {"websocket"},
+		"Proxy-Connection":  {"keep-alive"},
+		"X-End-To-End":      {"3"},
+		"X-Test-Hop":        {"1"},
+		"Transfer-Encoding": {"chunked"},
+	}))
+	for _, h := range []string{"Connection", "X-Hop-A", "X-Hop-B", "Keep-Alive", "Te", "Upgrade", "Proxy-Connection", "Transfer-Encoding"} {
+		if v, ok := got.Headers[h]; ok {
+			t.Errorf("the handler got %s: %q", h, v)
+		}
+	}
+	if header(got.Headers, "X-End-To-End") != "3" {
+		t.Errorf("X-End-To-End = %q, want it forwarded", header(got.Headers, "X-End-To-End"))
+	}
+	for _, h := range []string{"Connection", "X-Private", "Keep-Alive"} {
+		if v, ok := resp.Header[h]; ok {
+			t.Errorf("the response kept %s: %q", h, v)
+		}
+	}
+	if header(resp.Header, "X-Echo") != "yes" {
+		t.Errorf("response headers = %v", resp.Header)
+	}
+}
+
+// HEAD gets the handler's status and headers, Content-Length included, and
+// no body.
+func TestForwardingHead(t *testing.T) {
+	e := newTestEnv(t, withHandler(func(ch *funcd.CustomHandler) { ch.EnableForwardingHttpRequest = true })).start()
+	fn := httpFunction("fwd", "")
+	res := e.mustInvoke(forwardedInvocation(fn, "HEAD", "", nil))
+	resp := res.HTTP
+	if resp == nil || resp.BodyReader == nil {
+		t.Fatalf("HEAD = %+v, want a response", resp)
+	}
+	if resp.Status != 200 || header(resp.Header, "X-Echo") != "yes" || resp.ContentLength <= 0 {
+		t.Errorf("HEAD = %d %v, length %d", resp.Status, resp.Header, resp.ContentLength)
+	}
+	b, err := io.ReadAll(resp.BodyReader)
+	_ = resp.BodyReader.Close()
+	if err != nil || len(b) != 0 {
+		t.Errorf("HEAD body = %q, %v", b, err)
+	}
+}
+
+// A streamed request body reaches the handler, with its length when the
+// client announced one and chunked when not.
+func TestForwardingStreamsTheRequestBody(t *testing.T) {
+	e := newTestEnv(t, withHandler(func(ch *funcd.CustomHandler) { ch.EnableForwardingHttpRequest = true })).start()
+	fn := httpFunction("fwd", "")
+	if !e.w.StreamsRequestBody(fn) {
+		t.Fatal("StreamsRequestBody = false in forwarding mode")
+	}
+	body := strings.Repeat("streamed ", 100000)
+	for _, length := range []int64{int64(len(body)), -1} {
+		inv := forwardedInvocation(fn, "POST", "", map[string][]string{"Content-Type": {"text/plain"}})
+		inv.HTTP.BodyReader = struct{ io.Reader }{strings.NewReader(body)}
+		inv.HTTP.ContentLength = length
+		_, got := e.forward(inv)
+		if got.Body != body || got.Length != length || header(got.Headers, "Content-Type") != "text/plain" {
+			t.Errorf("length %d: the handler got %d bytes (length %d, Content-Type %q)", length, len(got.Body), got.Length, header(got.Headers, "Content-Type"))
+		}
 	}
 }
 

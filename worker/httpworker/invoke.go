@@ -33,8 +33,13 @@ var jsonContentType = []string{"application/json; charset=utf-8"}
 // deadline passes, Invoke fails with a funcd.Error of code ETIMEOUT and the
 // handler is restarted. A reply the host cannot use is a funcd.Error of
 // code EINTERNAL; while restarts are exhausted or after Shutdown, Invoke
-// fails with code EUNAVAILABLE. A request that could not even connect to a
-// handler that has just exited is sent again, once, to its replacement.
+// fails with code EUNAVAILABLE.
+//
+// An invocation reaches a handler at most once. A request that could not
+// even connect (the dial failed: not one byte was sent) to a handler that
+// has just exited is sent again, once, to its replacement; a request that
+// failed after any of it was written is never sent again, and the
+// invocation fails with code EINTERNAL (the caller's 500).
 func (w *Worker) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.Result, error) {
 	if inv == nil || inv.Function == nil {
 		return nil, funcd.Errorf(funcd.EINVALID, "invocation without a function")
@@ -87,8 +92,9 @@ func (w *Worker) call(ctx context.Context, g *generation, inv *funcd.Invocation)
 	return w.invokeDefault(ctx, g, inv)
 }
 
-// notConnected reports whether err means the request never reached the
-// handler.
+// notConnected reports whether err means that not one byte of the request
+// was sent: the dial failed. Any other failure may have come after the
+// handler received the request.
 func notConnected(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
@@ -114,16 +120,13 @@ func (w *Worker) exits(ctx context.Context, p *worker.Process) bool {
 
 // forwards reports whether inv's request goes to the handler as it came.
 func (w *Worker) forwards(inv *funcd.Invocation) bool {
-	if inv.HTTP == nil || !inv.Function.IsHTTPInAndOut() {
-		return false
-	}
-	return w.ch.Legacy || w.ch.EnableForwardingHttpRequest || w.ch.EnableProxyingHttpRequest
+	return inv.HTTP != nil && w.StreamsRequestBody(inv.Function)
 }
 
 // invokeDefault runs inv with the JSON protocol.
 func (w *Worker) invokeDefault(ctx context.Context, g *generation, inv *funcd.Invocation) (*funcd.Result, error) {
 	pp := payloadPool.Get().(*[]byte)
-	payload, err := appendPayload((*pp)[:0], inv, payloadEnv{now: w.clock.Now(), guid: newGUID()})
+	payload, pieces, err := buildPayload((*pp)[:0], inv, payloadEnv{now: w.clock.Now(), guid: newGUID()}, true)
 	defer func() {
 		// The transport has written the payload, and sent it again if it
 		// had to, by the time the response has come: it can be reused.
@@ -135,10 +138,26 @@ func (w *Worker) invokeDefault(ctx context.Context, g *generation, inv *funcd.In
 	if err != nil {
 		return nil, err
 	}
+	held := int64(cap(payload))
+	if !w.cfg.Buffers.Reserve(held) {
+		return nil, w.overBudget(inv, "its payload", held)
+	}
+	defer w.cfg.Buffers.Release(held)
 	target := g.base + "/" + url.PathEscape(inv.Function.Name)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(payload))
+	var payloadBody io.Reader = bytes.NewReader(payload)
+	var streamed *payloadReader
+	if len(pieces) > 0 {
+		// Large values of the request body are encoded as they are sent.
+		streamed = newPayloadReader(payload, pieces)
+		payloadBody = streamed
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, payloadBody)
 	if err != nil {
 		return nil, funcd.Errorf(funcd.EINTERNAL, "function '%s': cannot build the request to the custom handler: %w", inv.Function.Name, err)
+	}
+	if streamed != nil {
+		req.ContentLength = streamed.size
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(streamed.again()), nil }
 	}
 	req.Header["Content-Type"] = jsonContentType
 	w.setHostHeaders(req.Header, inv.ID)
@@ -150,7 +169,18 @@ func (w *Worker) invokeDefault(ctx context.Context, g *generation, inv *funcd.In
 	defer drainClose(resp)
 	buf := getBuffer()
 	defer putBuffer(buf)
+	br := &budgetReader{r: resp.Body, budget: w.cfg.Buffers}
+	defer br.release()
+	if n := resp.ContentLength; n > 0 && n <= maxResponseBytes {
+		if !br.reserve(n) {
+			return nil, w.overBudget(inv, "the handler's reply", n)
+		}
+	}
+	resp.Body = br
 	body, err := readBody(resp, buf)
+	if errors.Is(err, funcd.ErrOverBudget) {
+		return nil, w.overBudget(inv, "the handler's reply", br.n)
+	}
 	if err != nil {
 		return nil, w.sendError(inv, "POST", target, err)
 	}
@@ -312,6 +342,57 @@ func snippet(body []byte) string {
 		out += fmt.Sprintf("... (%d more bytes)", len(body)-snippetBytes)
 	}
 	return fmt.Sprintf("%q", out)
+}
+
+// overBudget reports an invocation whose payload or reply does not fit in
+// the host's buffer budget.
+func (w *Worker) overBudget(inv *funcd.Invocation, what string, n int64) error {
+	return &funcd.Error{
+		Code: funcd.EUNAVAILABLE,
+		Message: fmt.Sprintf("function '%s': %s (%d bytes) does not fit in the host's buffer budget (%d of %d bytes in use)",
+			inv.Function.Name, what, n, w.cfg.Buffers.InUse(), w.cfg.Buffers.Limit()),
+		Err: funcd.ErrOverBudget,
+	}
+}
+
+// budgetReader reads a body within the host's buffer budget: what it
+// reads beyond what was reserved up front is reserved as it comes, in
+// steps, and a read that does not fit fails with funcd.ErrOverBudget.
+type budgetReader struct {
+	r        io.ReadCloser
+	budget   *funcd.BufferBudget
+	n        int64 // bytes read
+	reserved int64
+}
+
+// budgetStep is how much a budgetReader reserves at a time.
+const budgetStep = 64 << 10
+
+func (b *budgetReader) reserve(n int64) bool {
+	if !b.budget.Reserve(n) {
+		return false
+	}
+	b.reserved += n
+	return true
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if b.budget != nil && b.n > b.reserved && !b.reserve(max(b.n-b.reserved, budgetStep)) {
+		return n, funcd.ErrOverBudget
+	}
+	return n, err
+}
+
+func (b *budgetReader) Close() error { return b.r.Close() }
+
+// release returns what the reader reserved. Reads after it (draining the
+// connection for reuse) hold nothing and reserve nothing.
+func (b *budgetReader) release() {
+	b.budget.Release(b.reserved)
+	b.reserved = 0
+	b.budget = nil
 }
 
 // readBody reads a response body, up to maxResponseBytes, into buf, or

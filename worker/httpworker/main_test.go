@@ -115,8 +115,9 @@ func (e *testEnv) start() *testEnv {
 
 // invoke runs inv with a generous deadline.
 func (e *testEnv) invoke(inv *funcd.Invocation) (*funcd.Result, error) {
+	// Not cancelled on return: a forwarded response streams its body after.
 	ctx, cancel := context.WithTimeout(e.t.Context(), 20*time.Second)
-	defer cancel()
+	e.t.Cleanup(cancel)
 	return e.w.Invoke(ctx, inv)
 }
 

@@ -38,10 +38,11 @@ type httpParts struct {
 	query   []queryParam
 	headers []string // names, sorted
 	params  []string // route parameter names, in template order
-	body    string   // the body as text
+	text    []byte   // the body as text: UTF-8, without a byte order mark
+	stream  bool     // large values from the body become pieces
 }
 
-func newHTTPParts(inv *funcd.Invocation) *httpParts {
+func newHTTPParts(inv *funcd.Invocation, stream bool) *httpParts {
 	if inv.HTTP == nil {
 		return nil
 	}
@@ -49,30 +50,46 @@ func newHTTPParts(inv *funcd.Invocation) *httpParts {
 		query:   parseQuery(inv.HTTP.RawQuery),
 		headers: headerNames(inv.HTTP),
 		params:  paramNames(inv),
-		body:    bodyText(inv.HTTP.Body),
+		text:    bodyText(inv.HTTP.Body),
+		stream:  stream,
 	}
 }
 
-// appendPayload appends {"Data":{...},"Metadata":{...}} for inv.
+// piece reports whether a value of n bytes from the body is sent as a
+// piece rather than copied into the payload.
+func (p *httpParts) piece(n int) bool { return p.stream && n >= pieceMin }
+
+// appendPayload appends {"Data":{...},"Metadata":{...}} for inv, whole.
 func appendPayload(dst []byte, inv *funcd.Invocation, env payloadEnv) ([]byte, error) {
-	parts := newHTTPParts(inv)
+	dst, _, err := buildPayload(dst, inv, env, false)
+	return dst, err
+}
+
+// buildPayload appends {"Data":{...},"Metadata":{...}} for inv. With
+// stream, the large values taken from the request body (the body itself,
+// the strings of its top-level properties) are not encoded into dst but
+// returned as pieces, which a payloadReader encodes as it is read: the
+// payload is then never held whole.
+func buildPayload(dst []byte, inv *funcd.Invocation, env payloadEnv, stream bool) ([]byte, []piece, error) {
+	parts := newHTTPParts(inv, stream)
+	var pieces []piece
 	dst = append(dst, `{"Data":{`...)
-	dst, err := appendData(dst, inv, parts)
+	dst, err := appendData(dst, inv, parts, &pieces)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	dst = append(dst, `},"Metadata":`...)
 	md, err := invocationMetadata(inv, env, parts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	dst = md.appendTo(dst)
-	return append(dst, '}'), nil
+	dst = md.appendTo(dst, &pieces)
+	return append(dst, '}'), pieces, nil
 }
 
 // appendData appends the members of Data: the trigger's value, then the
 // other inputs in function.json order.
-func appendData(dst []byte, inv *funcd.Invocation, parts *httpParts) ([]byte, error) {
+func appendData(dst []byte, inv *funcd.Invocation, parts *httpParts, pieces *[]piece) ([]byte, error) {
 	fn := inv.Function
 	n := 0
 	member := func(name string) {
@@ -86,7 +103,7 @@ func appendData(dst []byte, inv *funcd.Invocation, parts *httpParts) ([]byte, er
 	var err error
 	if inv.HTTP != nil {
 		member(httpTriggerName(fn))
-		dst = appendHTTPRequest(dst, inv, parts)
+		dst = appendHTTPRequest(dst, inv, parts, pieces)
 	} else if t := fn.Trigger(); t != nil {
 		member(t.Name)
 		if dst, err = appendInputValue(dst, inv.TriggerValue); err != nil {
@@ -153,7 +170,7 @@ func appendCompacted(dst []byte, v json.RawMessage) ([]byte, error) {
 // Query (values comma-joined), Headers (arrays), Params (null for an
 // optional parameter the URL left out), Identities, and Body when the
 // request has one (base64 for octet-stream and multipart content).
-func appendHTTPRequest(dst []byte, inv *funcd.Invocation, parts *httpParts) []byte {
+func appendHTTPRequest(dst []byte, inv *funcd.Invocation, parts *httpParts, pieces *[]piece) []byte {
 	r := inv.HTTP
 	dst = append(dst, `{"Url":`...)
 	dst = appendString(dst, r.URL)
@@ -196,10 +213,15 @@ func appendHTTPRequest(dst []byte, inv *funcd.Invocation, parts *httpParts) []by
 	dst = append(dst, ']')
 	if len(r.Body) > 0 {
 		dst = append(dst, `,"Body":`...)
-		if isOctetOrMultipart(firstHeader(r.Header, "Content-Type")) {
+		switch binary := isOctetOrMultipart(firstHeader(r.Header, "Content-Type")); {
+		case binary && parts.piece(len(r.Body)):
+			*pieces = append(*pieces, piece{at: len(dst), kind: pieceBase64, src: r.Body})
+		case binary:
 			dst = appendBase64(dst, r.Body)
-		} else {
-			dst = appendString(dst, parts.body)
+		case parts.piece(len(parts.text)):
+			*pieces = append(*pieces, piece{at: len(dst), kind: pieceText, src: parts.text})
+		default:
+			dst = appendString(dst, string(parts.text))
 		}
 	}
 	return append(dst, '}')
@@ -272,13 +294,14 @@ func isOctetOrMultipart(contentType string) bool {
 }
 
 // bodyText decodes a body as .NET's StreamReader does: UTF-8, a leading
-// byte order mark dropped, invalid bytes replaced.
-func bodyText(b []byte) string {
+// byte order mark dropped, each run of invalid bytes replaced. A valid
+// body is not copied.
+func bodyText(b []byte) []byte {
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	if utf8.Valid(b) {
-		return string(b)
+		return b
 	}
-	return strings.ToValidUTF8(string(b), "\ufffd")
+	return bytes.ToValidUTF8(b, []byte("\ufffd"))
 }
 
 // paramNames orders route parameters as the route template names them; any
@@ -375,7 +398,8 @@ type metadata struct {
 
 type mdEntry struct {
 	key        string
-	start, end int // the value is buf[start:end]; end < 0 for null
+	start, end int    // the value is buf[start:end]; end < 0 for null
+	token      []byte // or, when set, a JSON string of the body sent double-encoded as a piece
 }
 
 func (m *metadata) index(key string) int {
@@ -408,9 +432,16 @@ func (m *metadata) set(key string, start int) {
 
 func (m *metadata) has(key string) bool { return m.index(key) >= 0 }
 
+// setPiece gives key the JSON string token of the body, to be sent
+// double-encoded as a piece.
+func (m *metadata) setPiece(key string, token []byte) {
+	m.set(key, m.mark())
+	m.entries[m.index(key)].token = token
+}
+
 // appendTo appends the metadata as a JSON object, leaving out nulls and the
 // keys ending in "trigger" (the trigger's value is in Data).
-func (m *metadata) appendTo(dst []byte) []byte {
+func (m *metadata) appendTo(dst []byte, pieces *[]piece) []byte {
 	dst = append(dst, '{')
 	n := 0
 	for _, e := range m.entries {
@@ -421,6 +452,10 @@ func (m *metadata) appendTo(dst []byte) []byte {
 		n++
 		dst = appendString(dst, e.key)
 		dst = append(dst, ':')
+		if e.token != nil {
+			*pieces = append(*pieces, piece{at: len(dst), kind: pieceDoubleEncoded, src: e.token})
+			continue
+		}
 		dst = append(dst, m.buf[e.start:e.end]...)
 	}
 	return append(dst, '}')
@@ -484,7 +519,7 @@ func appendSys(dst []byte, method string, env payloadEnv) []byte {
 func httpBindingData(md *metadata, inv *funcd.Invocation, parts *httpParts) {
 	r := inv.HTTP
 	if len(r.Body) > 0 {
-		bodyBindingData(md, parts.body)
+		bodyBindingData(md, parts)
 	}
 	for _, p := range parts.query {
 		if !strings.EqualFold(p.key, "code") {
@@ -530,28 +565,73 @@ func httpBindingData(md *metadata, inv *funcd.Invocation, parts *httpParts) {
 
 // bodyBindingData adds the top-level properties of a JSON object body:
 // objects as they are, arrays and nulls left out, other values as the
-// string .NET makes of them.
-func bodyBindingData(md *metadata, text string) {
-	t := strings.TrimSpace(text)
-	if !strings.HasPrefix(t, "{") || !strings.HasSuffix(t, "}") {
+// string .NET makes of them. The body is read where it lies: a large string
+// value becomes a piece rather than a copy.
+func bodyBindingData(md *metadata, parts *httpParts) {
+	t := bytes.TrimSpace(parts.text)
+	if len(t) < 2 || t[0] != '{' || t[len(t)-1] != '}' || !json.Valid(t) {
 		return
 	}
-	v, err := parseJSON([]byte(t))
-	if err != nil {
-		return
-	}
-	for _, m := range v.obj {
+	for _, m := range topLevelMembers(t) {
 		start := md.mark()
-		switch m.val.kind {
-		case jarray, jnull:
+		switch m.raw[0] {
+		case '[', 'n':
 			continue
-		case jobject:
-			md.buf = appendJSON(md.buf, m.val, false, 0)
+		case '{':
+			v, _ := parseJSON(m.raw)
+			md.buf = appendJSON(md.buf, v, false, 0)
+		case '"':
+			if parts.piece(len(m.raw)) {
+				md.setPiece(m.name, m.raw)
+				continue
+			}
+			p := jparser{data: m.raw}
+			md.buf = appendDoubleEncoded(md.buf, p.str())
 		default:
-			s, _ := scalarString(m.val)
+			p := jparser{data: m.raw}
+			s, _ := scalarString(p.value())
 			md.buf = appendDoubleEncoded(md.buf, s)
 		}
 		md.set(m.name, start)
+	}
+}
+
+// rawMember is a member of a JSON object with its value as it lies in the
+// document.
+type rawMember struct {
+	name string
+	raw  []byte
+}
+
+// topLevelMembers returns the members of the JSON object data (which
+// json.Valid accepted), a repeated name keeping its first position and its
+// last value, as Json.NET does, without decoding the values.
+func topLevelMembers(data []byte) []rawMember {
+	p := jparser{data: data}
+	p.skipSpace()
+	p.i++ // {
+	var members []rawMember
+	for {
+		p.skipSpace()
+		switch p.data[p.i] {
+		case '}':
+			return members
+		case ',':
+			p.i++
+			p.skipSpace()
+		}
+		name := p.str()
+		p.skipSpace()
+		p.i++ // :
+		p.skipSpace()
+		start := p.i
+		p.skipValue()
+		m := rawMember{name: name, raw: p.data[start:p.i]}
+		if i := slices.IndexFunc(members, func(o rawMember) bool { return o.name == name }); i >= 0 {
+			members[i].raw = m.raw
+			continue
+		}
+		members = append(members, m)
 	}
 }
 

@@ -52,15 +52,16 @@ var errReadOnClosedBody = errors.New("http: read on closed response body")
 // set it, Host from Request.Host (else the URL), User-Agent as set (else
 // Go's default); nothing else is added (no Accept-Encoding, no Expect).
 //
-// A request is sent again, once, on a new connection when a connection
-// taken from the pool fails before any byte of the response arrived, the
-// body can be sent again (none, or Request.GetBody), and either nothing of
-// the request reached the socket or the method is idempotent (as
-// http.Transport decides: GET, HEAD, OPTIONS, TRACE, or an
-// Idempotency-Key header). A POST the handler may have received is not
-// sent twice. Before a pooled connection is used, a non-blocking peek makes
-// sure that the handler has not closed it meanwhile, so that the usual
-// stale connection is dropped before anything is written on it.
+// A request reaches the handler at most once. It is sent again, once, on a
+// new connection only when not one byte of it reached the handler: a
+// connection taken from the pool failed on the first write, and the body
+// can be sent again (none, or Request.GetBody). A request that failed
+// after any of it was written is never sent again, whatever its method:
+// the handler may have received and run it (an invocation must not run
+// twice, and a handler that crashes on a request must not crash twice for
+// one client). Before a pooled connection is used, a non-blocking peek
+// makes sure that the handler has not closed it meanwhile, so that the
+// usual stale connection is dropped before anything is written on it.
 //
 // When the request's context is done, the connection's deadline is set in
 // the past, which unblocks its I/O; RoundTrip, or the body's Read, then
@@ -374,7 +375,8 @@ func (c *loopConn) peek(fd uintptr) bool {
 
 // exchange writes req on c and reads the response head. On failure c is
 // closed, and retry says whether req may be sent again on a new
-// connection.
+// connection: only when c came from the pool, not one byte of req reached
+// its socket, and the body can be replayed.
 func (c *loopConn) exchange(req *http.Request) (resp *http.Response, retry bool, err error) {
 	ctx := req.Context()
 	stop := context.AfterFunc(ctx, c.interr)
@@ -407,11 +409,12 @@ func (c *loopConn) exchange(req *http.Request) (resp *http.Response, retry bool,
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, false, cerr
 		}
-		retry = c.reused && c.nread == read && replayableBody(req) && idempotent(req)
+		// The request was written: the handler may have run it. It is
+		// not sent again, whatever its method.
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			err = fmt.Errorf("the connection was closed before a complete response arrived: %w", err)
 		}
-		return nil, retry, err
+		return nil, false, err
 	}
 	return c.finish(ctx, req, resp, stop, true), false, nil
 }
@@ -556,20 +559,6 @@ func closeRequestBody(req *http.Request) {
 // replayableBody reports whether req's body can be sent again.
 func replayableBody(req *http.Request) bool {
 	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-}
-
-// idempotent reports whether req may be sent twice, as http.Transport
-// decides.
-func idempotent(req *http.Request) bool {
-	switch req.Method {
-	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
-		return true
-	}
-	_, ok := req.Header["Idempotency-Key"]
-	if !ok {
-		_, ok = req.Header["X-Idempotency-Key"]
-	}
-	return ok
 }
 
 // rewind returns req with a fresh body, to be sent again.

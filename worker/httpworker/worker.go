@@ -70,6 +70,10 @@ type Config struct {
 	// StopGrace is how long Shutdown lets the handler exit after SIGTERM
 	// before SIGKILL; default worker.DefaultStopGrace.
 	StopGrace time.Duration
+	// Buffers is the host's budget of buffered body bytes, which the
+	// invocation payloads and the handler's replies are held within; nil
+	// means unbounded.
+	Buffers *funcd.BufferBudget
 }
 
 // Worker runs one custom handler process and invokes functions on it.

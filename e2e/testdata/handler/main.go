@@ -21,6 +21,26 @@ type invocation struct {
 	Metadata map[string]json.RawMessage
 }
 
+// crash notes the crash in the file "crashes" of the working directory
+// (the app root), so that tests can count how many processes a request
+// killed, and exits.
+func crash() {
+	if f, err := os.OpenFile("crashes", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+		_, _ = fmt.Fprintln(f, os.Getpid())
+		_ = f.Close()
+	}
+	fmt.Fprintln(os.Stderr, "crashing on purpose")
+	os.Exit(3)
+}
+
+// hangups counts forwarded requests the handler hung up on without an
+// answer.
+var hangups atomic.Int32
+
+// endless counts forwarded requests for a never-ending body, and
+// endlessEnded those whose connection the host then closed.
+var endless, endlessEnded atomic.Int32
+
 // running and peak count concurrent invocations of the peak function.
 var running, peak atomic.Int32
 
@@ -103,8 +123,7 @@ func invoke(w http.ResponseWriter, r *http.Request) {
 		}
 		reply(w, map[string]any{"Outputs": map[string]any{"res": map[string]any{"body": "slept"}}})
 	case "/crash":
-		fmt.Fprintln(os.Stderr, "crashing on purpose")
-		os.Exit(3)
+		crash()
 	case "/noresponse":
 		reply(w, map[string]any{"Logs": []string{}})
 	case "/emptyoutputs":
@@ -155,6 +174,56 @@ func forwarded(w http.ResponseWriter, r *http.Request) {
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 			_ = conn.Close()
 		}
+	case "/api/fwd/hangup":
+		// Close the connection without answering.
+		hangups.Add(1)
+		c, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			_ = c.Close()
+		}
+		return
+	case "/api/fwd/hangups":
+		_, _ = fmt.Fprint(w, hangups.Load())
+		return
+	case "/api/fwd/crash":
+		crash()
+	case "/api/fwd/headers":
+		// The request's headers, and headers meant for the next hop only.
+		w.Header().Set("Connection", "X-Private")
+		w.Header().Set("X-Private", "secret")
+		w.Header().Set("Keep-Alive", "timeout=5")
+		reply(w, r.Header)
+		return
+	case "/api/fwd/stream":
+		// q["bytes"] bytes of "0123456789" in pieces, flushed as they go,
+		// with no Content-Length.
+		n, _ := strconv.Atoi(r.URL.Query().Get("bytes"))
+		chunk := []byte(strings.Repeat("0123456789", 6554)[:65536])
+		for n > 0 {
+			k := min(n, len(chunk))
+			if _, err := w.Write(chunk[:k]); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			n -= k
+		}
+		return
+	case "/api/fwd/endless":
+		// Write until the host goes away.
+		endless.Add(1)
+		chunk := []byte(strings.Repeat("x", 65536))
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				endlessEnded.Add(1)
+				return
+			}
+		}
+	case "/api/fwd/endlessstats":
+		_, _ = fmt.Fprintf(w, "%d %d", endless.Load(), endlessEnded.Load())
+		return
+	case "/api/fwd/length":
+		_, _ = fmt.Fprint(w, len(body))
+		return
 	case "/api/teapot":
 		w.Header().Set("X-Teapot", "short and stout")
 		w.WriteHeader(http.StatusTeapot)

@@ -206,6 +206,12 @@ func forwarded(w http.ResponseWriter, r *http.Request, body []byte) {
 		"length":   r.ContentLength,
 	}
 	b, _ := json.Marshal(v)
+	if r.Header.Get("X-Test-Hop") != "" {
+		// Headers for the next hop only: the host must drop them.
+		w.Header().Set("Connection", "X-Private, keep-alive")
+		w.Header().Set("X-Private", "secret")
+		w.Header().Set("Keep-Alive", "timeout=5")
+	}
 	w.Header().Set("X-Echo", "yes")
 	w.Header().Add("Set-Cookie", "a=1")
 	w.Header().Add("Set-Cookie", "b=2")

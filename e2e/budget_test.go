@@ -1,0 +1,59 @@
+package e2e
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/funcd/funcd/hosttest"
+)
+
+// Bodies beyond the host's buffer budget (FUNCD_MAX_BUFFERED_BYTES) are
+// refused with 503: an announced length before any of it is read, a
+// chunked body as it grows, a handler's reply as it arrives. Everything
+// reserved is given back, and requests that fit keep working.
+func TestBufferBudget(t *testing.T) {
+	s := hosttest.Start(t, newApp(t, "contract"), hosttest.Options{Env: map[string]string{"FUNCD_MAX_BUFFERED_BYTES": "300000"}})
+	if got := s.Host.Buffers().Limit(); got != 300000 {
+		t.Fatalf("budget limit = %d, want the setting's 300000", got)
+	}
+	post := func(n int, chunked bool) int {
+		var body io.Reader = strings.NewReader(strings.Repeat("x", n))
+		if chunked {
+			body = io.MultiReader(body)
+		}
+		req, _ := http.NewRequest("POST", s.URL+"/api/echo", body)
+		res, err := (&http.Client{Timeout: time.Minute}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := post(1000, false); got != http.StatusOK {
+		t.Errorf("a small body = %d", got)
+	}
+	if got := post(400000, false); got != http.StatusServiceUnavailable {
+		t.Errorf("an announced body over the budget = %d, want 503", got)
+	}
+	if got := post(400000, true); got != http.StatusServiceUnavailable {
+		t.Errorf("a chunked body over the budget = %d, want 503", got)
+	}
+	if r := do(t, "GET", s.URL+"/api/huge?bytes=400000", ""); r.status != http.StatusServiceUnavailable {
+		t.Errorf("a reply over the budget = %d, want 503", r.status)
+	}
+	wantStatus(t, do(t, "GET", s.URL+"/api/huge?bytes=1000", ""), http.StatusOK)
+	eventually(t, 10*time.Second, "every reservation to be released", func() bool { return s.Host.Buffers().InUse() == 0 })
+}
+
+// A FUNCD_MAX_BUFFERED_BYTES that is not a positive byte count stops the
+// host with an error that names it.
+func TestBufferBudgetSettingInvalid(t *testing.T) {
+	_, err := hosttest.StartErr(t, newApp(t, "contract"), hosttest.Options{Env: map[string]string{"FUNCD_MAX_BUFFERED_BYTES": "lots"}})
+	if err == nil || !strings.Contains(err.Error(), "FUNCD_MAX_BUFFERED_BYTES") || !strings.Contains(err.Error(), `"lots"`) {
+		t.Errorf("Start = %v, want an error naming the setting and its value", err)
+	}
+}
