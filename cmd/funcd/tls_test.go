@@ -78,6 +78,7 @@ func TestStartHTTPSDevCertificate(t *testing.T) {
 	app := newApp(t, "greet")
 	goBuild(t, filepath.Join(app, "handler"), ".", filepath.Join(app, "bin", "handler"))
 	s := startCLI(t, "--script-root", app, "--no-auth", "--useHttps")
+	waitOutput(t, s.stdout, "https://localhost")
 	certFile := filepath.Join(certDir, frontdoor.DevCertFile)
 	wantContains(t, s.stdout.String(),
 		"HTTPS uses a new funcd development certificate", certFile,
@@ -123,16 +124,24 @@ func TestStartHTTPSExpiredCertificateWarns(t *testing.T) {
 	app := newApp(t, "greet")
 	goBuild(t, filepath.Join(app, "handler"), ".", filepath.Join(app, "bin", "handler"))
 	s := startCLI(t, "--script-root", app, "--useHttps", "--cert", both)
+	waitOutput(t, s.stdout, "https://localhost")
 	wantContains(t, s.stdout.String(), "HTTPS certificate: "+both, fmt.Sprintf("https://localhost:%d/api/greet", s.port))
-	// The log is written in batches: wait for the warning.
+	// The log is written in batches.
+	waitOutput(t, s.stderr, "clients will refuse it")
+	wantContains(t, s.stderr.String(), "expired on", both)
+}
+
+// waitOutput waits for want to appear in out: the listing is printed line
+// by line after "Functions:", and the log in batches.
+func waitOutput(t *testing.T, out *syncBuffer, want string) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(s.stderr.String(), "clients will refuse it") {
+	for !strings.Contains(out.String(), want) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no warning about the expired certificate:\n%s", s.stderr)
+			t.Fatalf("output lacks %q:\n%s", want, out)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	wantContains(t, s.stderr.String(), "expired on", both)
 }
 
 func TestTrustHint(t *testing.T) {
