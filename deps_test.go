@@ -49,7 +49,7 @@ func TestDependencyDirection(t *testing.T) {
 		"/keys":              {""},
 		"/worker":            {"", "/clock"},
 		"/worker/httpworker": {"", "/clock", "/worker"},
-		"/httpserve":         {},
+		"/frontdoor":         {},
 	}
 	// And none of these at all, whatever the package.
 	banned := map[string][]string{

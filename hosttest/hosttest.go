@@ -5,17 +5,20 @@ package hosttest
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/funcd/funcd/frontdoor"
 	"github.com/funcd/funcd/host"
 	"github.com/funcd/funcd/httpapi"
-	"github.com/funcd/funcd/httpserve"
 )
 
 // Options changes how Start runs the host. The zero value enforces keys and
@@ -32,15 +35,28 @@ type Options struct {
 	CORS     []string
 	// Logger defaults to one that writes to t.Log.
 	Logger *slog.Logger
+
+	// Limits are the HTTP server's limits (zero fields: Kestrel's
+	// defaults), so that a test can shorten a timeout.
+	Limits frontdoor.Limits
+	// TLS serves HTTPS (funcd start --useHttps) with the certificate it
+	// names; without a Cert, with the development certificate, kept in a
+	// new temporary folder unless DevCertDir is set.
+	TLS *frontdoor.TLSFiles
+	// H2C accepts HTTP/2 with prior knowledge on plain HTTP (funcd start
+	// --h2c).
+	H2C bool
 }
 
 // Server is a running host with its HTTP surface.
 type Server struct {
 	// URL is the base URL, such as http://127.0.0.1:41234 (no trailing
-	// slash).
+	// slash), or https://... with TLS.
 	URL  string
 	Host *host.Host
-	HTTP *httpserve.Server
+	HTTP *frontdoor.Server
+	// TLS describes the certificate served, with TLS.
+	TLS *frontdoor.TLSInfo
 }
 
 // Start runs the app in dir and stops it when the test ends. It fails the
@@ -86,17 +102,52 @@ func StartErr(t testing.TB, dir string, opts Options) (*Server, error) {
 		_ = h.Shutdown(context.Background())
 		return nil, err
 	}
-	api := httpapi.New(httpapi.Config{Host: h, NoAuth: opts.NoAuth, CORS: opts.CORS, Logger: opts.Logger})
+	cfg := frontdoor.Config{
+		Handler: httpapi.New(httpapi.Config{Host: h, NoAuth: opts.NoAuth, CORS: opts.CORS, Logger: opts.Logger}),
+		H2C:     opts.H2C,
+		Limits:  opts.Limits,
+		Logger:  opts.Logger,
+	}
+	var info *frontdoor.TLSInfo
+	if opts.TLS != nil {
+		files := *opts.TLS
+		if files.Cert == "" && files.DevCertDir == "" {
+			files.DevCertDir = t.TempDir()
+		}
+		cfg.TLS, info, err = frontdoor.LoadTLS(files, time.Now())
+		if err != nil {
+			_ = h.Shutdown(context.Background())
+			return nil, err
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		_ = h.Shutdown(context.Background())
 		return nil, err
 	}
-	srv := &httpserve.Server{Handler: api, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: httpapi.MaxHeaderBytes, Logger: opts.Logger}
+	srv := frontdoor.New(cfg)
 	go func() { _ = srv.Serve(ln) }()
-	s := &Server{URL: "http://" + ln.Addr().String(), Host: h, HTTP: srv}
+	s := &Server{URL: srv.Scheme() + "://" + ln.Addr().String(), Host: h, HTTP: srv, TLS: info}
 	t.Cleanup(s.Close)
 	return s, nil
+}
+
+// Transport returns a new transport for the server: with TLS it trusts the
+// server's certificate and negotiates HTTP/2 or HTTP/1.1 by ALPN (set its
+// Protocols to choose one).
+func (s *Server) Transport() *http.Transport {
+	tr := &http.Transport{ForceAttemptHTTP2: true}
+	if s.TLS != nil {
+		roots := x509.NewCertPool()
+		roots.AddCert(s.TLS.Leaf)
+		tr.TLSClientConfig = &tls.Config{RootCAs: roots}
+	}
+	return tr
+}
+
+// Client returns a client that uses a new Transport.
+func (s *Server) Client() *http.Client {
+	return &http.Client{Transport: s.Transport(), Timeout: 60 * time.Second}
 }
 
 // Close stops the HTTP server and the host. It is idempotent.

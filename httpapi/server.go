@@ -103,11 +103,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and CRLF must fit, or the request is 414.
 const maxRequestLine = 8192
 
-// MaxHeaderBytes is Kestrel's limit on a request's line and headers
-// (32 KiB): the HTTP server in front of the handler answers 431 past it, as
-// the real host does.
-const MaxHeaderBytes = 32 << 10
-
 func requestLineTooLong(r *http.Request) bool {
 	return len(r.Method)+1+len(r.RequestURI)+1+len(r.Proto)+2 > maxRequestLine
 }

@@ -14,9 +14,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/funcd/funcd/appconfig"
+	"github.com/funcd/funcd/frontdoor"
 	"github.com/funcd/funcd/host"
 	"github.com/funcd/funcd/httpapi"
-	"github.com/funcd/funcd/httpserve"
 )
 
 func hostVersion() string { return host.Version }
@@ -33,6 +33,11 @@ type startOptions struct {
 	stateDir        string
 	timeout         int
 	shutdownTimeout time.Duration
+	useHTTPS        bool
+	cert            string
+	key             string
+	password        string
+	h2c             bool
 }
 
 func startCommand(g *globals) *cobra.Command {
@@ -66,6 +71,11 @@ request as admin, as Core Tools does, for local development.`,
 	f.StringVar(&o.stateDir, "state-dir", "", stateDirUsage)
 	f.IntVarP(&o.timeout, "timeout", "t", 20, "accepted for Core Tools compatibility")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
+	f.BoolVar(&o.useHTTPS, "useHttps", false, "serve https://localhost:{port} (HTTP/2 and HTTP/1.1) instead of http://; without --cert, with a development certificate made once per user")
+	f.StringVar(&o.cert, "cert", "", "for use with --useHttps: a .pfx file holding the certificate and its private key, or a PEM certificate file")
+	f.StringVar(&o.key, "key", "", "for use with a PEM --cert: the PEM private key file (default: the key in the --cert file)")
+	f.StringVar(&o.password, "password", "", "for use with a .pfx --cert: the password, or a file that contains it")
+	f.BoolVar(&o.h2c, "h2c", false, "also accept HTTP/2 without TLS (prior knowledge), for a TLS-terminating proxy in front")
 	return cmd
 }
 
@@ -75,6 +85,12 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 		return err
 	}
 	if err := checkAppRoot(rootDir); err != nil {
+		return err
+	}
+	// The certificate is checked before anything starts: a bad one is a
+	// usage error.
+	tlsConfig, tlsInfo, err := loadTLS(o)
+	if err != nil {
 		return err
 	}
 	// The host logs every invocation: batch the writes off the request path.
@@ -126,17 +142,14 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 		return fmt.Errorf("cannot listen on port %d: %w (use --port to pick another)", port, err)
 	}
 	api := httpapi.New(httpapi.Config{Host: h, NoAuth: o.noAuth, CORS: splitList(corsList), CORSCredentials: credentials, Logger: log})
-	srv := &httpserve.Server{
-		Handler:           api,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       keepAliveTimeout,
-		MaxHeaderBytes:    httpapi.MaxHeaderBytes,
-		Logger:            log,
-	}
+	srv := frontdoor.New(frontdoor.Config{Handler: api, TLS: tlsConfig, H2C: o.h2c, Logger: log})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	printBanner(g, h, o, fmt.Sprintf("http://localhost:%d", port))
+	if tlsInfo != nil {
+		printTLS(g, tlsInfo, log)
+	}
+	printBanner(g, h, o, fmt.Sprintf("%s://localhost:%d", srv.Scheme(), port))
 
 	var runErr error
 	select {
@@ -155,7 +168,7 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 	if err := h.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("host shutdown", "error", err)
 	}
-	if runErr != nil && !errors.Is(runErr, httpserve.ErrServerClosed) {
+	if runErr != nil && !errors.Is(runErr, frontdoor.ErrServerClosed) {
 		return runErr
 	}
 	return nil
@@ -199,10 +212,6 @@ func isRegularFile(path string) bool {
 // stateDirUsage is the help of --state-dir.
 const stateDirUsage = "folder for funcd's state, such as keys (default: a folder of the app's own outside it, " +
 	"under $XDG_STATE_HOME/funcd/apps or ~/.local/state/funcd/apps)"
-
-// keepAliveTimeout is Kestrel's KeepAliveTimeout: how long an idle
-// keep-alive connection stays open.
-const keepAliveTimeout = 130 * time.Second
 
 func splitList(s string) []string {
 	var out []string
