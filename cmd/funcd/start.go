@@ -84,13 +84,13 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 	if err != nil {
 		return err
 	}
-	if err := checkAppRoot(rootDir); err != nil {
-		return err
-	}
 	// The certificate is checked before anything starts: a bad one is a
 	// usage error.
 	tlsConfig, tlsInfo, err := loadTLS(o)
 	if err != nil {
+		return err
+	}
+	if err := checkAppRoot(rootDir); err != nil {
 		return err
 	}
 	// The host logs every invocation: batch the writes off the request path.
