@@ -794,7 +794,7 @@ func TestContractHugeResponse(t *testing.T) {
 // "Function host is not running."; the admin API keeps working and reports
 // the error.
 func TestContractHostInError(t *testing.T) {
-	s := startContract(t, hosttest.Options{})
+	s := startContract(t, hosttest.Options{ExitOnWorkerFailure: true})
 	master := s.MasterKey(t)
 	crashUntilHostGivesUp(t, s)
 	for _, path := range []string{"/api/echo", "/api/nothing", "/"} {

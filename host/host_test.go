@@ -55,7 +55,7 @@ func newTestHost(t *testing.T) (*Host, func() []*fakeWorker) {
 		ScriptRoot: dir,
 		StateDir:   t.TempDir(),
 		Logger:     slog.New(slog.DiscardHandler),
-		NewWorker: func(*funcd.App, *slog.Logger, func(error)) (Worker, error) {
+		NewWorker: func(*funcd.App, WorkerOptions) (Worker, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			w := &fakeWorker{}

@@ -96,7 +96,8 @@ func (s *Server) syncTriggers(w http.ResponseWriter, _ *http.Request) {
 }
 
 // hostStatusResponse is the real host's HostStatus: null and default members
-// are omitted, except functionAppContentEditingState.
+// are omitted, except functionAppContentEditingState. "worker" is funcd's
+// own, last, for clients that ignore members they do not know.
 type hostStatusResponse struct {
 	ID                             string                 `json:"id,omitempty"`
 	State                          string                 `json:"state,omitempty"`
@@ -109,6 +110,45 @@ type hostStatusResponse struct {
 	FunctionAppContentEditingState string                 `json:"functionAppContentEditingState"`
 	ExtensionBundle                *funcd.ExtensionBundle `json:"extensionBundle,omitempty"`
 	Errors                         []string               `json:"errors,omitempty"`
+	Worker                         *workerStatus          `json:"worker,omitempty"`
+}
+
+// workerStatus is the worker process part of funcd's host status.
+type workerStatus struct {
+	// State is NotStarted, Starting, Ready, Down (waiting to restart after
+	// a failure), Failed (given up) or Stopped.
+	State           string     `json:"state"`
+	Pid             int        `json:"pid,omitempty"`
+	RestartCount    int        `json:"restartCount"`
+	FailuresInARow  int        `json:"failuresInARow"`
+	LastFailure     string     `json:"lastFailure,omitempty"`
+	LastFailureTime *time.Time `json:"lastFailureTime,omitempty"`
+	NextRestartTime *time.Time `json:"nextRestartTime,omitempty"`
+	ReadySince      *time.Time `json:"readySince,omitempty"`
+}
+
+func workerStatusOf(st host.Status) *workerStatus {
+	hw := st.Worker
+	if hw == nil {
+		return nil
+	}
+	at := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		t = t.UTC()
+		return &t
+	}
+	return &workerStatus{
+		State:           string(hw.Phase),
+		Pid:             hw.Pid,
+		RestartCount:    hw.Restarts,
+		FailuresInARow:  hw.Failures,
+		LastFailure:     hw.LastFailure,
+		LastFailureTime: at(hw.LastFailureAt),
+		NextRestartTime: at(hw.NextStart),
+		ReadySince:      at(hw.ReadySince),
+	}
 }
 
 func (s *Server) hostStatus(w http.ResponseWriter, _ *http.Request) {
@@ -123,6 +163,7 @@ func (s *Server) hostStatus(w http.ResponseWriter, _ *http.Request) {
 		FunctionAppContentEditingState: "Unknown",
 		ExtensionBundle:                st.ExtensionBundle,
 		Errors:                         st.Errors,
+		Worker:                         workerStatusOf(st),
 	})
 }
 

@@ -74,7 +74,7 @@ func (s *Server) function(w http.ResponseWriter, r *http.Request, seg []string, 
 	res, err := gen.Invoke(r.Context(), inv)
 	if err != nil {
 		if r.Context().Err() == nil {
-			w.WriteHeader(http.StatusInternalServerError)
+			writeInvokeError(w, err)
 		}
 		return
 	}

@@ -32,6 +32,7 @@ type startOptions struct {
 	stateDir        string
 	timeout         int
 	shutdownTimeout time.Duration
+	exitOnFailure   bool
 }
 
 func startCommand(g *globals) *cobra.Command {
@@ -41,6 +42,11 @@ func startCommand(g *globals) *cobra.Command {
 		Short: "Run the function app in the current folder (or --script-root) on http://localhost:7071",
 		Long: `Run the function app: load host.json, the function folders and local.settings.json,
 start the custom handler, and serve HTTP triggers and the admin API.
+
+A custom handler that crashes is restarted with backoff (1s doubling up to a
+minute), forever; requests get 503 while it is down. /admin/host/status and
+/admin/health/ready report it. --exit-on-worker-failure makes funcd exit
+instead, after the Azure Functions host's limit.
 
 Keys are enforced by default: callers of functions whose authLevel is not
 anonymous need a key (x-functions-key header or ?code=). --no-auth treats every
@@ -65,6 +71,7 @@ request as admin, as Core Tools does, for local development.`,
 	f.StringVar(&o.stateDir, "state-dir", "", "folder for funcd's state, such as keys (default: <script root>/.funcd)")
 	f.IntVarP(&o.timeout, "timeout", "t", 20, "accepted for Core Tools compatibility")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
+	f.BoolVar(&o.exitOnFailure, "exit-on-worker-failure", false, "exit when the custom handler fails 3 times, each within 30 minutes of the one before, as the Azure Functions host does, so a process supervisor can act (also the app setting "+host.ExitOnWorkerFailureSetting+"=true); by default the handler is restarted forever, with backoff")
 	return cmd
 }
 
@@ -83,6 +90,8 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 		Environ:    os.Environ(),
 		AllowList:  o.functions,
 		Logger:     log,
+
+		ExitOnWorkerFailure: o.exitOnFailure,
 	})
 	if err != nil {
 		return err
