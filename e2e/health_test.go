@@ -48,9 +48,16 @@ func TestOneBadRequestDoesNotKillTheHost(t *testing.T) {
 			return do(t, "GET", s.URL+"/api/echo", "").status == http.StatusOK
 		})
 		wantStatus(t, do(t, "GET", s.URL+"/api/crash", ""), http.StatusInternalServerError)
+		// A request sent before the exit is noticed may still reach the
+		// dying handler (the real host has the same race): wait until the
+		// host has counted the failure.
+		eventually(t, 30*time.Second, "the failure to be counted", func() bool {
+			st := getStatus(t, s, master)
+			return st.Worker != nil && st.Worker.FailuresInARow == i+1
+		})
 
-		// Right after the crash the handler waits out its backoff (at
-		// least a second, doubling): requests fail fast with 503.
+		// Then the handler waits out its backoff (at least a second,
+		// doubling): requests fail fast with 503.
 		r := do(t, "GET", s.URL+"/api/echo", "")
 		switch r.status {
 		case http.StatusServiceUnavailable:
