@@ -30,6 +30,18 @@ type Function struct {
 	// loaded at all.
 	Excluded bool
 
+	// NotAllowed is set when an allow list (host.json "functions" or
+	// --functions) leaves the function out: it is not indexed, but the
+	// admin API lists it, as the real host does. Its errors are kept.
+	NotAllowed bool
+
+	// Unreadable is set when function.json could not be read into function
+	// metadata (the file, its JSON, the folder name, the bindings array,
+	// configurationSource or scriptFile is wrong). The real host leaves
+	// such a function out of the admin API's function list; its errors
+	// still show in its status.
+	Unreadable bool
+
 	// Errors are the reasons the function cannot run. A function with errors
 	// is listed (admin API, doctor) but never invoked.
 	Errors []*ConfigError

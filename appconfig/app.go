@@ -19,8 +19,10 @@ func parseRoute(template string) error {
 	return err
 }
 
-// applyAllowList excludes the functions the allow list does not name. The
-// host drops their errors too: an excluded function is not loaded at all.
+// applyAllowList marks the functions the allow list does not name as
+// NotAllowed. They keep the errors found so far, but take no part in the
+// checks that need the whole app (routes, settings): the host never creates
+// them.
 func (l *loader) applyAllowList() {
 	allow := l.app.Host.Functions
 	if len(allow) == 0 {
@@ -28,8 +30,7 @@ func (l *loader) applyAllowList() {
 	}
 	for _, fn := range l.app.Functions {
 		if !slices.ContainsFunc(allow, func(name string) bool { return strings.EqualFold(name, fn.Name) }) {
-			fn.Excluded = true
-			fn.Errors = nil
+			fn.NotAllowed = true
 		}
 	}
 	source := "host.json \"functions\""
@@ -47,10 +48,10 @@ func (l *loader) applyAllowList() {
 	}
 }
 
-// loaded reports whether a function is still in the running: not excluded
-// and without errors.
+// loaded reports whether a function is still in the running: not excluded,
+// allowed and without errors.
 func loaded(fn *funcd.Function) bool {
-	return !fn.Excluded && len(fn.Errors) == 0
+	return !fn.Excluded && !fn.NotAllowed && len(fn.Errors) == 0
 }
 
 // checkRoutes applies ScriptHost.ValidateFunction to HTTP functions in name

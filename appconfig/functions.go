@@ -102,10 +102,13 @@ type fnLoader struct {
 func (l *loader) loadFunction(name string) *funcd.Function {
 	fn := &funcd.Function{Name: name, ConfigFile: name + "/" + functionFile, Config: json.RawMessage("{}")}
 	fl := &fnLoader{l: l, fn: fn}
+	// The first two stages are what the host's metadata provider reads; a
+	// failure there makes the function Unreadable.
 	stages := []func(){fl.read, fl.readMetadata, fl.validateBindings, fl.checkKnownTypes, fl.readHTTPTrigger}
-	for _, stage := range stages {
+	for i, stage := range stages {
 		stage()
 		if len(fn.Errors) > 0 {
+			fn.Unreadable = i < 2
 			break
 		}
 	}

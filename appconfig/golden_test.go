@@ -193,6 +193,12 @@ func renderFunction(b *strings.Builder, fn *funcd.Function) {
 	if fn.Excluded {
 		b.WriteString(" excluded")
 	}
+	if fn.NotAllowed {
+		b.WriteString(" not-allowed")
+	}
+	if fn.Unreadable {
+		b.WriteString(" unreadable")
+	}
 	b.WriteString("\n")
 	if fn.ScriptFile != "" || fn.EntryPoint != "" {
 		fmt.Fprintf(b, "  script=%q entryPoint=%q\n", fn.ScriptFile, fn.EntryPoint)

@@ -3,7 +3,6 @@ package doctor
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 
 	"github.com/funcd/funcd"
@@ -28,7 +27,7 @@ func (c *checker) checkFunctions() {
 // checkFunction reports one function: why it is not loaded, its errors,
 // bindings funcd does not run, whether it is disabled, or that it runs.
 func (c *checker) checkFunction(app *funcd.App, fn *funcd.Function) {
-	if fn.Excluded {
+	if fn.Excluded || fn.NotAllowed {
 		c.add(c.excluded(app, fn))
 		return
 	}
@@ -74,7 +73,7 @@ func (c *checker) functionView() *funcd.App {
 // allow list leaves it out, or its function.json says "excluded".
 func (c *checker) excluded(app *funcd.App, fn *funcd.Function) Finding {
 	allow := app.Host.Functions
-	if len(allow) == 0 || slices.ContainsFunc(allow, func(a string) bool { return strings.EqualFold(a, fn.Name) }) {
+	if !fn.NotAllowed {
 		line, col := position(c.functionRaw(fn), "excluded")
 		return Finding{Severity: Warning, Function: fn.Name, File: fn.ConfigFile, Line: line, Column: col, Field: "excluded",
 			Problem: `not loaded: function.json says "excluded": true`, Fix: `remove "excluded" from function.json`}

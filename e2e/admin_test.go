@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -101,9 +102,10 @@ func TestFunctionsAdmin(t *testing.T) {
 	wantStatus(t, do(t, "GET", s.URL+"/admin/functions/nosuch/status", "", admin...), 404)
 
 	// Invoking through the admin API answers 202 at once.
-	wantStatus(t, do(t, "POST", s.URL+"/admin/functions/echo", `{"input":"hello"}`, admin...), http.StatusAccepted)
-	wantStatus(t, do(t, "POST", s.URL+"/admin/functions/echo", "", admin...), http.StatusBadRequest)
-	wantStatus(t, do(t, "POST", s.URL+"/admin/functions/nosuch", `{"input":""}`, admin...), http.StatusNotFound)
+	jsonAdmin := append(admin, "Content-Type", "application/json")
+	wantStatus(t, do(t, "POST", s.URL+"/admin/functions/echo", `{"input":"hello"}`, jsonAdmin...), http.StatusAccepted)
+	wantStatus(t, do(t, "POST", s.URL+"/admin/functions/echo", "", jsonAdmin...), http.StatusBadRequest)
+	wantStatus(t, do(t, "POST", s.URL+"/admin/functions/nosuch", `{"input":""}`, jsonAdmin...), http.StatusNotFound)
 
 	r = do(t, "POST", s.URL+"/admin/host/synctriggers", "", admin...)
 	if r.status != 200 || r.body != `{"status":"success"}` {
@@ -141,5 +143,74 @@ func TestRestartKeepsInFlightRequests(t *testing.T) {
 	// The handler has no "added" behaviour: it answers 404, so the host says 500;
 	// the point is that the route now exists (an unknown route would be 404).
 	wantStatus(t, do(t, "GET", s.URL+"/api/added", ""), http.StatusInternalServerError)
+	wantStatus(t, do(t, "GET", s.URL+"/api/echo", ""), http.StatusOK)
+}
+
+// TestAdminListsEveryReadableFunction: /admin/functions lists functions
+// without applying the allow list (FunctionMetadataManager with
+// applyAllowList: false) and lists functions in error, except those whose
+// function.json could not be read into metadata; errors show in the
+// status of the functions the host tried to create.
+func TestAdminListsEveryReadableFunction(t *testing.T) {
+	dir := newApp(t, "basic")
+	// Readable, but its binding type is not registered: in error.
+	if err := os.MkdirAll(filepath.Join(dir, "queued"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "queued", "function.json"), []byte(`{"bindings": [{"type": "queueTrigger", "direction": "in", "name": "m", "queueName": "q"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	names := func(s *hosttest.Server, admin []string) []string {
+		r := do(t, "GET", s.URL+"/admin/functions", "", admin...)
+		wantStatus(t, r, http.StatusOK)
+		var list []struct {
+			Name       string `json:"name"`
+			IsDisabled bool   `json:"isDisabled"`
+		}
+		if err := json.Unmarshal([]byte(r.body), &list); err != nil {
+			t.Fatalf("%v: %s", err, r.body)
+		}
+		var out []string
+		for _, f := range list {
+			out = append(out, f.Name)
+		}
+		return out
+	}
+
+	s := hosttest.Start(t, dir, hosttest.Options{})
+	admin := []string{"x-functions-key", s.MasterKey(t)}
+	got := names(s, admin)
+	if !slices.Contains(got, "queued") || !slices.Contains(got, "echo") || slices.Contains(got, "broken") {
+		t.Errorf("functions listed = %v, want queued and echo, not broken (unreadable function.json)", got)
+	}
+	wantStatus(t, do(t, "GET", s.URL+"/admin/functions/queued", "", admin...), http.StatusOK)
+	wantStatus(t, do(t, "GET", s.URL+"/admin/functions/broken", "", admin...), http.StatusNotFound)
+	r := do(t, "GET", s.URL+"/admin/functions/queued/status", "", admin...)
+	if r.status != http.StatusOK || !strings.Contains(r.body, `"errors":[`) || !strings.Contains(r.body, "queueTrigger") {
+		t.Errorf("status of a function in error = %d %s", r.status, r.body)
+	}
+	r = do(t, "GET", s.URL+"/admin/functions/broken/status", "", admin...)
+	if r.status != http.StatusOK || !strings.Contains(r.body, "sideways") {
+		t.Errorf("status of an unreadable function = %d %s", r.status, r.body)
+	}
+	s.Close()
+
+	// With an allow list, the functions it leaves out are still listed,
+	// report no errors (the host never creates them) and do not run.
+	s = hosttest.Start(t, dir, hosttest.Options{AllowList: []string{"echo"}})
+	admin = []string{"x-functions-key", s.MasterKey(t)}
+	got = names(s, admin)
+	if !slices.Contains(got, "queued") || !slices.Contains(got, "crash") || !slices.Contains(got, "echo") || slices.Contains(got, "broken") {
+		t.Errorf("functions listed with an allow list = %v", got)
+	}
+	wantStatus(t, do(t, "GET", s.URL+"/admin/functions/crash", "", admin...), http.StatusOK)
+	for path, want := range map[string]string{"/admin/functions/queued/status": "{}", "/admin/functions/crash/status": "{}"} {
+		if r := do(t, "GET", s.URL+path, "", admin...); r.status != http.StatusOK || r.body != want {
+			t.Errorf("GET %s = %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+	wantStatus(t, do(t, "GET", s.URL+"/admin/functions/broken/status", "", admin...), http.StatusNotFound)
+	wantStatus(t, do(t, "GET", s.URL+"/api/crash", ""), http.StatusNotFound)
+	wantStatus(t, do(t, "POST", s.URL+"/admin/functions/crash", `{"input":""}`, append(admin, "Content-Type", "application/json")...), http.StatusNotFound)
 	wantStatus(t, do(t, "GET", s.URL+"/api/echo", ""), http.StatusOK)
 }

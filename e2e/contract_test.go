@@ -183,7 +183,8 @@ func TestContractPing(t *testing.T) {
 }
 
 // HostStatus: camelCase names, default members omitted except
-// functionAppContentEditingState.
+// functionAppContentEditingState. "worker" is funcd's one addition (the
+// handler process's state), which clients that ignore unknown members skip.
 func TestContractHostStatusShape(t *testing.T) {
 	s := startContract(t, hosttest.Options{})
 	r := do(t, "GET", s.URL+"/admin/host/status", "", "x-functions-key", s.MasterKey(t))
@@ -197,7 +198,7 @@ func TestContractHostStatusShape(t *testing.T) {
 			t.Errorf("HostStatus lacks %q: %s", k, r.body)
 		}
 	}
-	allowed := []string{"id", "state", "version", "versionDetails", "platformVersion", "instanceId", "computerName", "errors", "processUptime", "functionAppContentEditingState", "extensionBundle"}
+	allowed := []string{"id", "state", "version", "versionDetails", "platformVersion", "instanceId", "computerName", "errors", "processUptime", "functionAppContentEditingState", "extensionBundle", "worker"}
 	for k, v := range st {
 		if !slices.Contains(allowed, k) {
 			t.Errorf("HostStatus has unknown member %q", k)
@@ -794,7 +795,7 @@ func TestContractHugeResponse(t *testing.T) {
 // "Function host is not running."; the admin API keeps working and reports
 // the error.
 func TestContractHostInError(t *testing.T) {
-	s := startContract(t, hosttest.Options{})
+	s := startContract(t, hosttest.Options{ExitOnWorkerFailure: true})
 	master := s.MasterKey(t)
 	crashUntilHostGivesUp(t, s)
 	for _, path := range []string{"/api/echo", "/api/nothing", "/"} {
@@ -939,5 +940,61 @@ func TestContractRestartWithBrokenConfig(t *testing.T) {
 	_ = json.Unmarshal([]byte(r.body), &st)
 	if st.State != "Running" || len(st.Errors) != 1 || !strings.Contains(st.Errors[0], "host.json") {
 		t.Errorf("status after a failed restart = %s", r.body)
+	}
+}
+
+// The admin actions with a [FromBody] parameter (invoke, PUT on a key) take
+// the body only in a type MVC's JSON input formatter reads; anything else,
+// no Content-Type included, is 415 with no body, after the key check and
+// before anything the action does (the running-host check, 400, 404).
+func TestContractAdminUnsupportedMediaType(t *testing.T) {
+	s := startContract(t, hosttest.Options{})
+	master := s.MasterKey(t)
+	type request struct{ method, path, body string }
+	requests := []request{
+		{"POST", "/admin/functions/echo", `{"input":"x"}`},
+		{"POST", "/admin/functions/nosuch", `{"input":"x"}`},
+		{"PUT", "/admin/host/keys/k415", `{"name":"k415","value":"value-0123456789-abcdef"}`},
+		{"PUT", "/admin/host/systemkeys/k415", `{"name":"k415","value":"value-0123456789-abcdef"}`},
+		{"PUT", "/admin/functions/echo/keys/k415", `{"name":"k415","value":"value-0123456789-abcdef"}`},
+		{"PUT", "/admin/functions/nosuch/keys/k415", `{"name":"k415","value":"value-0123456789-abcdef"}`},
+	}
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "application/xml", "application/*",
+		"application/json; charset=latin1", "json", "multipart/form-data; boundary=x"} {
+		for _, rq := range requests {
+			headers := []string{"x-functions-key", master}
+			if ct != "" {
+				headers = append(headers, "Content-Type", ct)
+			}
+			r := do(t, rq.method, s.URL+rq.path, rq.body, headers...)
+			if r.status != http.StatusUnsupportedMediaType || r.body != "" {
+				t.Errorf("%s %s with Content-Type %q = %d %q, want 415", rq.method, rq.path, ct, r.status, r.body)
+			}
+		}
+	}
+	// The key check comes first.
+	wantStatus(t, do(t, "PUT", s.URL+"/admin/host/keys/k415", "x", "Content-Type", "text/plain"), http.StatusUnauthorized)
+
+	// The types the formatter reads.
+	for _, ct := range []string{"application/json", "application/json; charset=utf-8", "APPLICATION/JSON;charset=UTF-8",
+		"text/json", "application/problem+json", "application/vnd.funcd.key+json", "text/x+json"} {
+		headers := []string{"x-functions-key", master, "Content-Type", ct}
+		wantStatus(t, do(t, "POST", s.URL+"/admin/functions/echo", `{"input":"x"}`, headers...), http.StatusAccepted)
+		r := do(t, "PUT", s.URL+"/admin/host/keys/k415", `{"name":"k415","value":"value-0123456789-abcdef"}`, headers...)
+		if r.status != http.StatusOK && r.status != http.StatusCreated {
+			t.Errorf("PUT with Content-Type %q = %d %q", ct, r.status, r.body)
+		}
+		// Binding (400) before the action's lookup (404).
+		wantStatus(t, do(t, "PUT", s.URL+"/admin/functions/nosuch/keys/k415", `{"name":"k415"}`, headers...), http.StatusBadRequest)
+		wantStatus(t, do(t, "PUT", s.URL+"/admin/functions/nosuch/keys/k415", `{"name":"k415","value":"v-0123456789"}`, headers...), http.StatusNotFound)
+	}
+	// UTF-16 is read too.
+	utf16 := []byte{0xFF, 0xFE}
+	for _, c := range `{"name":"k16","value":"utf16-value-0123456789"}` {
+		utf16 = append(utf16, byte(c), 0)
+	}
+	r := do(t, "PUT", s.URL+"/admin/host/keys/k16", string(utf16), "x-functions-key", master, "Content-Type", "application/json; charset=utf-16")
+	if r.status != http.StatusCreated || !strings.Contains(r.body, "utf16-value-0123456789") {
+		t.Errorf("PUT in UTF-16 = %d %q", r.status, r.body)
 	}
 }

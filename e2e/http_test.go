@@ -247,11 +247,12 @@ func TestCORS(t *testing.T) {
 	}
 }
 
-// TestRestartLimit: a handler that keeps crashing is restarted until the real
-// host's limit (3 failures, each within 30 minutes of the one before), then
-// the host gives up with a message saying so.
+// TestRestartLimit: with --exit-on-worker-failure a handler that keeps
+// crashing is restarted until the real host's limit (3 failures, each within
+// 30 minutes of the one before), then the host gives up with a message
+// saying so.
 func TestRestartLimit(t *testing.T) {
-	s := hosttest.Start(t, newApp(t, "basic"), hosttest.Options{})
+	s := hosttest.Start(t, newApp(t, "basic"), hosttest.Options{ExitOnWorkerFailure: true})
 	crashUntilHostGivesUp(t, s)
 	if err := s.Host.FatalErr(); err == nil || !strings.Contains(err.Error(), "Exceeded http worker restart retry count") {
 		t.Errorf("fatal error = %v", err)

@@ -114,7 +114,7 @@ func TestKeysAdminAPI(t *testing.T) {
 		t.Error("201 without Location")
 	}
 	wantStatus(t, do(t, "GET", s.URL+"/api/keyed?code=my-secret-value-1234567890", ""), 200)
-	wantStatus(t, do(t, "PUT", url, `{"name":"mykey","value":"my-secret-value-0987654321"}`, admin...), http.StatusOK)
+	wantStatus(t, do(t, "PUT", url, `{"name":"mykey","value":"my-secret-value-0987654321"}`, append(admin, "Content-Type", "application/json")...), http.StatusOK)
 	wantStatus(t, do(t, "GET", s.URL+"/api/keyed?code=my-secret-value-1234567890", ""), 401)
 
 	// POST generates a value.
@@ -136,7 +136,7 @@ func TestKeysAdminAPI(t *testing.T) {
 	wantStatus(t, do(t, "DELETE", url, "", admin...), http.StatusNotFound)
 
 	// Bad input and unknown functions.
-	wantStatus(t, do(t, "PUT", url, `{"name":"mykey"}`, admin...), http.StatusBadRequest)
+	wantStatus(t, do(t, "PUT", url, `{"name":"mykey"}`, append(admin, "Content-Type", "application/json")...), http.StatusBadRequest)
 	wantStatus(t, do(t, "GET", s.URL+"/admin/functions/nosuch/keys", "", admin...), http.StatusNotFound)
 
 	// The master key can be read and renewed but not deleted.

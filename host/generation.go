@@ -46,6 +46,20 @@ type httpRoute struct {
 // the allow list) in name order. Disabled functions are included.
 func (g *Generation) Functions() []*funcd.Function { return g.functions }
 
+// Listed returns the functions the admin API lists, in name order: every
+// function whose function.json could be read, including those in error and
+// those an allow list leaves out (the real host lists functions without
+// applying its allow list), but not the legacy "excluded" ones.
+func (g *Generation) Listed() []*funcd.Function {
+	var out []*funcd.Function
+	for _, f := range g.App.Functions {
+		if !f.Excluded && !f.Unreadable {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // Function returns the indexed function with the given name
 // (case-insensitive), or nil.
 func (g *Generation) Function(name string) *funcd.Function {
@@ -202,9 +216,7 @@ func (g *Generation) index(log *slog.Logger) {
 	}
 	for _, f := range app.Functions {
 		switch {
-		case f.Excluded:
-			continue
-		case len(allow) > 0 && !slices.ContainsFunc(allow, func(n string) bool { return strings.EqualFold(n, f.Name) }):
+		case f.Excluded, f.NotAllowed:
 			continue
 		case !f.OK():
 			for _, e := range f.Errors {

@@ -17,6 +17,7 @@ import (
 	"github.com/funcd/funcd/appconfig"
 	"github.com/funcd/funcd/clock"
 	"github.com/funcd/funcd/keys"
+	"github.com/funcd/funcd/worker"
 	"github.com/funcd/funcd/worker/httpworker"
 )
 
@@ -32,10 +33,31 @@ type Worker interface {
 	Shutdown(ctx context.Context) error
 }
 
+// WorkerHealth is implemented by workers that run a process the host reports
+// on in its status and readiness.
+type WorkerHealth interface {
+	Health() worker.Health
+}
+
+// WorkerOptions is what the host tells a WorkerFactory besides the app.
+type WorkerOptions struct {
+	Logger *slog.Logger
+	// OnFatal is to be called when the worker has failed for good.
+	OnFatal func(error)
+	// ExitOnFailure asks the worker to give up (and call OnFatal) after the
+	// Functions host's restart limit instead of restarting forever.
+	ExitOnFailure bool
+}
+
 // WorkerFactory makes the worker for a loaded app, or returns (nil, nil) when
-// the app has nothing for a worker to run. onFatal is called when the worker
-// has failed for good.
-type WorkerFactory func(app *funcd.App, log *slog.Logger, onFatal func(error)) (Worker, error)
+// the app has nothing for a worker to run.
+type WorkerFactory func(app *funcd.App, opts WorkerOptions) (Worker, error)
+
+// ExitOnWorkerFailureSetting is the app setting that, set to true, makes the
+// host give up on a worker the way the Functions host does (three failures,
+// each within 30 minutes of the one before), so that a process supervisor
+// can act; Config.ExitOnWorkerFailure does the same.
+const ExitOnWorkerFailureSetting = "FUNCD_EXIT_ON_WORKER_FAILURE"
 
 // Config configures a Host. Zero fields take the documented defaults.
 type Config struct {
@@ -61,6 +83,12 @@ type Config struct {
 	// environment variable FUNCD_MAX_BUFFERED_BYTES, else
 	// funcd.DefaultMaxBufferedBytes.
 	MaxBufferedBytes int64
+	// ExitOnWorkerFailure gives up on a worker that keeps failing, as the
+	// Functions host does: the host goes to the Error state and Fatal's
+	// channel closes (funcd start then exits). By default a failed worker is
+	// restarted forever, with backoff. The app setting
+	// ExitOnWorkerFailureSetting turns it on too.
+	ExitOnWorkerFailure bool
 
 	Logger *slog.Logger
 	Clock  clock.Clock
@@ -158,11 +186,36 @@ func KnownBindings(typ string) bool {
 	return strings.EqualFold(typ, "httpTrigger") || strings.EqualFold(typ, "http")
 }
 
-func (h *Host) customHandlerWorker(app *funcd.App, log *slog.Logger, onFatal func(error)) (Worker, error) {
+func (h *Host) customHandlerWorker(app *funcd.App, opts WorkerOptions) (Worker, error) {
 	if app.Host.CustomHandler == nil {
 		return nil, nil
 	}
-	return httpworker.New(httpworker.Config{App: app, Logger: log, HostVersion: Version, OnFatal: onFatal, Buffers: h.buffers}), nil
+	return httpworker.New(httpworker.Config{
+		App: app, Logger: opts.Logger, HostVersion: Version, OnFatal: opts.OnFatal, ExitOnFailure: opts.ExitOnFailure, Buffers: h.buffers,
+	}), nil
+}
+
+// exitOnWorkerFailure reads ExitOnWorkerFailureSetting.
+func exitOnWorkerFailure(app *funcd.App, local *funcd.LocalSettings) (bool, error) {
+	v, ok := app.Settings[ExitOnWorkerFailureSetting]
+	if !ok || strings.TrimSpace(v) == "" {
+		return false, nil
+	}
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "1":
+		return true, nil
+	case "false", "0":
+		return false, nil
+	}
+	e := &funcd.ConfigError{
+		Field: ExitOnWorkerFailureSetting,
+		Msg:   fmt.Sprintf("the app setting %s is %q; expected true or false", ExitOnWorkerFailureSetting, v),
+		Hint:  "Set it to true to exit when the custom handler keeps failing, or false (the default) to restart it forever.",
+	}
+	if _, inLocal := local.Values[ExitOnWorkerFailureSetting]; inLocal {
+		e.File, e.Field = "local.settings.json", "Values."+ExitOnWorkerFailureSetting
+	}
+	return false, e
 }
 
 // ScriptRoot returns the absolute path of the app's folder.
@@ -247,9 +300,15 @@ func (h *Host) load(ctx context.Context) (*Generation, error) {
 		log:    newCategoryLogger(h.log, app.Host.Logging.LogLevel),
 		fnLogs: map[*funcd.Function]*slog.Logger{},
 	}
+	exit, err := exitOnWorkerFailure(app, local)
+	if err != nil {
+		return nil, err
+	}
 	gen.index(gen.log)
 
-	w, err := h.cfg.NewWorker(app, gen.log, h.onWorkerFatal)
+	w, err := h.cfg.NewWorker(app, WorkerOptions{
+		Logger: gen.log, OnFatal: h.onWorkerFatal, ExitOnFailure: exit || h.cfg.ExitOnWorkerFailure,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +323,8 @@ func (h *Host) load(ctx context.Context) (*Generation, error) {
 }
 
 // onWorkerFatal puts the host in the Error state when its worker has failed
-// for good (restarts exhausted); Fatal's channel then closes.
+// for good (restarts exhausted, only with ExitOnWorkerFailure); Fatal's
+// channel then closes.
 func (h *Host) onWorkerFatal(err error) {
 	h.log.Error(err.Error())
 	h.setError(err)
@@ -277,7 +337,8 @@ func (h *Host) onWorkerFatal(err error) {
 }
 
 // Fatal returns a channel that is closed when the host can no longer run its
-// functions (the worker kept crashing); FatalErr then says why.
+// functions (the worker kept crashing and ExitOnWorkerFailure is on);
+// FatalErr then says why.
 func (h *Host) Fatal() <-chan struct{} { return h.fatal }
 
 // FatalErr returns the reason Fatal's channel was closed, or nil.

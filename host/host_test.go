@@ -56,7 +56,7 @@ func newTestHost(t *testing.T) (*Host, func() []*fakeWorker) {
 		ScriptRoot: dir,
 		StateDir:   t.TempDir(),
 		Logger:     slog.New(slog.DiscardHandler),
-		NewWorker: func(*funcd.App, *slog.Logger, func(error)) (Worker, error) {
+		NewWorker: func(*funcd.App, WorkerOptions) (Worker, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			w := &fakeWorker{}
@@ -180,7 +180,7 @@ func TestStartRefusesLanguageWorkerApps(t *testing.T) {
 			}
 			h, err := New(Config{
 				ScriptRoot: dir, StateDir: t.TempDir(), Environ: tt.environ,
-				NewWorker: func(*funcd.App, *slog.Logger, func(error)) (Worker, error) { return &fakeWorker{}, nil },
+				NewWorker: func(*funcd.App, WorkerOptions) (Worker, error) { return &fakeWorker{}, nil },
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -33,6 +33,8 @@ type Options struct {
 	// StateDir defaults to a new temporary folder.
 	StateDir string
 	CORS     []string
+	// ExitOnWorkerFailure is funcd start --exit-on-worker-failure.
+	ExitOnWorkerFailure bool
 	// Logger defaults to one that writes to t.Log.
 	Logger *slog.Logger
 
@@ -92,6 +94,8 @@ func StartErr(t testing.TB, dir string, opts Options) (*Server, error) {
 		Environ:    env,
 		AllowList:  opts.AllowList,
 		Logger:     opts.Logger,
+
+		ExitOnWorkerFailure: opts.ExitOnWorkerFailure,
 	})
 	if err != nil {
 		return nil, err

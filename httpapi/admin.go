@@ -65,6 +65,18 @@ func (s *Server) adminRoute(r *http.Request, seg []string) http.HandlerFunc {
 				s.keyList(w, r, ops)
 			}
 		}
+	case matchSegments(seg, "functions", "", "keys", "") && m == http.MethodPut:
+		// The body is bound (415, 400) before the action looks the
+		// function up (404).
+		return func(w http.ResponseWriter, r *http.Request) {
+			value, ok := readKeyBody(w, r)
+			if !ok {
+				return
+			}
+			if ops, ok := s.functionKeyOps(w, r, seg[1]); ok {
+				s.putKey(w, r, seg[3], value, ops)
+			}
+		}
 	case matchSegments(seg, "functions", "", "keys", "") && keyVerb:
 		return func(w http.ResponseWriter, r *http.Request) {
 			if ops, ok := s.functionKeyOps(w, r, seg[1]); ok {
@@ -96,7 +108,8 @@ func (s *Server) syncTriggers(w http.ResponseWriter, _ *http.Request) {
 }
 
 // hostStatusResponse is the real host's HostStatus: null and default members
-// are omitted, except functionAppContentEditingState.
+// are omitted, except functionAppContentEditingState. "worker" is funcd's
+// own, last, for clients that ignore members they do not know.
 type hostStatusResponse struct {
 	ID                             string                 `json:"id,omitempty"`
 	State                          string                 `json:"state,omitempty"`
@@ -109,6 +122,45 @@ type hostStatusResponse struct {
 	FunctionAppContentEditingState string                 `json:"functionAppContentEditingState"`
 	ExtensionBundle                *funcd.ExtensionBundle `json:"extensionBundle,omitempty"`
 	Errors                         []string               `json:"errors,omitempty"`
+	Worker                         *workerStatus          `json:"worker,omitempty"`
+}
+
+// workerStatus is the worker process part of funcd's host status.
+type workerStatus struct {
+	// State is NotStarted, Starting, Ready, Down (waiting to restart after
+	// a failure), Failed (given up) or Stopped.
+	State           string     `json:"state"`
+	Pid             int        `json:"pid,omitempty"`
+	RestartCount    int        `json:"restartCount"`
+	FailuresInARow  int        `json:"failuresInARow"`
+	LastFailure     string     `json:"lastFailure,omitempty"`
+	LastFailureTime *time.Time `json:"lastFailureTime,omitempty"`
+	NextRestartTime *time.Time `json:"nextRestartTime,omitempty"`
+	ReadySince      *time.Time `json:"readySince,omitempty"`
+}
+
+func workerStatusOf(st host.Status) *workerStatus {
+	hw := st.Worker
+	if hw == nil {
+		return nil
+	}
+	at := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		t = t.UTC()
+		return &t
+	}
+	return &workerStatus{
+		State:           string(hw.Phase),
+		Pid:             hw.Pid,
+		RestartCount:    hw.Restarts,
+		FailuresInARow:  hw.Failures,
+		LastFailure:     hw.LastFailure,
+		LastFailureTime: at(hw.LastFailureAt),
+		NextRestartTime: at(hw.NextStart),
+		ReadySince:      at(hw.ReadySince),
+	}
 }
 
 func (s *Server) hostStatus(w http.ResponseWriter, _ *http.Request) {
@@ -123,6 +175,7 @@ func (s *Server) hostStatus(w http.ResponseWriter, _ *http.Request) {
 		FunctionAppContentEditingState: "Unknown",
 		ExtensionBundle:                st.ExtensionBundle,
 		Errors:                         st.Errors,
+		Worker:                         workerStatusOf(st),
 	})
 }
 
@@ -160,6 +213,10 @@ func (s *Server) restart(w http.ResponseWriter, _ *http.Request) {
 // invokeFunction runs a function in the background with the posted input, as
 // the real host's POST /admin/functions/{name} does: 202 at once.
 func (s *Server) invokeFunction(w http.ResponseWriter, r *http.Request, name string) {
+	// Model binding (and its 415) comes before the running-host filter.
+	if !requireJSONBody(w, r) {
+		return
+	}
 	gen, err := s.cfg.Host.Acquire()
 	if err != nil {
 		w.WriteHeader(statusOf(err))
@@ -175,7 +232,7 @@ func (s *Server) invokeFunction(w http.ResponseWriter, r *http.Request, name str
 		writeBodyError(w, err)
 		return
 	}
-	if json.Unmarshal(raw, &body) != nil || body == nil {
+	if json.Unmarshal(jsonText(r, raw), &body) != nil || body == nil {
 		gen.Release()
 		w.WriteHeader(http.StatusBadRequest)
 		return
@@ -202,7 +259,9 @@ func (s *Server) invokeFunction(w http.ResponseWriter, r *http.Request, name str
 	}()
 }
 
-// functionMetadata is the real host's FunctionMetadataResponse.
+// functionMetadata is the real host's FunctionMetadataResponse. It has no
+// errors member: a function in error is listed like any other, and its
+// errors are in /admin/functions/{name}/status.
 type functionMetadata struct {
 	Name               string          `json:"name"`
 	ScriptRootPathHref string          `json:"script_root_path_href"`
@@ -230,11 +289,23 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request) {
 	if hn := gen.App.Settings["WEBSITE_HOSTNAME"]; hn != "" {
 		base = "https://" + hn
 	}
-	out := make([]functionMetadata, 0, len(gen.Functions()))
-	for _, fn := range gen.Functions() {
+	listed := gen.Listed()
+	out := make([]functionMetadata, 0, len(listed))
+	for _, fn := range listed {
 		out = append(out, metadataOf(gen, fn, base))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// listedFunction returns the listed function with the given name
+// (case-insensitive), or nil.
+func listedFunction(gen *host.Generation, name string) *funcd.Function {
+	for _, fn := range gen.Listed() {
+		if strings.EqualFold(fn.Name, name) {
+			return fn
+		}
+	}
+	return nil
 }
 
 func (s *Server) getFunction(w http.ResponseWriter, r *http.Request, name string) {
@@ -243,7 +314,7 @@ func (s *Server) getFunction(w http.ResponseWriter, r *http.Request, name string
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
-	fn := gen.Function(name)
+	fn := listedFunction(gen, name)
 	if fn == nil {
 		w.WriteHeader(http.StatusNotFound)
 		return
@@ -297,6 +368,17 @@ func (s *Server) functionStatus(w http.ResponseWriter, name string) {
 	fn := gen.App.Function(name)
 	if fn == nil {
 		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	// The real host reports errors of the functions it tried to create: an
+	// allow list leaves the others out, and they answer as listed (an
+	// empty status) or unknown (404).
+	if fn.NotAllowed {
+		if fn.Unreadable {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		writeJSON(w, http.StatusOK, struct{}{})
 		return
 	}
 	if fn.OK() {

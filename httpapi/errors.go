@@ -4,12 +4,15 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/funcd/funcd"
+	"github.com/funcd/funcd/worker"
 )
 
 // statusOf maps an error to the status the real host answers with.
@@ -120,4 +123,20 @@ func writeBodyError(w http.ResponseWriter, err error) {
 		return
 	}
 	w.WriteHeader(statusOf(err))
+}
+
+// writeInvokeError answers an HTTP function whose invocation failed: 500
+// with no body, as the real host does, except while the worker is down
+// between restarts (funcd keeps running where the real host would have
+// stopped): 503, with Retry-After when the restart time is known.
+func writeInvokeError(w http.ResponseWriter, err error) {
+	var down *worker.DownError
+	if funcd.ErrorCode(err) != funcd.EUNAVAILABLE || !errors.As(err, &down) {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	if secs := int(math.Ceil(time.Until(down.Retry).Seconds())); secs > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	w.WriteHeader(http.StatusServiceUnavailable)
 }

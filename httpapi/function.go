@@ -106,7 +106,7 @@ func (s *Server) function(w http.ResponseWriter, r *http.Request, seg []string, 
 				w.WriteHeader(http.StatusServiceUnavailable)
 				return
 			}
-			w.WriteHeader(http.StatusInternalServerError)
+			writeInvokeError(w, err)
 		}
 		return
 	}

@@ -104,35 +104,12 @@ func (s *Server) keyItem(w http.ResponseWriter, r *http.Request, name string, op
 			return
 		}
 		writeJSON(w, http.StatusOK, keyResponse{Name: k.Name, Value: k.Value, Links: selfLinks(r)})
-	case http.MethodPut, http.MethodPost:
-		value := ""
-		if r.Method == http.MethodPut {
-			var body struct {
-				Name  string `json:"name"`
-				Value string `json:"value"`
-			}
-			raw, err := readBody(w, r, 64<<10)
-			if err != nil {
-				writeBodyError(w, err)
-				return
-			}
-			if json.Unmarshal(raw, &body) != nil || body.Value == "" {
-				writeError(w, r, funcd.Errorf(funcd.EINVALID, "Invalid key value"))
-				return
-			}
-			value = body.Value
+	case http.MethodPut:
+		if value, ok := readKeyBody(w, r); ok {
+			s.putKey(w, r, name, value, ops)
 		}
-		k, created, err := ops.set(name, value)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		status := http.StatusOK
-		if created {
-			status = http.StatusCreated
-			w.Header().Set("Location", selfLinks(r)[0].Href)
-		}
-		writeJSON(w, status, keyResponse{Name: k.Name, Value: k.Value, Links: selfLinks(r)})
+	case http.MethodPost:
+		s.putKey(w, r, name, "", ops)
 	case http.MethodDelete:
 		if err := ops.delete(name); err != nil {
 			writeError(w, r, err)
@@ -140,4 +117,43 @@ func (s *Server) keyItem(w http.ResponseWriter, r *http.Request, name string, op
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// readKeyBody reads the {"name","value"} body of a PUT: 415 unless it is
+// JSON, 400 "Invalid key value" without a value. It writes the failure and
+// reports false.
+func readKeyBody(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if !requireJSONBody(w, r) {
+		return "", false
+	}
+	var body struct {
+		Name  string `json:"name"`
+		Value string `json:"value"`
+	}
+	raw, err := readBody(w, r, 64<<10)
+	if err != nil {
+		writeBodyError(w, err)
+		return "", false
+	}
+	if json.Unmarshal(jsonText(r, raw), &body) != nil || body.Value == "" {
+		writeError(w, r, funcd.Errorf(funcd.EINVALID, "Invalid key value"))
+		return "", false
+	}
+	return body.Value, true
+}
+
+// putKey sets a key to value, or to a new random value when value is "",
+// answering 201 when it created the key and 200 when it replaced one.
+func (s *Server) putKey(w http.ResponseWriter, r *http.Request, name, value string, ops keyOps) {
+	k, created, err := ops.set(name, value)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		w.Header().Set("Location", selfLinks(r)[0].Href)
+	}
+	writeJSON(w, status, keyResponse{Name: k.Name, Value: k.Value, Links: selfLinks(r)})
 }

@@ -49,7 +49,8 @@ func New(cfg Config) *Server {
 var _ http.Handler = (*Server)(nil)
 
 // ServeHTTP runs a request through the real host's pipeline, in its order:
-// the request line limit (Kestrel), the host availability check and the
+// the request line limit (Kestrel), the health endpoints, the host
+// availability check and the
 // throttle (for anything but /admin), then CORS and customHeaders, then the
 // admin API, the function routes and, for "/", the homepage.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -59,6 +60,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	seg := pathSegments(r)
+	if isHealthPath(seg) {
+		// Health comes early in the real host's pipeline, so that nothing
+		// after it can fail it.
+		s.health(w, r, seg[2:])
+		return
+	}
 	isAdmin := len(seg) > 0 && strings.EqualFold(seg[0], "admin")
 	var gen *host.Generation
 	if isAdmin {

@@ -12,21 +12,26 @@ import (
 	"github.com/funcd/funcd/clock"
 )
 
-// Restart policy defaults, from the Functions host's HTTP worker dispatcher.
+// Restart policy defaults.
 const (
-	// DefaultMaxErrors is how many failures in a row, each within
-	// ErrorWindow of the one before, make a Supervisor give up
-	// (ErrorEventsThreshold).
+	// DefaultMaxErrors is the Functions host's limit: that many failures in
+	// a row, each within ErrorWindow of the one before, make it give up
+	// (ErrorEventsThreshold). A Supervisor applies it only when
+	// Config.MaxErrors asks for it; by default it restarts forever.
 	DefaultMaxErrors = 3
 	// DefaultErrorWindow clears the failure count when a failure comes this
 	// long after the previous one (WorkerRestartErrorIntervalThresholdInMinutes).
 	DefaultErrorWindow = 30 * time.Minute
 	// DefaultBackoff is the wait before the first restart after a failure;
-	// it doubles with every further failure counted. The Functions host
-	// restarts at once; a short wait keeps a crashing worker from spinning.
-	DefaultBackoff = 500 * time.Millisecond
+	// it doubles with every further failure in a row. The Functions host
+	// restarts at once; a wait keeps a crashing worker from spinning.
+	DefaultBackoff = time.Second
 	// DefaultMaxBackoff caps the backoff.
-	DefaultMaxBackoff = 30 * time.Second
+	DefaultMaxBackoff = time.Minute
+	// DefaultResetAfter is how long a process must have served for its
+	// failure to start a new run of failures (backoff from DefaultBackoff
+	// again).
+	DefaultResetAfter = time.Minute
 	// DefaultStopGrace is how long Stop waits after SIGTERM before SIGKILL.
 	DefaultStopGrace = 5 * time.Second
 )
@@ -61,6 +66,27 @@ func (e *RestartLimitError) Error() string {
 // Unwrap returns the last failure.
 func (e *RestartLimitError) Unwrap() error { return e.Last }
 
+// DownError is what Wait returns while the Supervisor waits out the backoff
+// before it starts a process again: callers fail fast instead of waiting
+// for a process that is not there.
+type DownError struct {
+	// Failures is the number of failures in a row.
+	Failures int
+	// Last is the last failure: an *ExitError, a launch error or the
+	// readiness hook's error.
+	Last error
+	// Retry is when the next process starts.
+	Retry time.Time
+}
+
+func (e *DownError) Error() string {
+	return fmt.Sprintf("the worker process is down after %d failure(s) in a row and starts again at %s (last failure: %v)",
+		e.Failures, e.Retry.Format(time.RFC3339), e.Last)
+}
+
+// Unwrap returns the last failure.
+func (e *DownError) Unwrap() error { return e.Last }
+
 // Config configures a Supervisor. Prepare is required; the zero value of
 // every other field means its default.
 type Config struct {
@@ -90,10 +116,15 @@ type Config struct {
 	// call Stop).
 	OnFatal func(error)
 
-	MaxErrors   int           // default DefaultMaxErrors
+	// MaxErrors, when positive, makes the Supervisor give up after that many
+	// failures, each within ErrorWindow of the one before
+	// (DefaultMaxErrors is the Functions host's rule). Zero restarts
+	// forever.
+	MaxErrors   int
 	ErrorWindow time.Duration // default DefaultErrorWindow
 	Backoff     time.Duration // default DefaultBackoff
 	MaxBackoff  time.Duration // default DefaultMaxBackoff
+	ResetAfter  time.Duration // default DefaultResetAfter
 	StopGrace   time.Duration // default DefaultStopGrace
 }
 
@@ -104,10 +135,10 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	setDefault(&c.MaxErrors, DefaultMaxErrors)
 	setDefault(&c.ErrorWindow, DefaultErrorWindow)
 	setDefault(&c.Backoff, DefaultBackoff)
 	setDefault(&c.MaxBackoff, DefaultMaxBackoff)
+	setDefault(&c.ResetAfter, DefaultResetAfter)
 	setDefault(&c.StopGrace, DefaultStopGrace)
 }
 
@@ -122,13 +153,18 @@ func setDefault[T int | time.Duration](v *T, def T) {
 // (Wait, Current), and replaces it when it exits, when it fails to become
 // ready, or when Restart asks.
 //
-// Failures (an exit, a failed start, a failed readiness check) are counted
-// the way the Functions host counts HTTP worker errors: a failure more than
-// ErrorWindow after the previous one clears the count; the process is
-// restarted, after a backoff, while the count is below MaxErrors; otherwise
-// the Supervisor gives up with a *RestartLimitError, calls OnFatal and Wait
-// returns that error from then on. An exit with IntentionalRestartExitCode
-// and a Restart are not failures and restart at once.
+// A failure (an exit, a failed start, a failed readiness check) is followed
+// by a backoff: Backoff, doubling with every further failure in a row up to
+// MaxBackoff. A process that served for ResetAfter before it failed starts a
+// new run of failures. While the Supervisor waits out a backoff, Wait fails
+// at once with a *DownError. An exit with IntentionalRestartExitCode and a
+// Restart are not failures and restart at once.
+//
+// With MaxErrors set, failures are also counted the way the Functions host
+// counts HTTP worker errors: a failure more than ErrorWindow after the
+// previous one clears the count; once the count reaches MaxErrors the
+// Supervisor gives up with a *RestartLimitError, calls OnFatal and Wait
+// returns that error from then on. Without MaxErrors it never gives up.
 //
 // Unlike the Functions host, which leaves a worker that exits with code 0
 // dead, the Supervisor counts that exit as a failure and restarts it.
@@ -148,8 +184,52 @@ type Supervisor struct {
 	fatal    error           // guarded by mu
 	changed  chan struct{}   // closed and replaced on every change; guarded by mu
 	stopCtx  context.Context // Stop's context; guarded by mu
-	failures int             // counted failures; used by the loop only
+	phase    Phase           // guarded by mu
+	down     *DownError      // while phase is PhaseDown; guarded by mu
+	health   Health          // counters and the last failure; guarded by mu
+	failures int             // failures within ErrorWindow of each other; used by the loop only
 	lastFail time.Time       // time of the last failure; used by the loop only
+	streak   int             // failures in a row; used by the loop only
+}
+
+// Phase is where a Supervisor's current process is in its life.
+type Phase string
+
+// Phases of a Supervisor.
+const (
+	// PhaseNotStarted: Start has not been called, or failed.
+	PhaseNotStarted Phase = "NotStarted"
+	// PhaseStarting: a process is launched and not ready yet.
+	PhaseStarting Phase = "Starting"
+	// PhaseReady: the process serves (Wait returns it).
+	PhaseReady Phase = "Ready"
+	// PhaseDown: the process failed; the next one starts after a backoff.
+	PhaseDown Phase = "Down"
+	// PhaseFailed: the Supervisor gave up (MaxErrors).
+	PhaseFailed Phase = "Failed"
+	// PhaseStopped: Stop was called.
+	PhaseStopped Phase = "Stopped"
+)
+
+// Health is a snapshot of a Supervisor, for status pages and probes.
+type Health struct {
+	Phase Phase
+	// Pid is the current process's id, or 0.
+	Pid int
+	// Restarts counts the processes started to replace an earlier one,
+	// for any reason (failure, Restart, intentional exit).
+	Restarts int
+	// Failures counts failures in a row; it goes back to zero once a
+	// process has served for ResetAfter.
+	Failures int
+	// LastFailure is the last failure's message and LastFailureAt its time;
+	// empty and zero before any.
+	LastFailure   string
+	LastFailureAt time.Time
+	// ReadySince is when the current process became ready (PhaseReady).
+	ReadySince time.Time
+	// NextStart is when the next process starts (PhaseDown).
+	NextStart time.Time
 }
 
 type supervisorState int
@@ -189,6 +269,7 @@ func (s *Supervisor) Start(ctx context.Context) error {
 		return errors.New("worker supervisor already started or stopped")
 	}
 	s.state = stateRunning
+	s.phase = PhaseStarting
 	s.mu.Unlock()
 
 	p, err := s.launch()
@@ -196,6 +277,7 @@ func (s *Supervisor) Start(ctx context.Context) error {
 		s.mu.Lock()
 		if s.state == stateRunning {
 			s.state = stateIdle
+			s.phase = PhaseNotStarted
 		} else {
 			// Stop came during the launch and waits for a loop that
 			// will not run.
@@ -210,20 +292,23 @@ func (s *Supervisor) Start(ctx context.Context) error {
 
 // Wait returns the ready process, waiting for one while a process starts or
 // restarts; a process that has just exited is not returned. It fails with
-// ctx's error when ctx is done first, with the *RestartLimitError once the
-// Supervisor has given up, with ErrStopped after Stop and with ErrNotStarted
-// before Start.
+// ctx's error when ctx is done first, at once with a *DownError while the
+// Supervisor waits out a backoff after a failure, with the
+// *RestartLimitError once the Supervisor has given up, with ErrStopped after
+// Stop and with ErrNotStarted before Start.
 func (s *Supervisor) Wait(ctx context.Context) (*Process, error) {
 	if p := s.ready.Load(); p != nil && !p.exited() {
 		return p, nil
 	}
 	for {
 		s.mu.Lock()
-		p, state, fatal, changed := s.ready.Load(), s.state, s.fatal, s.changed
+		p, state, fatal, changed, down := s.ready.Load(), s.state, s.fatal, s.changed, s.down
 		s.mu.Unlock()
 		switch {
 		case p != nil && !p.exited():
 			return p, nil
+		case state == stateRunning && down != nil:
+			return nil, down
 		case state == stateIdle:
 			return nil, ErrNotStarted
 		case state == stateFatal:
@@ -247,6 +332,29 @@ func (s *Supervisor) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.fatal
+}
+
+// Health returns a snapshot of the Supervisor's state.
+func (s *Supervisor) Health() Health {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.health
+	h.Phase = s.phase
+	if p := s.ready.Load(); p != nil {
+		h.Pid = p.Pid()
+	}
+	switch s.phase {
+	case PhaseReady:
+		if s.cfg.Clock.Now().Sub(h.ReadySince) >= s.cfg.ResetAfter {
+			h.Failures = 0
+		}
+	case PhaseDown:
+		h.NextStart = s.down.Retry
+	}
+	if s.phase != PhaseReady {
+		h.ReadySince = time.Time{}
+	}
+	return h
 }
 
 // Restart kills the ready process at once and starts a new one, without
@@ -274,6 +382,7 @@ func (s *Supervisor) Stop(ctx context.Context) error {
 	switch s.state {
 	case stateIdle:
 		s.state = stateStopped
+		s.phase = PhaseStopped
 		close(s.done) // no loop will run; a later Stop must not wait for one
 		s.notifyLocked()
 		s.mu.Unlock()
@@ -281,6 +390,8 @@ func (s *Supervisor) Stop(ctx context.Context) error {
 	case stateRunning:
 		s.stopCtx = ctx
 		s.state = stateStopped
+		s.phase = PhaseStopped
+		s.down = nil
 		close(s.stopCh)
 		s.notifyLocked()
 	}
@@ -315,11 +426,13 @@ func (s *Supervisor) run(p *Process) {
 				return
 			}
 			delay = s.backoff()
-			s.cfg.Logger.Info("Restarting worker process", "in", delay, "failures", s.failures, "max_failures", s.cfg.MaxErrors)
+			s.setDown(err, delay)
+			s.cfg.Logger.Info("Restarting worker process", "in", delay, "failures_in_a_row", s.streak)
 		}
 		if !s.sleep(delay) {
 			return
 		}
+		s.setStarting()
 		p, err = s.launch()
 	}
 }
@@ -425,23 +538,62 @@ func (s *Supervisor) launch() (*Process, error) {
 // nil to restart.
 func (s *Supervisor) countFailure(err error) error {
 	now := s.cfg.Clock.Now()
+	s.mu.Lock()
+	readySince := s.health.ReadySince
+	s.health.LastFailure = err.Error()
+	s.health.LastFailureAt = now
+	s.mu.Unlock()
+	if !readySince.IsZero() && now.Sub(readySince) >= s.cfg.ResetAfter {
+		s.streak = 0 // the process served a good while: a new run of failures
+	}
+	s.streak++
 	if s.failures > 0 && now.Sub(s.lastFail) > s.cfg.ErrorWindow {
 		s.failures = 0
 	}
 	s.failures++
 	s.lastFail = now
-	if s.failures < s.cfg.MaxErrors {
+	if s.cfg.MaxErrors <= 0 || s.failures < s.cfg.MaxErrors {
 		return nil
 	}
 	return &RestartLimitError{Failures: s.failures, Window: s.cfg.ErrorWindow, Last: err}
 }
 
+// backoff is the wait before the next start after s.streak failures in a
+// row.
 func (s *Supervisor) backoff() time.Duration {
 	d := s.cfg.Backoff
-	for i := 1; i < s.failures && d < s.cfg.MaxBackoff; i++ {
+	for i := 1; i < s.streak && d < s.cfg.MaxBackoff; i++ {
 		d *= 2
 	}
 	return min(d, s.cfg.MaxBackoff)
+}
+
+// setDown records that the next process starts after delay.
+func (s *Supervisor) setDown(err error, delay time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateRunning {
+		return
+	}
+	s.phase = PhaseDown
+	s.down = &DownError{Failures: s.streak, Last: err, Retry: s.cfg.Clock.Now().Add(delay)}
+	s.health.Failures = s.streak
+	s.health.ReadySince = time.Time{}
+	s.notifyLocked()
+}
+
+// setStarting records that the next process is being launched.
+func (s *Supervisor) setStarting() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateRunning {
+		return
+	}
+	s.phase = PhaseStarting
+	s.down = nil
+	s.health.Restarts++
+	s.health.ReadySince = time.Time{}
+	s.notifyLocked()
 }
 
 // sleep waits d on the clock; it returns false if the Supervisor was stopped
@@ -471,6 +623,8 @@ func (s *Supervisor) giveUp(err error) {
 	defer s.mu.Unlock()
 	if s.state == stateRunning {
 		s.state = stateFatal
+		s.phase = PhaseFailed
+		s.down = nil
 	}
 	s.fatal = err
 	s.notifyLocked()
@@ -484,6 +638,10 @@ func (s *Supervisor) publish(p *Process) {
 	default:
 	}
 	s.ready.Store(p)
+	if s.state == stateRunning {
+		s.phase = PhaseReady
+	}
+	s.health.ReadySince = s.cfg.Clock.Now()
 	s.notifyLocked()
 	s.cfg.Logger.Info("Worker process started and initialized.", "pid", p.Pid())
 }

@@ -26,15 +26,21 @@ type harness struct {
 	fatal    chan error
 }
 
-func newHarness(t *testing.T, mode func(n int) Spec, ready func(ctx context.Context, p *Process) error) *harness {
+// newHarness returns a harness; opts, if any, change the Supervisor's
+// configuration.
+func newHarness(t *testing.T, mode func(n int) Spec, ready func(ctx context.Context, p *Process) error, opts ...func(*Config)) *harness {
 	h := &harness{t: t, clock: clocktest.New(epoch), fatal: make(chan error, 1)}
-	h.sup = NewSupervisor(Config{
+	cfg := Config{
 		Prepare: func() (Spec, error) { return mode(int(h.launches.Add(1))), nil },
 		Ready:   ready,
 		Clock:   h.clock,
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		OnFatal: func(err error) { h.fatal <- err },
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h.sup = NewSupervisor(cfg)
 	t.Cleanup(func() { _ = h.sup.Stop(context.Background()) })
 	return h
 }
@@ -68,12 +74,15 @@ func (h *harness) waitLaunches(n int32) {
 	eventually(h.t, func() bool { return h.launches.Load() >= n }, "launches = %d, want %d", h.launches.Load(), n)
 }
 
+// hostLimit gives the Supervisor the Functions host's restart limit.
+func hostLimit(c *Config) { c.MaxErrors = DefaultMaxErrors }
+
 func exiting(code int) func(int) Spec {
 	return func(int) Spec { return helperSpec("exit", code) }
 }
 
 func TestSupervisorGivesUpAfterThreeFailures(t *testing.T) {
-	h := newHarness(t, exiting(1), nil)
+	h := newHarness(t, exiting(1), nil, hostLimit)
 	h.start()
 	h.backoff(DefaultBackoff)
 	h.waitLaunches(2)
@@ -109,7 +118,7 @@ func TestSupervisorGivesUpAfterThreeFailures(t *testing.T) {
 }
 
 func TestSupervisorWindowClearsTheCount(t *testing.T) {
-	h := newHarness(t, exiting(0), nil) // exit 0 counts too
+	h := newHarness(t, exiting(0), nil, hostLimit) // exit 0 counts too
 	h.start()
 	for i := range 5 {
 		h.waitLaunches(int32(i + 1))
@@ -130,7 +139,7 @@ func TestSupervisorWindowClearsTheCount(t *testing.T) {
 func TestSupervisorCountsFromThePreviousFailure(t *testing.T) {
 	// Failures 29 minutes apart keep counting, even though the first and
 	// the third are 58 minutes apart.
-	h := newHarness(t, exiting(1), nil)
+	h := newHarness(t, exiting(1), nil, hostLimit)
 	h.start()
 	for i := range 2 {
 		h.waitLaunches(int32(i + 1))
@@ -176,7 +185,7 @@ func TestSupervisorRestartIsNotAFailure(t *testing.T) {
 }
 
 func TestSupervisorIntentionalRestartExit(t *testing.T) {
-	h := newHarness(t, exiting(IntentionalRestartExitCode), nil)
+	h := newHarness(t, exiting(IntentionalRestartExitCode), nil, hostLimit)
 	h.start()
 	h.waitLaunches(6)
 	select {
@@ -205,6 +214,7 @@ func TestSupervisorReadiness(t *testing.T) {
 
 	// The failed readiness check counts and backs off.
 	h.backoff(DefaultBackoff)
+	h.waitLaunches(2)
 
 	waited := make(chan *Process)
 	go func() {

@@ -20,6 +20,7 @@ import (
 
 var (
 	run      = flag.Bool("memory", false, "run the memory benchmark (slow: it builds funcd and sends 100 MB bodies)")
+	readers  = flag.Bool("never-readers", false, "run the never-reading clients benchmark (about 6 minutes a mode: it waits for the minimum response rate to drop them)")
 	bodySize = flag.Int("memory-body", 100<<20, "request body size in bytes")
 )
 
@@ -87,12 +88,18 @@ func build(t *testing.T, dir, name, pkg string) string {
 
 func writeApp(t *testing.T, dir, handler string, forward bool) string {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Join(dir, "big"), 0o755); err != nil {
-		t.Fatal(err)
+	for _, fn := range []string{"big", "ten"} {
+		if err := os.MkdirAll(filepath.Join(dir, fn), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	hostJSON := fmt.Sprintf(`{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":%q},"enableForwardingHttpRequest":%t}}`, handler, forward)
-	function := `{"bindings":[{"authLevel":"anonymous","type":"httpTrigger","direction":"in","name":"req","methods":["post"]},{"type":"http","direction":"out","name":"res"}]}`
-	for name, text := range map[string]string{"host.json": hostJSON, "big/function.json": function} {
+	function := `{"bindings":[{"authLevel":"anonymous","type":"httpTrigger","direction":"in","name":"req","methods":[%q]},{"type":"http","direction":"out","name":"res"}]}`
+	for name, text := range map[string]string{
+		"host.json":         hostJSON,
+		"big/function.json": fmt.Sprintf(function, "post"),
+		"ten/function.json": fmt.Sprintf(function, "get"),
+	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}

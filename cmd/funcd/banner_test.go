@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,7 +34,7 @@ func bannerApp(t *testing.T) (h *host.Host, master, fnKey string) {
 			{"authLevel": "`+level+`", "type": "httpTrigger", "direction": "in", "name": "req", "methods": ["get"]},
 			{"type": "http", "direction": "out", "name": "res"}]}`)
 	}
-	noWorker := func(*funcd.App, *slog.Logger, func(error)) (host.Worker, error) { return nil, nil }
+	noWorker := func(*funcd.App, host.WorkerOptions) (host.Worker, error) { return nil, nil }
 	h, err := host.New(host.Config{ScriptRoot: dir, StateDir: t.TempDir(), NewWorker: noWorker})
 	if err != nil {
 		t.Fatal(err)

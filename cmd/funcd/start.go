@@ -38,6 +38,7 @@ type startOptions struct {
 	key             string
 	password        string
 	h2c             bool
+	exitOnFailure   bool
 }
 
 func startCommand(g *globals) *cobra.Command {
@@ -47,6 +48,11 @@ func startCommand(g *globals) *cobra.Command {
 		Short: "Run the function app in the current folder (or --script-root) on http://localhost:7071",
 		Long: `Run the function app: load host.json, the function folders and local.settings.json,
 start the custom handler, and serve HTTP triggers and the admin API.
+
+A custom handler that crashes is restarted with backoff (1s doubling up to a
+minute), forever; requests get 503 while it is down. /admin/host/status and
+/admin/health/ready report it. --exit-on-worker-failure makes funcd exit
+instead, after the Azure Functions host's limit.
 
 Keys are enforced by default: callers of functions whose authLevel is not
 anonymous need a key (x-functions-key header or ?code=). --no-auth treats every
@@ -76,6 +82,7 @@ request as admin, as Core Tools does, for local development.`,
 	f.StringVar(&o.key, "key", "", "for use with a PEM --cert: the PEM private key file (default: the key in the --cert file)")
 	f.StringVar(&o.password, "password", "", "for use with a .pfx --cert: the password, or a file that contains it")
 	f.BoolVar(&o.h2c, "h2c", false, "also accept HTTP/2 without TLS (prior knowledge), for a TLS-terminating proxy in front")
+	f.BoolVar(&o.exitOnFailure, "exit-on-worker-failure", false, "exit when the custom handler fails 3 times, each within 30 minutes of the one before, as the Azure Functions host does, so a process supervisor can act (also the app setting "+host.ExitOnWorkerFailureSetting+"=true); by default the handler is restarted forever, with backoff")
 	return cmd
 }
 
@@ -103,6 +110,8 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 		Environ:    os.Environ(),
 		AllowList:  o.functions,
 		Logger:     log,
+
+		ExitOnWorkerFailure: o.exitOnFailure,
 	})
 	if err != nil {
 		return err

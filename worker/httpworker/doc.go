@@ -20,11 +20,15 @@
 // response; the Worker asks every 25 ms while the connection is refused, for
 // up to customHandler.initializationTimeout (30 s), then fails with
 // "Initializing HttpWorker timed out." A failed start, a readiness timeout
-// and an exit are failures: the handler restarts while fewer than three
-// failures came each within 30 minutes of the previous one, and otherwise
-// the Worker gives up ("Exceeded http worker restart retry count. Shutting
-// down Functions Host") and calls Config.OnFatal. Invocations that arrive
-// while the handler (re)starts wait for it, as long as their context allows.
+// and an exit are failures: the handler is restarted after a backoff (1 s,
+// doubling up to a minute, back to 1 s once a handler has served for a
+// minute), forever. While it waits to be restarted, invocations fail at once
+// with code EUNAVAILABLE; invocations that arrive while the handler starts
+// wait for it, as long as their context allows. With Config.ExitOnFailure
+// the Worker applies the host's limit instead: once three failures came
+// each within 30 minutes of the previous one, it gives up ("Exceeded http
+// worker restart retry count. Shutting down Functions Host") and calls
+// Config.OnFatal.
 //
 // # Logs
 //

@@ -32,8 +32,9 @@ var jsonContentType = []string{"application/json; charset=utf-8"}
 // handler to be ready first. ctx carries the function timeout: when its
 // deadline passes, Invoke fails with a funcd.Error of code ETIMEOUT and the
 // handler is restarted. A reply the host cannot use is a funcd.Error of
-// code EINTERNAL; while restarts are exhausted or after Shutdown, Invoke
-// fails with code EUNAVAILABLE.
+// code EINTERNAL; while the handler is down after a failure (waiting to be
+// restarted), once restarts are exhausted and after Shutdown, Invoke fails
+// at once with code EUNAVAILABLE.
 //
 // An invocation reaches a handler at most once. A request that could not
 // even connect (the dial failed: not one byte was sent) to a handler that
@@ -263,6 +264,7 @@ func (w *Worker) timeoutError(ctx context.Context, inv *funcd.Invocation, starte
 // waitError explains why no handler was ready for inv.
 func (w *Worker) waitError(ctx context.Context, inv *funcd.Invocation, started time.Time, err error) error {
 	var limit *worker.RestartLimitError
+	var down *worker.DownError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
 		return w.timeoutError(ctx, inv, started, fmt.Errorf("the custom handler was not ready: %w", err))
@@ -270,6 +272,8 @@ func (w *Worker) waitError(ctx context.Context, inv *funcd.Invocation, started t
 		return funcd.Errorf(funcd.EUNAVAILABLE, "function '%s' was cancelled while the custom handler started: %w", inv.Function.Name, err)
 	case errors.As(err, &limit):
 		return w.fatalError(err)
+	case errors.As(err, &down):
+		return funcd.Errorf(funcd.EUNAVAILABLE, "function '%s' cannot run: the custom handler %s is restarting: %w", inv.Function.Name, w.exe, err)
 	case errors.Is(err, worker.ErrStopped):
 		return funcd.Errorf(funcd.EUNAVAILABLE, "function '%s' cannot run: the custom handler is shut down: %w", inv.Function.Name, err)
 	}

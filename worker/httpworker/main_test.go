@@ -3,6 +3,7 @@ package httpworker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/funcd/funcd"
+	"github.com/funcd/funcd/worker"
 )
 
 // handlerBin is the test handler (testdata/handler), built once.
@@ -66,6 +68,11 @@ func withSetting(k, v string) envOption {
 
 func withHandler(f func(*funcd.CustomHandler)) envOption {
 	return func(a *funcd.App, _ *Config) { f(a.Host.CustomHandler) }
+}
+
+// withExit applies the Functions host's restart limit.
+func withExit() envOption {
+	return func(_ *funcd.App, c *Config) { c.ExitOnFailure = true }
 }
 
 func withTimeout(d time.Duration) envOption {
@@ -130,14 +137,22 @@ func (e *testEnv) mustInvoke(inv *funcd.Invocation) *funcd.Result {
 	return res
 }
 
-// pid returns the pid of the ready handler, waiting for one.
+// pid returns the pid of the ready handler, waiting for one (also while
+// the handler is down between restarts).
 func (e *testEnv) pid() int {
 	e.t.Helper()
-	p, err := e.w.sup.Wait(e.t.Context())
-	if err != nil {
-		e.t.Fatal(err)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		p, err := e.w.sup.Wait(e.t.Context())
+		var down *worker.DownError
+		switch {
+		case err == nil:
+			return p.Pid()
+		case !errors.As(err, &down) || time.Now().After(deadline):
+			e.t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	return p.Pid()
 }
 
 func (e *testEnv) waitFatal() error {

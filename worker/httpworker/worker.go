@@ -61,9 +61,15 @@ type Config struct {
 	// HostVersion is sent in X-Azure-Functions-HostVersion and User-Agent.
 	HostVersion string
 	// OnFatal is called once, with a funcd.Error of code EUNAVAILABLE that
-	// wraps a *worker.RestartLimitError, when the handler failed too often
-	// to be restarted again. The host should shut down, as the real one does.
+	// wraps a *worker.RestartLimitError, when ExitOnFailure is set and the
+	// handler failed too often to be restarted again. The host should shut
+	// down, as the real one does.
 	OnFatal func(error)
+	// ExitOnFailure applies the Functions host's restart limit (three
+	// failures, each within 30 minutes of the one before), after which the
+	// Worker gives up and calls OnFatal. Without it the handler is restarted
+	// forever, with backoff.
+	ExitOnFailure bool
 	// RestartBackoff is the wait before the first restart after a failure
 	// (doubling after each further one); default worker.DefaultBackoff.
 	RestartBackoff time.Duration
@@ -141,6 +147,10 @@ func New(cfg Config) *Worker {
 	if w.ch != nil && (w.ch.EnableForwardingHttpRequest || w.ch.EnableProxyingHttpRequest) {
 		w.client = w.direct
 	}
+	maxErrors := 0
+	if cfg.ExitOnFailure {
+		maxErrors = worker.DefaultMaxErrors
+	}
 	w.sup = worker.NewSupervisor(worker.Config{
 		Prepare:   w.prepare,
 		Ready:     w.ready,
@@ -148,11 +158,17 @@ func New(cfg Config) *Worker {
 		Clock:     cfg.Clock,
 		Logger:    cfg.Logger,
 		OnFatal:   w.fatal,
+		MaxErrors: maxErrors,
 		Backoff:   cfg.RestartBackoff,
 		StopGrace: cfg.StopGrace,
 	})
 	return w
 }
+
+// Health reports the handler process's state: starting, ready, down
+// (waiting to restart after a failure) or failed, with its restart count
+// and last failure.
+func (w *Worker) Health() worker.Health { return w.sup.Health() }
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/funcd/funcd"
+	"github.com/funcd/funcd/clock/clocktest"
 	"github.com/funcd/funcd/worker"
 )
 
@@ -113,7 +114,7 @@ func TestInvocationsWaitForReadiness(t *testing.T) {
 func TestInitializationTimeout(t *testing.T) {
 	e := newTestEnv(t, withSetting("HANDLER_MODE", "never"), withHandler(func(ch *funcd.CustomHandler) {
 		ch.InitializationTimeout = 100 * time.Millisecond
-	})).start()
+	}), withExit()).start()
 	err := e.waitFatal()
 	checkFatal(t, err)
 	rec := e.logs.waitFor(t, "about the timeout", func(r logRecord) bool {
@@ -144,7 +145,7 @@ func checkFatal(t *testing.T, err error) {
 }
 
 func TestRestartLimit(t *testing.T) {
-	e := newTestEnv(t, withSetting("HANDLER_MODE", "exit")).start()
+	e := newTestEnv(t, withSetting("HANDLER_MODE", "exit"), withExit()).start()
 	err := e.waitFatal()
 	checkFatal(t, err)
 	if !strings.Contains(err.Error(), "exited with code 1 (0x1): handler failed to start") {
@@ -153,6 +154,39 @@ func TestRestartLimit(t *testing.T) {
 	e.logs.waitFor(t, "with the handler's stderr", func(r logRecord) bool {
 		return r.msg == "handler failed to start" && r.level == slog.LevelError && r.attrs["worker"] != ""
 	})
+}
+
+// TestRestartsForever: without ExitOnFailure a handler that keeps exiting
+// is restarted again and again; between restarts invocations fail at once
+// with EUNAVAILABLE, and Health counts the restarts.
+func TestRestartsForever(t *testing.T) {
+	e := newTestEnv(t, withSetting("HANDLER_MODE", "exit"), func(_ *funcd.App, c *Config) {
+		c.RestartBackoff = time.Hour // the first restart comes when the test says
+		c.Clock = clocktest.New(time.Now())
+	})
+	clk := e.w.clock.(*clocktest.Fake)
+	e.start()
+	for restarts := 0; restarts < 4; restarts++ {
+		eventually(t, func() bool {
+			h := e.w.Health()
+			return h.Phase == worker.PhaseDown && h.Restarts == restarts
+		}, "the handler is not down")
+		h := e.w.Health()
+		if h.Restarts != restarts || h.Failures != restarts+1 || !strings.Contains(h.LastFailure, "exited with code 1") {
+			t.Fatalf("Health after %d restarts = %+v", restarts, h)
+		}
+		_, err := e.invoke(httpInvocation(httpFunction("bench", ""), "GET", "/api/bench", "", ""))
+		var down *worker.DownError
+		if errorCode(err) != funcd.EUNAVAILABLE || !errors.As(err, &down) || !strings.Contains(err.Error(), "is restarting") {
+			t.Fatalf("Invoke while down = %v, want EUNAVAILABLE at once", err)
+		}
+		clk.Advance(h.NextStart.Sub(clk.Now()))
+	}
+	select {
+	case err := <-e.fatal:
+		t.Fatalf("gave up without ExitOnFailure: %v", err)
+	default:
+	}
 }
 
 func TestCrashRestartsTheHandler(t *testing.T) {
