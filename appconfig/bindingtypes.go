@@ -1,6 +1,7 @@
 package appconfig
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -41,6 +42,11 @@ var BindingTypes = []string{
 	"textCompletion", "embeddings", "embeddingsStore", "semanticSearch",
 	// Others.
 	"authenticationEventsTrigger", "connectorTrigger", "fabricItem", "udfProperty", "userDataFunctionContext",
+}
+
+// isBindingType reports whether typ is one of BindingTypes, in any case.
+func isBindingType(typ string) bool {
+	return slices.ContainsFunc(BindingTypes, func(t string) bool { return strings.EqualFold(t, typ) })
 }
 
 // SuggestBindingType returns the known binding type closest to a type that

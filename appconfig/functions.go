@@ -442,6 +442,13 @@ func (fl *fnLoader) checkKnownTypes() {
 		return
 	}
 	types := strings.Join(unknown, ", ")
+	if !slices.ContainsFunc(unknown, func(t string) bool { return !isBindingType(t) }) {
+		// Every type is a real binding funcd has no implementation of yet:
+		// saying it is misspelt or missing from the bundle would mislead.
+		fl.errorAt(at, field, "The binding type(s) '"+types+"' are Azure Functions bindings that funcd does not run yet, so this function is left out; the rest of the app runs.",
+			"funcd runs HTTP-triggered functions (httpTrigger with an http output) for now; `funcd doctor` lists what it supports.")
+		return
+	}
 	msg := "The binding type(s) '" + types + "' are not registered. Please ensure the type is correct and the binding extension is installed."
 	if b := fl.l.app.Host.ExtensionBundle; b != nil && b.ID != "" && b.Version != "" {
 		msg = "The binding type(s) '" + types + "' were not found in the configured extension bundle. Please ensure the type is correct and the correct version of extension bundle is configured"
