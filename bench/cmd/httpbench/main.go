@@ -7,7 +7,9 @@
 //     (host.json enableForwardingHttpRequest: true, bench/apps/forward);
 //  3. funcd json: funcd in front of it in the default custom-handler mode,
 //     posting the JSON invocation payload (bench/apps/json);
-//  4. unless -proxy=false, three yardsticks (bench/proxy, each in front of a
+//  4. unless -tls=false, funcd forward TLS: the forwarding app served over
+//     HTTPS (HTTP/1.1 over TLS, a certificate made for the run);
+//  5. unless -proxy=false, three yardsticks (bench/proxy, each in front of a
 //     handler of its own) for what one more hop costs on the machine with
 //     nothing of funcd's done: an httputil.ReverseProxy (an extra hop
 //     through net/http), a minimal HTTP/1.1 proxy (one goroutine per
@@ -39,6 +41,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -66,6 +69,7 @@ type options struct {
 	serverProcs int           // the default GOMAXPROCS, which the servers keep
 	settle      time.Duration // wait before reading idle memory
 	proxy       bool          // also measure the proxy yardsticks
+	tls         bool          // also measure funcd over TLS
 	out         string        // file for the markdown report
 }
 
@@ -74,6 +78,7 @@ const (
 	goalThroughputRatio = 0.5                    // funcd req/s ≥ 0.5 × direct
 	goalAddedLatency    = 300 * time.Microsecond // added median latency at c=1
 	goalIdleRSSMiB      = 30.0                   // funcd's idle VmRSS
+	goalCPUOverMinimal  = 2.6                    // funcd forward's CPU/req ≤ 2.6 × the minimal proxy's
 )
 
 // greeting is what every peer answers GET /api/hello with.
@@ -99,6 +104,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.settle, "settle", 2*time.Second, "wait after startup and a few requests before reading idle memory")
 	fs.BoolVar(&o.proxy, "proxy", true, "also measure the yardsticks: an httputil.ReverseProxy, a minimal HTTP proxy and a TCP relay in front of the handler")
 	fs.StringVar(&o.out, "out", "", "also write the markdown report to this file")
+	fs.BoolVar(&o.tls, "tls", true, "also measure funcd forwarding over HTTPS (HTTP/1.1 over TLS, with a certificate made for the run)")
 	if err := fs.Parse(args); err != nil {
 		return 1
 	}
@@ -150,6 +156,9 @@ type bench struct {
 	tmp  string // apps, binaries but funcd's, logs
 
 	funcdBin, handlerBin, proxyBin string
+
+	certFile, keyFile string      // the TLS peer's certificate, made by makeCert
+	clientTLS         *tls.Config // trusts certFile
 }
 
 // peerKind says how a peer serves the hello function.
@@ -160,6 +169,7 @@ const (
 	proxied                      // a bench/proxy yardstick in front of the handler
 	funcdForward                 // funcd, forwarding mode
 	funcdJSON                    // funcd, JSON mode
+	funcdTLS                     // funcd, forwarding mode, HTTPS (HTTP/1.1 over TLS)
 )
 
 // peer is one way of serving the hello function.
@@ -168,6 +178,7 @@ type peer struct {
 	kind peerKind
 	mode string // bench/proxy's -mode, for proxied
 	addr string // where GET /api/hello is served
+	tls  bool   // served over TLS
 
 	proc    *process // the process served from: the handler, the proxy or funcd
 	handler int      // the handler's pid: proc's own, the proxy's handler, or funcd's child
@@ -179,11 +190,21 @@ type peer struct {
 }
 
 // isFuncd reports whether the peer is funcd.
-func (p *peer) isFuncd() bool { return p.kind == funcdForward || p.kind == funcdJSON }
+func (p *peer) isFuncd() bool {
+	return p.kind == funcdForward || p.kind == funcdJSON || p.kind == funcdTLS
+}
 
 // hasHost reports whether a process (funcd or the proxy) stands between the
 // client and the handler.
 func (p *peer) hasHost() bool { return p.kind != direct }
+
+// scheme is the peer's URL scheme.
+func (p *peer) scheme() string {
+	if p.tls {
+		return "https"
+	}
+	return "http"
+}
 
 // app returns the folder under bench/apps of a funcd peer.
 func (p *peer) app() string {
@@ -235,6 +256,12 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 			&peer{name: "yardstick: TCP relay", kind: proxied, mode: "relay"})
 	}
 	peers = append(peers, &peer{name: "funcd forward", kind: funcdForward}, &peer{name: "funcd json", kind: funcdJSON})
+	if b.opts.tls {
+		if err := b.makeCert(); err != nil {
+			return nil, err
+		}
+		peers = append(peers, &peer{name: "funcd forward TLS", kind: funcdTLS, tls: true})
+	}
 	for _, p := range peers {
 		if err := b.startPeer(ctx, p); err != nil {
 			return nil, err
@@ -280,6 +307,9 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 func (b *bench) measure(ctx context.Context, p *peer) (roundResult, error) {
 	var rr roundResult
 	cfg := loadgen.Config{Addr: p.addr, Path: helloPath, Conns: b.opts.concurrency, Duration: b.opts.warmup, WantBody: greeting}
+	if p.tls {
+		cfg.TLS = b.clientTLS
+	}
 	if _, err := b.load(ctx, p, cfg); err != nil {
 		return rr, err
 	}
@@ -361,7 +391,7 @@ func (b *bench) startPeer(ctx context.Context, p *peer) error {
 		if err != nil {
 			return err
 		}
-		if err := h.waitReady(ctx, handlerAddr, 60*time.Second); err != nil {
+		if err := h.waitReady(ctx, "http", handlerAddr, nil, 60*time.Second); err != nil {
 			return err
 		}
 		p.handler = h.pid()
@@ -374,12 +404,16 @@ func (b *bench) startPeer(ctx context.Context, p *peer) error {
 			return err
 		}
 		_, port, _ := strings.Cut(addr, ":")
-		b.logf("starting funcd on %s with app %s", addr, p.app())
-		if p.proc, err = b.start(p.name, appDir, b.funcdBin, "start", "--script-root", appDir, "--port", port, "--no-auth"); err != nil {
+		b.logf("starting %s on %s with app %s", p.name, addr, p.app())
+		args := []string{"start", "--script-root", appDir, "--port", port, "--no-auth"}
+		if p.tls {
+			args = append(args, "--useHttps", "--cert", b.certFile, "--key", b.keyFile)
+		}
+		if p.proc, err = b.start(p.name, appDir, b.funcdBin, args...); err != nil {
 			return err
 		}
 	}
-	if err := p.proc.waitReady(ctx, addr, 60*time.Second); err != nil {
+	if err := p.proc.waitReady(ctx, p.scheme(), addr, b.clientTLS, 60*time.Second); err != nil {
 		return err
 	}
 	if p.isFuncd() {
@@ -392,9 +426,9 @@ func (b *bench) startPeer(ctx context.Context, p *peer) error {
 	}
 	// A few requests, as a smoke test and so that idle memory is measured
 	// with the function invoked at least once.
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: b.clientTLS}}
 	for range 20 {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+helloPath, nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.scheme()+"://"+addr+helloPath, nil)
 		res, err := client.Do(req)
 		if err != nil {
 			return fmt.Errorf("%s: GET %s: %w", p.name, helloPath, err)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -133,13 +134,14 @@ func (p *process) logTail() string {
 	return strings.Join(lines, "\n")
 }
 
-// waitReady polls GET http://addr/ until it answers with any status, the
-// process exits, or the timeout passes.
-func (p *process) waitReady(ctx context.Context, addr string, timeout time.Duration) error {
-	client := &http.Client{Timeout: time.Second}
+// waitReady polls GET scheme://addr/ until it answers with any status, the
+// process exits, or the timeout passes. tlsConfig is the client's for https.
+func (p *process) waitReady(ctx context.Context, scheme, addr string, tlsConfig *tls.Config, timeout time.Duration) error {
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig}}
+	defer client.CloseIdleConnections()
 	deadline := time.Now().Add(timeout)
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+addr+"/", nil)
 		res, err := client.Do(req)
 		if err == nil {
 			res.Body.Close()

@@ -19,6 +19,7 @@ type report struct {
 	machine string
 	peers   []*peer
 	direct  *peer
+	minimal *peer // the minimal-proxy yardstick, nil without -proxy
 	goals   []goal
 }
 
@@ -31,6 +32,11 @@ type goal struct {
 // newReport computes the medians and checks the goals.
 func newReport(b *bench, peers []*peer) *report {
 	r := &report{opts: b.opts, command: b.command, machine: machine(), peers: peers, direct: peers[0]}
+	for _, p := range peers {
+		if p.mode == "minimal" {
+			r.minimal = p
+		}
+	}
 	for _, p := range peers {
 		if !p.isFuncd() {
 			continue
@@ -46,6 +52,11 @@ func newReport(b *bench, peers []*peer) *report {
 			goal{p.name, fmt.Sprintf("funcd idle RSS < %.0f MiB", goalIdleRSSMiB),
 				fmt.Sprintf("%.1f MiB", rss), rss < goalIdleRSSMiB},
 		)
+		if r.minimal != nil && p.kind != funcdJSON {
+			x := r.cpuOverMinimal(p)
+			r.goals = append(r.goals, goal{p.name, fmt.Sprintf("CPU/req ≤ %.1f × the minimal proxy's at c=%d", goalCPUOverMinimal, b.opts.concurrency),
+				fmt.Sprintf("%.2f ×", x), x <= goalCPUOverMinimal})
+		}
 	}
 	return r
 }
@@ -66,6 +77,19 @@ func (r *report) ratio(p *peer) float64 {
 	var v []float64
 	for i, rr := range p.rounds {
 		v = append(v, rr.loaded.RPS()/r.direct.rounds[i].loaded.RPS())
+	}
+	return median(v)
+}
+
+// cpuOverMinimal is the median over rounds of p's CPU per request in front
+// of the handler over the minimal proxy's in the same round.
+func (r *report) cpuOverMinimal(p *peer) float64 {
+	var v []float64
+	for i, rr := range p.rounds {
+		m := r.minimal.rounds[i]
+		if base := perRequest(m.hostCPU, m.loaded); base > 0 {
+			v = append(v, perRequest(rr.hostCPU, rr.loaded)/base)
+		}
 	}
 	return median(v)
 }
@@ -158,7 +182,16 @@ func (r *report) markdown() string {
 			stat(p, func(rr roundResult) float64 { return rr.single.RPS() }),
 			funcdMem, mib(p.loadHandler.rssKB), mib(p.loadHandler.hwmKB), failed)
 	}
-	w("\nCPU/req is the process's user+system CPU time (/proc/<pid>/stat) over the loaded run divided by its requests.\n\n")
+	w("\nCPU/req is the process's user+system CPU time (/proc/<pid>/stat) over the loaded run divided by its requests.")
+	if r.minimal != nil {
+		w(" × minimal is the median of per-round ratios of a peer's CPU/req to the minimal proxy's:")
+		for _, p := range r.peers {
+			if p.hasHost() {
+				w(" %s %.2f ×;", p.name, r.cpuOverMinimal(p))
+			}
+		}
+	}
+	w("\n\n")
 
 	w("### Every round\n\n")
 	w("| round | peer | req/s c=%d | p50 c=%d | p99 c=%d | p50 c=1 |\n|--:|---|--:|--:|--:|--:|\n", c, c, c)

@@ -13,6 +13,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -33,6 +34,9 @@ type Config struct {
 	Duration time.Duration // how long to send requests; 0: no limit
 	Requests uint64        // how many requests to send in all; 0: no limit
 	WantBody string        // every response must be 200 with this body; "" accepts any 200
+	// TLS, when set, makes every connection an HTTP/1.1 connection over
+	// TLS with this configuration (NextProtos is set to http/1.1).
+	TLS *tls.Config
 }
 
 // Result is what a run measured.
@@ -73,7 +77,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}()
 	for i := range clients {
-		c := &client{addr: cfg.Addr, request: request, wantBody: []byte(cfg.WantBody)}
+		c := &client{addr: cfg.Addr, request: request, wantBody: []byte(cfg.WantBody), tls: tlsConfig(cfg.TLS)}
 		if err := c.dial(ctx); err != nil {
 			return nil, err
 		}
@@ -129,6 +133,7 @@ type client struct {
 	addr     string
 	request  []byte
 	wantBody []byte
+	tls      *tls.Config // nil: plain TCP
 
 	mu   sync.Mutex // guards conn against interrupt
 	conn net.Conn
@@ -151,6 +156,14 @@ func (c *client) dial(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.tls != nil {
+		tc := tls.Client(conn, c.tls)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = conn.Close()
+			return err
+		}
+		conn = tc
+	}
 	c.mu.Lock()
 	c.conn = conn
 	c.mu.Unlock()
@@ -160,6 +173,16 @@ func (c *client) dial(ctx context.Context) error {
 		c.br.Reset(conn)
 	}
 	return nil
+}
+
+// tlsConfig returns a copy of cfg that offers HTTP/1.1 only, or nil.
+func tlsConfig(cfg *tls.Config) *tls.Config {
+	if cfg == nil {
+		return nil
+	}
+	c := cfg.Clone()
+	c.NextProtos = []string{"http/1.1"}
+	return c
 }
 
 // close closes the connection.
