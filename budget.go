@@ -5,8 +5,11 @@ import (
 	"sync/atomic"
 )
 
-// DefaultMaxBufferedBytes is the default of a host's BufferBudget: 512 MiB.
-const DefaultMaxBufferedBytes = 512 << 20
+// DefaultMaxBufferedBytes is the default of a host's BufferBudget: 128 MiB,
+// room for one request body at the default size limit (100 MB) with its
+// reply, or for many small ones, while keeping the process well under a
+// quarter of a gibibyte when clients send or hold more.
+const DefaultMaxBufferedBytes = 128 << 20
 
 // ErrOverBudget is returned when a request or response body does not fit in
 // the host's BufferBudget. The HTTP layer answers 503.

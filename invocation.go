@@ -92,6 +92,10 @@ type HTTPResponse struct {
 	BodyReader io.ReadCloser
 	// ContentLength is BodyReader's length, -1 when unknown.
 	ContentLength int64
+	// Release, when set, returns the memory Body holds to the host's buffer
+	// budget. The receiver calls it once it has written Body to the client
+	// or dropped it; calling it again does nothing.
+	Release func()
 }
 
 // Result is what a worker returned for an invocation.

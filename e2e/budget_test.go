@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,4 +59,37 @@ func TestBufferBudgetSettingInvalid(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "FUNCD_MAX_BUFFERED_BYTES") || !strings.Contains(err.Error(), `"lots"`) {
 		t.Errorf("Start = %v, want an error naming the setting and its value", err)
 	}
+}
+
+// A JSON-mode reply stays counted in the budget until the client has it: a
+// client that does not read its response holds its share, the next large
+// reply is refused, and the share comes back when the connection goes.
+func TestBufferBudgetHoldsUnreadReplies(t *testing.T) {
+	const (
+		reply  = 24 << 20 // more than loopback's socket buffers take in
+		budget = 40 << 20
+	)
+	s := hosttest.Start(t, newApp(t, "contract"), hosttest.Options{Env: map[string]string{"FUNCD_MAX_BUFFERED_BYTES": strconv.Itoa(budget)}})
+	addr := strings.TrimPrefix(s.URL, "http://")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := fmt.Fprintf(c, "GET /api/huge?bytes=%d HTTP/1.1\r\nHost: %s\r\n\r\n", reply, addr); err != nil {
+		t.Fatal(err)
+	}
+	// Its reply is parsed and being written: it holds its share until the
+	// client has read it.
+	eventually(t, 30*time.Second, "the unread reply to be counted", func() bool { return s.Host.Buffers().InUse() >= reply })
+	time.Sleep(100 * time.Millisecond) // any chance to release it early
+	if in := s.Host.Buffers().InUse(); in < reply {
+		t.Fatalf("the unread reply holds %d bytes of the budget, want at least %d", in, reply)
+	}
+	if r := do(t, "GET", s.URL+fmt.Sprintf("/api/huge?bytes=%d", reply), ""); r.status != http.StatusServiceUnavailable {
+		t.Errorf("a second large reply while the first is unread = %d, want 503", r.status)
+	}
+	c.Close()
+	eventually(t, 30*time.Second, "the reply's share to come back", func() bool { return s.Host.Buffers().InUse() == 0 })
+	wantStatus(t, do(t, "GET", s.URL+fmt.Sprintf("/api/huge?bytes=%d", reply), ""), http.StatusOK)
 }

@@ -169,7 +169,7 @@ func (h *Host) setBufferLimit(settings map[string]string) error {
 			return &funcd.ConfigError{
 				Field: SettingMaxBufferedBytes,
 				Msg:   fmt.Sprintf("the value %q is not a positive number of bytes", v),
-				Hint:  fmt.Sprintf("Set %s (an app setting in local.settings.json Values, or an environment variable) to a byte count such as %d (512 MiB, the default).", SettingMaxBufferedBytes, funcd.DefaultMaxBufferedBytes),
+				Hint:  fmt.Sprintf("Set %s (an app setting in local.settings.json Values, or an environment variable) to a byte count such as %d (128 MiB, the default).", SettingMaxBufferedBytes, funcd.DefaultMaxBufferedBytes),
 			}
 		}
 		limit = n

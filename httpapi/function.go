@@ -92,8 +92,13 @@ func (s *Server) function(w http.ResponseWriter, r *http.Request, seg []string, 
 		if berr := stream.stop(); berr != nil {
 			// The body failed the worker's request: its limit or its
 			// rate is the answer, not the worker's failure.
-			if res != nil && res.HTTP != nil && res.HTTP.BodyReader != nil {
-				_ = res.HTTP.BodyReader.Close()
+			if res != nil && res.HTTP != nil {
+				if res.HTTP.BodyReader != nil {
+					_ = res.HTTP.BodyReader.Close()
+				}
+				if res.HTTP.Release != nil {
+					res.HTTP.Release()
+				}
 			}
 			writeBodyError(w, berr)
 			return
@@ -430,6 +435,9 @@ func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, res *funcd.
 	}
 	if res.HTTP.BodyReader != nil {
 		defer res.HTTP.BodyReader.Close()
+	}
+	if res.HTTP.Release != nil {
+		defer res.HTTP.Release()
 	}
 	for k, vs := range res.HTTP.Header {
 		h[http.CanonicalHeaderKey(k)] = vs

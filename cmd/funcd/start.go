@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -120,6 +121,7 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 		_ = h.Shutdown(context.Background())
 		return fmt.Errorf("cannot start the host for %s: %w", rootDir, err)
 	}
+	limitMemory(h.Buffers().Limit())
 	gen := h.Current()
 	if g.verbose {
 		printEffectiveConfig(g, gen)
@@ -221,6 +223,22 @@ func isRegularFile(path string) bool {
 // stateDirUsage is the help of --state-dir.
 const stateDirUsage = "folder for funcd's state, such as keys (default: a folder of the app's own outside it, " +
 	"under $XDG_STATE_HOME/funcd/apps or ~/.local/state/funcd/apps)"
+
+// memoryHeadroom is what funcd may hold besides buffered bodies before the
+// garbage collector works harder: connections, routes, logs, the runtime.
+const memoryHeadroom = 128 << 20
+
+// limitMemory sets the Go runtime's soft memory limit a little above the
+// host's buffer budget, unless GOMEMLIMIT sets one: as the budget fills,
+// the garbage collector then returns what is dead instead of letting the
+// heap grow to twice what is live, so the process's size follows the
+// budget.
+func limitMemory(budget int64) {
+	if budget <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(budget + memoryHeadroom)
+}
 
 func splitList(s string) []string {
 	var out []string

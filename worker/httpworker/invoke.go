@@ -199,6 +199,11 @@ func (w *Worker) invokeDefault(ctx context.Context, g *generation, inv *funcd.In
 	if err != nil {
 		return nil, w.mappingError(inv, err)
 	}
+	if res.HTTP != nil && len(res.HTTP.Body) > 0 {
+		// The body is held until it has been written to the client, which
+		// may read it slowly: it keeps the reply's reservation until then.
+		res.HTTP.Release = br.handOff()
+	}
 	return res, nil
 }
 
@@ -390,6 +395,16 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 }
 
 func (b *budgetReader) Close() error { return b.r.Close() }
+
+// handOff hands what the reader reserved over to the returned function,
+// which releases it once (later calls do nothing). The reader then holds
+// nothing, as after release.
+func (b *budgetReader) handOff() func() {
+	budget, n := b.budget, b.reserved
+	b.reserved, b.budget = 0, nil
+	var once sync.Once
+	return func() { once.Do(func() { budget.Release(n) }) }
+}
 
 // release returns what the reader reserved. Reads after it (draining the
 // connection for reuse) hold nothing and reserve nothing.
