@@ -67,7 +67,7 @@ func TestBufferBudgetSettingInvalid(t *testing.T) {
 func TestBufferBudgetHoldsUnreadReplies(t *testing.T) {
 	const (
 		reply  = 24 << 20 // more than loopback's socket buffers take in
-		budget = 40 << 20
+		budget = 60 << 20 // room for one reply while it is decoded (twice its size), not for two
 	)
 	s := hosttest.Start(t, newApp(t, "contract"), hosttest.Options{Env: map[string]string{"FUNCD_MAX_BUFFERED_BYTES": strconv.Itoa(budget)}})
 	addr := strings.TrimPrefix(s.URL, "http://")

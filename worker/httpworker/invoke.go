@@ -172,8 +172,10 @@ func (w *Worker) invokeDefault(ctx context.Context, g *generation, inv *funcd.In
 	defer putBuffer(buf)
 	br := &budgetReader{r: resp.Body, budget: w.cfg.Buffers}
 	defer br.release()
+	// The reply is held twice while it is mapped: as it came, and as the
+	// response body decoded from it. Both count.
 	if n := resp.ContentLength; n > 0 && n <= maxResponseBytes {
-		if !br.reserve(n) {
+		if !br.reserve(2 * n) {
 			return nil, w.overBudget(inv, "the handler's reply", n)
 		}
 	}
@@ -184,6 +186,9 @@ func (w *Worker) invokeDefault(ctx context.Context, g *generation, inv *funcd.In
 	}
 	if err != nil {
 		return nil, w.sendError(inv, "POST", target, err)
+	}
+	if more := 2*int64(len(body)) - br.reserved; more > 0 && !br.reserve(more) {
+		return nil, w.overBudget(inv, "the handler's reply", int64(len(body)))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, w.statusError(inv, resp, body)
@@ -202,6 +207,7 @@ func (w *Worker) invokeDefault(ctx context.Context, g *generation, inv *funcd.In
 	if res.HTTP != nil && len(res.HTTP.Body) > 0 {
 		// The body is held until it has been written to the client, which
 		// may read it slowly: it keeps the reply's reservation until then.
+		br.keep(int64(len(res.HTTP.Body)))
 		res.HTTP.Release = br.handOff()
 	}
 	return res, nil
@@ -395,6 +401,14 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 }
 
 func (b *budgetReader) Close() error { return b.r.Close() }
+
+// keep releases what the reader reserved beyond n bytes.
+func (b *budgetReader) keep(n int64) {
+	if extra := b.reserved - n; extra > 0 {
+		b.budget.Release(extra)
+		b.reserved = n
+	}
+}
 
 // handOff hands what the reader reserved over to the returned function,
 // which releases it once (later calls do nothing). The reader then holds

@@ -198,6 +198,14 @@ func (p *peer) isFuncd() bool {
 // client and the handler.
 func (p *peer) hasHost() bool { return p.kind != direct }
 
+// appCopy names the peer's own copy of its app, under the temporary folder.
+func (p *peer) appCopy() string {
+	if p.tls {
+		return p.app() + "-tls"
+	}
+	return p.app()
+}
+
 // scheme is the peer's URL scheme.
 func (p *peer) scheme() string {
 	if p.tls {
@@ -399,7 +407,7 @@ func (b *bench) startPeer(ctx context.Context, p *peer) error {
 			return err
 		}
 	default:
-		appDir, err := b.copyApp(p.app())
+		appDir, err := b.copyApp(p.app(), p.appCopy())
 		if err != nil {
 			return err
 		}
@@ -417,7 +425,7 @@ func (b *bench) startPeer(ctx context.Context, p *peer) error {
 		return err
 	}
 	if p.isFuncd() {
-		pid, exe, err := findChild(p.proc.pid(), filepath.Join(b.tmp, "apps", p.app(), "handler"), 10*time.Second)
+		pid, exe, err := findChild(p.proc.pid(), filepath.Join(b.tmp, "apps", p.appCopy(), "handler"), 10*time.Second)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.name, err)
 		}
@@ -455,9 +463,9 @@ func (b *bench) start(name, dir, bin string, args ...string) (*process, error) {
 
 // copyApp copies bench/apps/<name> to the temporary folder and puts the
 // handler binary in it, where its host.json expects it.
-func (b *bench) copyApp(name string) (string, error) {
+func (b *bench) copyApp(name, copyName string) (string, error) {
 	src := filepath.Join(b.root, "bench", "apps", name)
-	dst := filepath.Join(b.tmp, "apps", name)
+	dst := filepath.Join(b.tmp, "apps", copyName)
 	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
 		return "", fmt.Errorf("cannot copy app %s: %w", name, err)
 	}
