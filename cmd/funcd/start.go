@@ -226,7 +226,7 @@ const stateDirUsage = "folder for funcd's state, such as keys (default: a folder
 
 // memoryHeadroom is what funcd may hold besides buffered bodies before the
 // garbage collector works harder: connections, routes, logs, the runtime.
-const memoryHeadroom = 128 << 20
+const memoryHeadroom = 48 << 20
 
 // limitMemory sets the Go runtime's soft memory limit a little above the
 // host's buffer budget, unless GOMEMLIMIT sets one: as the budget fills,
