@@ -66,8 +66,8 @@ func TestBufferBudgetSettingInvalid(t *testing.T) {
 // reply is refused, and the share comes back when the connection goes.
 func TestBufferBudgetHoldsUnreadReplies(t *testing.T) {
 	const (
-		reply  = 24 << 20 // more than loopback's socket buffers take in
-		budget = 60 << 20 // room for one reply while it is decoded (twice its size), not for two
+		reply  = 16 << 20 // more than loopback's socket buffers take in
+		budget = 72 << 20 // room for one reply while it is decoded (4 times its size), not for a second one then
 	)
 	s := hosttest.Start(t, newApp(t, "contract"), hosttest.Options{Env: map[string]string{"FUNCD_MAX_BUFFERED_BYTES": strconv.Itoa(budget)}})
 	addr := strings.TrimPrefix(s.URL, "http://")

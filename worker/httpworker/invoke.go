@@ -172,10 +172,10 @@ func (w *Worker) invokeDefault(ctx context.Context, g *generation, inv *funcd.In
 	defer putBuffer(buf)
 	br := &budgetReader{r: resp.Body, budget: w.cfg.Buffers}
 	defer br.release()
-	// The reply is held twice while it is mapped: as it came, and as the
-	// response body decoded from it. Both count.
+	// While it is mapped, the reply is held several times over (see
+	// replyCopies): they all count.
 	if n := resp.ContentLength; n > 0 && n <= maxResponseBytes {
-		if !br.reserve(2 * n) {
+		if !br.reserve(replyCopies * n) {
 			return nil, w.overBudget(inv, "the handler's reply", n)
 		}
 	}
@@ -187,7 +187,7 @@ func (w *Worker) invokeDefault(ctx context.Context, g *generation, inv *funcd.In
 	if err != nil {
 		return nil, w.sendError(inv, "POST", target, err)
 	}
-	if more := 2*int64(len(body)) - br.reserved; more > 0 && !br.reserve(more) {
+	if more := replyCopies*int64(len(body)) - br.reserved; more > 0 && !br.reserve(more) {
 		return nil, w.overBudget(inv, "the handler's reply", int64(len(body)))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -379,6 +379,13 @@ type budgetReader struct {
 	n        int64 // bytes read
 	reserved int64
 }
+
+// replyCopies is how many times a JSON-mode reply is held at once while it
+// is mapped to a response: as it came, as the output's raw JSON, as the
+// body's decoded text, and as the body's bytes. A reply reserves that much
+// of the buffer budget until it is mapped, then only its body, until the
+// client has it.
+const replyCopies = 4
 
 // budgetStep is how much a budgetReader reserves at a time.
 const budgetStep = 64 << 10
