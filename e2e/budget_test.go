@@ -93,3 +93,19 @@ func TestBufferBudgetHoldsUnreadReplies(t *testing.T) {
 	eventually(t, 30*time.Second, "the reply's share to come back", func() bool { return s.Host.Buffers().InUse() == 0 })
 	wantStatus(t, do(t, "GET", s.URL+fmt.Sprintf("/api/huge?bytes=%d", reply), ""), http.StatusOK)
 }
+
+// An HTTP function run through the admin API (POST /admin/functions/{name})
+// has no client to write its result to: the result lets go of its share of
+// the budget all the same.
+func TestBufferBudgetAdminInvoke(t *testing.T) {
+	s := hosttest.Start(t, newApp(t, "contract"), hosttest.Options{})
+	admin := []string{"x-functions-key", s.MasterKey(t), "Content-Type", "application/json"}
+	for range 5 {
+		wantStatus(t, do(t, "POST", s.URL+"/admin/functions/echo", `{"input":"hello hello hello"}`, admin...), http.StatusAccepted)
+	}
+	// Each admin invocation holds the generation until it has ended.
+	eventually(t, 10*time.Second, "the admin invocations to end", func() bool { return s.Host.Current().InFlight() == 0 })
+	if in := s.Host.Buffers().InUse(); in != 0 {
+		t.Errorf("after the admin invocations, %d bytes of the buffer budget are still reserved", in)
+	}
+}

@@ -324,9 +324,9 @@ func (h *Host) load(ctx context.Context) (*Generation, error) {
 
 // onWorkerFatal puts the host in the Error state when its worker has failed
 // for good (restarts exhausted, only with ExitOnWorkerFailure); Fatal's
-// channel then closes.
+// channel then closes. The worker has logged the failure; the caller of
+// Fatal reports err.
 func (h *Host) onWorkerFatal(err error) {
-	h.log.Error(err.Error())
 	h.setError(err)
 	h.once.Do(func() {
 		h.mu.Lock()

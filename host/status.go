@@ -90,7 +90,7 @@ func (h *Host) Status() Status {
 func workerError(hw worker.Health) string {
 	switch {
 	case hw.Phase == worker.PhaseDown:
-		return fmt.Sprintf("The custom handler is down after %d failure(s) in a row and is restarted at %s. Last failure: %s",
+		return fmt.Sprintf("The custom handler is down after %d failure(s) in a row and restarts at %s. Last failure: %s",
 			hw.Failures, hw.NextStart.UTC().Format(time.RFC3339), hw.LastFailure)
 	case hw.Phase == worker.PhaseStarting && hw.Failures > 0:
 		return fmt.Sprintf("The custom handler is restarting after %d failure(s) in a row. Last failure: %s", hw.Failures, hw.LastFailure)

@@ -255,7 +255,8 @@ func (s *Server) invokeFunction(w http.ResponseWriter, r *http.Request, name str
 	w.WriteHeader(http.StatusAccepted)
 	go func() {
 		defer gen.Release()
-		_, _ = gen.Invoke(context.Background(), inv) // Invoke logs the outcome
+		res, _ := gen.Invoke(context.Background(), inv) // Invoke logs the outcome
+		discardResult(res)
 	}()
 }
 

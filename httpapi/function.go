@@ -92,14 +92,7 @@ func (s *Server) function(w http.ResponseWriter, r *http.Request, seg []string, 
 		if berr := stream.stop(); berr != nil {
 			// The body failed the worker's request: its limit or its
 			// rate is the answer, not the worker's failure.
-			if res != nil && res.HTTP != nil {
-				if res.HTTP.BodyReader != nil {
-					_ = res.HTTP.BodyReader.Close()
-				}
-				if res.HTTP.Release != nil {
-					res.HTTP.Release()
-				}
-			}
+			discardResult(res)
 			writeBodyError(w, berr)
 			return
 		}
@@ -116,6 +109,21 @@ func (s *Server) function(w http.ResponseWriter, r *http.Request, seg []string, 
 		return
 	}
 	s.writeResult(w, r, res)
+}
+
+// discardResult lets go of a result nobody will write: its streamed body
+// (the handler's connection, the function timeout) and the buffer budget
+// its body holds.
+func discardResult(res *funcd.Result) {
+	if res == nil || res.HTTP == nil {
+		return
+	}
+	if res.HTTP.BodyReader != nil {
+		_ = res.HTTP.BodyReader.Close()
+	}
+	if res.HTTP.Release != nil {
+		res.HTTP.Release()
+	}
 }
 
 // overBudget logs a request refused because its bodies do not fit in the

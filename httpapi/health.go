@@ -247,7 +247,7 @@ func workerCheck(st host.Status) healthResult {
 	res.data = map[string]any{"Area": "lifecycle", "ErrorCode": string(hw.Phase), "RestartCount": hw.Restarts}
 	switch hw.Phase {
 	case worker.PhaseDown:
-		res.description = "Worker process down; restarted at " + hw.NextStart.UTC().Format(time.RFC3339)
+		res.description = "Worker process down; restarts at " + hw.NextStart.UTC().Format(time.RFC3339)
 	case worker.PhaseStarting:
 		res.description = "Worker process starting"
 	default:

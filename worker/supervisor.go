@@ -618,7 +618,11 @@ func (s *Supervisor) sleep(d time.Duration) bool {
 }
 
 func (s *Supervisor) giveUp(err error) {
-	s.cfg.Logger.Error("Exceeded http worker restart retry count. Shutting down Functions Host", "err", err)
+	var last error = err
+	if limit, ok := errors.AsType[*RestartLimitError](err); ok {
+		last = limit.Last
+	}
+	s.cfg.Logger.Error("Exceeded http worker restart retry count. Shutting down Functions Host", "last_failure", last)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state == stateRunning {

@@ -51,7 +51,9 @@ func printBanner(g *globals, h *host.Host, o startOptions, base string) {
 		fmt.Fprintf(w, "\t%s: %s %s\n\n", fn.Name, methods, url)
 	}
 	for _, fn := range gen.App.Functions {
-		if !fn.OK() {
+		// A function outside the allow list is not reported, as the host
+		// reports no errors for it.
+		if !fn.OK() && !fn.NotAllowed && !fn.Excluded {
 			fmt.Fprintf(w, "\t%s: not loaded, %d error(s); run `funcd doctor` for details\n\n", fn.Name, len(fn.Errors))
 		}
 	}

@@ -100,3 +100,37 @@ func TestBannerNoAuth(t *testing.T) {
 		t.Errorf("--no-auth needs no keys:\n%s", out)
 	}
 }
+
+// TestBannerAllowList: a broken function is reported, unless the allow list
+// leaves it out, as the host reports no errors for such a function.
+func TestBannerAllowList(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"host.json":             `{"version": "2.0", "customHandler": {"description": {"defaultExecutablePath": "handler"}}}`,
+		"open/function.json":    `{"bindings": [{"authLevel": "anonymous", "type": "httpTrigger", "direction": "in", "name": "req"}, {"type": "http", "direction": "out", "name": "res"}]}`,
+		"broken/function.json":  `{"bindings": [{"type": "httpTriger", "direction": "in", "name": "req"}]}`,
+		"broken2/function.json": `{"bindings": [{"type": "httpTriger", "direction": "in", "name": "req"}]}`,
+	}
+	for name, data := range files {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	noWorker := func(*funcd.App, host.WorkerOptions) (host.Worker, error) { return nil, nil }
+	h, err := host.New(host.Config{ScriptRoot: dir, StateDir: t.TempDir(), NewWorker: noWorker, AllowList: []string{"open", "broken"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Shutdown(context.Background()) })
+	out := banner(h, &globals{}, startOptions{})
+	wantContains(t, out, "broken: not loaded, 1 error(s)")
+	if strings.Contains(out, "broken2") {
+		t.Errorf("the listing reports a function outside the allow list:\n%s", out)
+	}
+}

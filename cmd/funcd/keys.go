@@ -165,6 +165,11 @@ func openKeys(g *globals, o *keysOptions) (*keyStore, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Keys belong to an app: outside one they would be made up for a
+	// folder no host serves.
+	if err := checkAppRoot(root); err != nil {
+		return nil, err
+	}
 	settings, err := appSettings(root)
 	if err != nil {
 		return nil, err

@@ -166,3 +166,14 @@ func TestKeysLegacyStateFolder(t *testing.T) {
 		t.Errorf("master key after the move = %q, want %q", got["master/_master"], before["master/_master"])
 	}
 }
+
+// TestKeysOutsideAnApp: funcd keys refuses a folder without host.json, as
+// funcd start does, rather than make up keys no host serves.
+func TestKeysOutsideAnApp(t *testing.T) {
+	empty := t.TempDir()
+	out := mustFail(t, "keys", "list", "--script-root", empty)
+	wantContains(t, out, "Unable to find project root")
+	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
+		t.Errorf("funcd keys wrote into a folder it refused: %v", entries)
+	}
+}

@@ -454,7 +454,7 @@ func (w *Worker) fatal(err error) {
 func (w *Worker) fatalError(err error) error {
 	return &funcd.Error{
 		Code: funcd.EUNAVAILABLE,
-		Message: fmt.Sprintf("%v. Check that the custom handler %s (host.json %s) starts, listens on 127.0.0.1 at the port in %s within %v, and keeps running; its output is in the log above.",
+		Message: fmt.Sprintf("%v. The custom handler %s (host.json %s) must start, listen on 127.0.0.1 at the port in %s within %v, and keep running; its output, in the log above, says why it did not.",
 			err, w.exe, w.field("defaultExecutablePath"), envCustomHandlerPort, w.initMax),
 		Err: err,
 	}
