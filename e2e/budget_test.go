@@ -109,3 +109,14 @@ func TestBufferBudgetAdminInvoke(t *testing.T) {
 		t.Errorf("after the admin invocations, %d bytes of the buffer budget are still reserved", in)
 	}
 }
+
+// A response body made from the reply can be much larger than the reply (a
+// deeply nested array, indented): it must fit in the budget all the same.
+func TestBufferBudgetMappedBody(t *testing.T) {
+	s := hosttest.Start(t, newApp(t, "contract"), hosttest.Options{Env: map[string]string{"FUNCD_MAX_BUFFERED_BYTES": strconv.Itoa(1 << 20)}})
+	if r := do(t, "GET", s.URL+"/api/nested?depth=3000", ""); r.status != http.StatusServiceUnavailable {
+		t.Errorf("a 6 KB reply indented to megabytes = %d, want 503", r.status)
+	}
+	wantStatus(t, do(t, "GET", s.URL+"/api/nested?depth=3", ""), http.StatusOK)
+	eventually(t, 10*time.Second, "every reservation to be released", func() bool { return s.Host.Buffers().InUse() == 0 })
+}

@@ -464,7 +464,13 @@ func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, res *funcd.
 		}
 		return
 	}
-	if len(res.HTTP.Body) > 0 && bodyAllowed(status) {
+	// The framing is the server's: a length or hop-by-hop header from the
+	// handler's reply that disagreed with the body would break the
+	// connection.
+	for _, k := range framingHeaders {
+		delete(h, k)
+	}
+	if bodyAllowed(status) {
 		h.Set("Content-Length", strconv.Itoa(len(res.HTTP.Body)))
 	}
 	w.WriteHeader(status)
@@ -472,6 +478,10 @@ func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, res *funcd.
 		_, _ = w.Write(res.HTTP.Body)
 	}
 }
+
+// framingHeaders are the response headers a JSON-mode reply may not set:
+// the body's length and the hop-by-hop headers (RFC 9110 section 7.6.1).
+var framingHeaders = []string{"Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Upgrade"}
 
 // copyBufferSize is the size of the buffers streamed bodies are copied
 // through.

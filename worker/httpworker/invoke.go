@@ -207,7 +207,13 @@ func (w *Worker) invokeDefault(ctx context.Context, g *generation, inv *funcd.In
 	if res.HTTP != nil && len(res.HTTP.Body) > 0 {
 		// The body is held until it has been written to the client, which
 		// may read it slowly: it keeps the reply's reservation until then.
-		br.keep(int64(len(res.HTTP.Body)))
+		// A body made from the reply (an object indented, say) can be
+		// larger than the reply itself: it must fit all the same.
+		n := int64(len(res.HTTP.Body))
+		if n > br.reserved && !br.reserve(n-br.reserved) {
+			return nil, w.overBudget(inv, "the response body made from the handler's reply", n)
+		}
+		br.keep(n)
 		res.HTTP.Release = br.handOff()
 	}
 	return res, nil

@@ -50,7 +50,7 @@ func newHTTPParts(inv *funcd.Invocation, stream bool) *httpParts {
 		query:   parseQuery(inv.HTTP.RawQuery),
 		headers: headerNames(inv.HTTP),
 		params:  paramNames(inv),
-		text:    bodyText(inv.HTTP.Body),
+		text:    requestText(inv.HTTP),
 		stream:  stream,
 	}
 }
@@ -291,6 +291,17 @@ func isOctetOrMultipart(contentType string) bool {
 		mt = strings.TrimSpace(mt)
 	}
 	return mt == "application/octet-stream" || strings.Contains(mt, "multipart/")
+}
+
+// requestText is a request body as text. A binary body (octet-stream,
+// multipart) goes into the payload as base64 of its bytes, so its text
+// serves only to find JSON properties, which a body that is not UTF-8 has
+// none of: it is not copied to replace invalid bytes.
+func requestText(r *funcd.HTTPRequest) []byte {
+	if isOctetOrMultipart(firstHeader(r.Header, "Content-Type")) {
+		return bytes.TrimPrefix(r.Body, []byte("\xef\xbb\xbf"))
+	}
+	return bodyText(r.Body)
 }
 
 // bodyText decodes a body as .NET's StreamReader does: UTF-8, a leading

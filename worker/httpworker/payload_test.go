@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/funcd/funcd"
 )
@@ -164,5 +165,21 @@ func TestTemplateParams(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("templateParams = %q, want %q", got, want)
 		}
+	}
+}
+
+// A binary body is not copied to replace its invalid UTF-8: it goes into
+// the payload as base64 of its own bytes.
+func TestRequestTextBinaryIsNotCopied(t *testing.T) {
+	body := bytes.Repeat([]byte("a\xff"), 1024)
+	for _, ct := range []string{"application/octet-stream", "multipart/form-data; boundary=x"} {
+		text := requestText(&funcd.HTTPRequest{Header: map[string][]string{"Content-Type": {ct}}, Body: body})
+		if len(text) != len(body) || &text[0] != &body[0] {
+			t.Errorf("%s: the body was copied (%d bytes from %d)", ct, len(text), len(body))
+		}
+	}
+	text := requestText(&funcd.HTTPRequest{Header: map[string][]string{"Content-Type": {"text/plain"}}, Body: body})
+	if !utf8.Valid(text) {
+		t.Errorf("a text body keeps invalid UTF-8: %q", text[:8])
 	}
 }

@@ -158,6 +158,12 @@ func invoke(w http.ResponseWriter, r *http.Request) {
 		reply(w, map[string]any{"Outputs": map[string]any{"res": map[string]any{
 			"body": strings.Repeat("0123456789", n/10+1)[:n],
 		}}})
+	case "/nested":
+		// A small reply whose body, an array nested q["depth"] deep, grows
+		// far larger once the host indents it.
+		d, _ := strconv.Atoi(q["depth"])
+		body := json.RawMessage(strings.Repeat("[", d) + strings.Repeat("]", d))
+		reply(w, map[string]any{"Outputs": map[string]any{"res": map[string]any{"statusCode": 200, "body": body}}})
 	case "/pid":
 		reply(w, map[string]any{"Outputs": map[string]any{"res": map[string]any{"body": strconv.Itoa(os.Getpid())}}})
 	default:
