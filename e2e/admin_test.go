@@ -214,3 +214,29 @@ func TestAdminListsEveryReadableFunction(t *testing.T) {
 	wantStatus(t, do(t, "POST", s.URL+"/admin/functions/crash", `{"input":""}`, append(admin, "Content-Type", "application/json")...), http.StatusNotFound)
 	wantStatus(t, do(t, "GET", s.URL+"/api/echo", ""), http.StatusOK)
 }
+
+// TestAdminInvokeURLOfAFunctionInError: invoke_url_template takes the route
+// from function.json even for a function that failed after its trigger was
+// written, as the real host reads it from the raw binding.
+func TestAdminInvokeURLOfAFunctionInError(t *testing.T) {
+	dir := newApp(t, "basic")
+	if err := os.MkdirAll(filepath.Join(dir, "routed"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fn := `{"bindings": [{"type": "httpTrigger", "direction": "in", "name": "req", "route": "things/{id:int}"}, {"type": "htp", "direction": "out", "name": "res"}]}`
+	if err := os.WriteFile(filepath.Join(dir, "routed", "function.json"), []byte(fn), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := hosttest.Start(t, dir, hosttest.Options{})
+	r := do(t, "GET", s.URL+"/admin/functions/routed", "", "x-functions-key", s.MasterKey(t))
+	wantStatus(t, r, http.StatusOK)
+	var m struct {
+		InvokeURLTemplate string `json:"invoke_url_template"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &m); err != nil {
+		t.Fatalf("%v: %s", err, r.body)
+	}
+	if !strings.HasSuffix(m.InvokeURLTemplate, "/api/things/{id:int}") {
+		t.Errorf("invoke_url_template = %q, want the route from function.json", m.InvokeURLTemplate)
+	}
+}

@@ -96,8 +96,10 @@ func (g *Generation) RouteTemplate(fn *funcd.Function) string {
 
 func routeTemplate(prefix string, fn *funcd.Function) string {
 	r := fn.Name
-	if t := fn.HTTPTrigger(); t != nil && t.Route != "" {
-		r = t.Route
+	if t := fn.HTTPTrigger(); t != nil {
+		if route := triggerRoute(t); route != "" {
+			r = route
+		}
 	}
 	r = strings.Trim(r, "/")
 	if prefix == "" {
@@ -107,6 +109,21 @@ func routeTemplate(prefix string, fn *funcd.Function) string {
 		return prefix
 	}
 	return prefix + "/" + r
+}
+
+// triggerRoute is an HTTP trigger's route: as read, or, for a function that
+// failed before its trigger was read, as function.json writes it (the real
+// host's invoke_url_template takes it from the raw binding either way).
+func triggerRoute(t *funcd.Binding) string {
+	if t.Route != "" {
+		return t.Route
+	}
+	for k, v := range t.Properties {
+		if s, ok := v.(string); ok && strings.EqualFold(k, "route") {
+			return s
+		}
+	}
+	return ""
 }
 
 // Acquire registers one invocation (or request) on the generation so that a
