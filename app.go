@@ -63,6 +63,10 @@ type HostConfig struct {
 	CustomHandler *CustomHandler
 	Logging       Logging
 
+	// Retry is host.json "retry", the default policy of functions whose
+	// function.json has none; nil when absent.
+	Retry *RetryPolicy
+
 	// ExtensionBundle is echoed in host status; funcd needs no bundle.
 	ExtensionBundle *ExtensionBundle
 

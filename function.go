@@ -3,6 +3,7 @@ package funcd
 import (
 	"encoding/json"
 	"strings"
+	"time"
 )
 
 // Function is one function of an app: a folder under the script root with a
@@ -20,6 +21,10 @@ type Function struct {
 	ScriptFile string
 	EntryPoint string
 	Bindings   []Binding
+
+	// Retry is function.json "retry", nil when absent; the host falls back
+	// to host.json "retry".
+	Retry *RetryPolicy
 
 	// Disabled is set by the AzureWebJobs.<Name>.Disabled setting (or the
 	// legacy function.json "disabled"). A disabled function is indexed but
@@ -165,4 +170,24 @@ func ParseAuthLevel(s string) (AuthLevel, bool) {
 		}
 	}
 	return AuthAnonymous, false
+}
+
+// Retry strategies, as function.json and host.json spell them.
+const (
+	FixedDelay         = "fixedDelay"
+	ExponentialBackoff = "exponentialBackoff"
+)
+
+// RetryPolicy is a "retry" section: how often and how long to wait before
+// running a failed invocation again.
+type RetryPolicy struct {
+	// Strategy is FixedDelay or ExponentialBackoff.
+	Strategy string
+	// MaxRetryCount is the number of retries after the first attempt; -1
+	// retries forever.
+	MaxRetryCount int
+	// DelayInterval is fixedDelay's wait.
+	DelayInterval time.Duration
+	// MinimumInterval and MaximumInterval bound exponentialBackoff's wait.
+	MinimumInterval, MaximumInterval time.Duration
 }

@@ -13,13 +13,19 @@ type Invocation struct {
 	ID       string
 	Function *Function
 
-	// TriggerValue is the trigger binding's value for non-HTTP triggers,
-	// already in the JSON shape workers receive.
-	TriggerValue json.RawMessage
+	// Trigger is the trigger binding's value for non-HTTP triggers; each
+	// worker protocol encodes it its own way.
+	Trigger Value
 	// Inputs holds the other input bindings' values by binding name.
-	Inputs map[string]json.RawMessage
-	// Metadata is the trigger's binding data (Azure's "trigger metadata").
+	Inputs map[string]Value
+	// Metadata is the trigger's binding data (Azure's "trigger metadata")
+	// as natural JSON: strings as JSON strings, numbers as numbers, dates
+	// as ISO 8601 strings, objects as objects (binding.Data). Workers shape
+	// the values as their protocol does.
 	Metadata map[string]json.RawMessage
+	// Retry is set when the function has a retry policy: which attempt this
+	// is and why the one before failed.
+	Retry *RetryContext
 
 	// HTTP is set when an httpTrigger fired.
 	HTTP *HTTPRequest
@@ -98,13 +104,28 @@ type HTTPResponse struct {
 	Release func()
 }
 
+// RetryContext is the state of a retry policy for one attempt, as the
+// real host exposes it to workers.
+type RetryContext struct {
+	// RetryCount is 0 for the first attempt, then 1, 2, ...
+	RetryCount int
+	// MaxRetryCount is the policy's maxRetryCount (-1: retry forever).
+	MaxRetryCount int
+	// Err is the failure of the attempt before; nil on the first.
+	Err error
+}
+
 // Result is what a worker returned for an invocation.
 type Result struct {
-	// Outputs are output binding values by binding name.
-	Outputs map[string]json.RawMessage
-	// ReturnValue is the function's return value, bound to $return if the
-	// function declares it.
-	ReturnValue json.RawMessage
+	// Outputs are output binding values by binding name, converted as the
+	// worker protocol converts them (a custom handler's base64-looking
+	// string becomes bytes). A declared $return output binding's value is
+	// under "$return".
+	Outputs map[string]Value
+	// ReturnValue is the function's return value as the worker sent it
+	// (ValueJSON for a custom handler), bound to $return if the function
+	// declares it.
+	ReturnValue Value
 	// Logs are log lines the worker returned with the result.
 	Logs []string
 	// HTTP is the HTTP response, for HTTP-triggered invocations; nil means

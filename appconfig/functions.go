@@ -183,6 +183,9 @@ func (fl *fnLoader) readMetadata() {
 	if f := fl.root.get("entryPoint"); f != nil {
 		fl.fn.EntryPoint, _ = fl.castString(f, "entryPoint")
 	}
+	if len(fl.fn.Errors) == 0 {
+		fl.readRetry()
+	}
 }
 
 // readBindings reads "bindings" (a case-sensitive lookup in the host).

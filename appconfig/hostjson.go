@@ -73,6 +73,7 @@ func (l *loader) loadHost() {
 	l.cfg.addEnv(l.opts.Env)
 
 	l.bindFunctionTimeout()
+	l.bindRetry()
 	l.bindAllowList()
 	l.bindHTTP()
 	l.bindLogging()

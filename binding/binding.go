@@ -113,8 +113,16 @@ type Kind struct {
 	// Validate checks a binding of this type when the app loads: its
 	// properties, its connection, its path pattern or schedule. Errors are
 	// *funcd.ConfigError with the field and a hint; the host adds the file
-	// and line.
+	// and line. It must not do I/O: funcd doctor runs it with an Env whose
+	// Connect resolves the setting but opens nothing (the Provider's
+	// Queues and Blobs are nil) and whose Store is nil.
 	Validate func(fn *funcd.Function, b *funcd.Binding, env *Env) error
+	// Manual, when set, makes the event of an invocation through the admin
+	// API (POST /admin/functions/{name} {"input": ...}) from its input, as
+	// the trigger binding binds a string: a blob trigger reads the blob the
+	// input names. Nil: the input is the trigger's string value, with
+	// binding data {"<Type>": input} (QueueTrigger for a queueTrigger).
+	Manual func(ctx context.Context, env *Env, fn *funcd.Function, b *funcd.Binding, input string) (Event, error)
 	// Listen starts watching a trigger's source (triggers only).
 	Listen func(fn *funcd.Function, b *funcd.Binding, env *Env, inv Invoker) (Listener, error)
 	// Read produces an input binding's value for an invocation whose

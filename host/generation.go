@@ -9,9 +9,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/funcd/funcd"
+	"github.com/funcd/funcd/binding"
 	"github.com/funcd/funcd/route"
 )
 
@@ -33,6 +35,11 @@ type Generation struct {
 	loaded    time.Time
 	log       *slog.Logger                     // obeys host.json logging.logLevel
 	fnLogs    map[*funcd.Function]*slog.Logger // each indexed function's logger
+
+	env       *binding.Env
+	listeners []listener
+	stopping  chan struct{} // closed when the generation starts to stop
+	stopOnce  sync.Once
 }
 
 // httpRoute is one HTTP-triggered function's place in the URL space.
@@ -138,14 +145,41 @@ func (g *Generation) Release() { g.work.release() }
 // generation.
 func (g *Generation) InFlight() int { return g.work.inFlight() }
 
-// Invoke runs one invocation of inv.Function on the generation's worker, with
-// the app's function timeout. The caller must hold the generation (Acquire).
+// Invoke runs one invocation of inv.Function: it reads the function's
+// input bindings (with the trigger's binding data; for an HTTP trigger its
+// route and query parameters), runs the worker with the app's function
+// timeout, and after a success writes the output bindings the worker gave
+// values. A failed output write fails the invocation, as in the real host
+// (an HTTP caller gets 500). The caller must hold the generation (Acquire).
 // A function that times out fails with a funcd.Error of code ETIMEOUT.
 //
 // The result's HTTP response may stream its body (HTTPResponse.BodyReader):
 // the caller must close it, and should keep holding the generation until
 // then.
-func (g *Generation) Invoke(ctx context.Context, inv *funcd.Invocation) (res *funcd.Result, err error) {
+func (g *Generation) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.Result, error) {
+	if !needsBindings(inv.Function) || g.worker == nil {
+		return g.invokeWorker(ctx, inv)
+	}
+	data := bindingData(inv)
+	if err := g.readInputs(ctx, inv, data); err != nil {
+		g.functionLog(inv.Function).Error(fmt.Sprintf("Executed 'Functions.%s' (Failed, Id=%s)", inv.Function.Name, inv.ID), "invocation_id", inv.ID, "error", err)
+		return nil, err
+	}
+	res, err := g.invokeWorker(ctx, inv)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.writeOutputs(ctx, inv, res, data); err != nil {
+		discard(res)
+		g.functionLog(inv.Function).Error(fmt.Sprintf("Function 'Functions.%s' failed writing its outputs (Id=%s)", inv.Function.Name, inv.ID), "invocation_id", inv.ID, "error", err)
+		return nil, err
+	}
+	return res, nil
+}
+
+// invokeWorker runs an invocation on the worker with the function
+// timeout, and logs it.
+func (g *Generation) invokeWorker(ctx context.Context, inv *funcd.Invocation) (res *funcd.Result, err error) {
 	fn := inv.Function
 	if g.worker == nil {
 		return nil, funcd.Errorf(funcd.EUNAVAILABLE,

@@ -15,8 +15,10 @@ import (
 
 	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/appconfig"
+	"github.com/funcd/funcd/binding"
 	"github.com/funcd/funcd/clock"
 	"github.com/funcd/funcd/keys"
+	"github.com/funcd/funcd/storage"
 	"github.com/funcd/funcd/worker"
 	"github.com/funcd/funcd/worker/httpworker"
 )
@@ -72,9 +74,16 @@ type Config struct {
 	Environ []string
 	// AllowList replaces host.json "functions" when non-empty.
 	AllowList []string
-	// KnownBindings reports the binding types the host can run; default the
-	// HTTP trigger and output.
+	// KnownBindings reports the binding types the host can run; default
+	// HTTP and the types of Kinds.
 	KnownBindings func(typ string) bool
+	// Kinds are the trigger and binding types the host runs besides HTTP;
+	// default DefaultKinds().
+	Kinds []binding.Kind
+	// Store, when set, is the host's store (schedule status, leases,
+	// receipts, the embedded queues and blobs) instead of the one
+	// FUNCD_STORE chooses; the host does not close it.
+	Store storage.Store
 	// NewWorker makes the app's worker; default a custom handler when
 	// host.json has a customHandler section.
 	NewWorker WorkerFactory
@@ -92,6 +101,8 @@ type Config struct {
 
 	Logger *slog.Logger
 	Clock  clock.Clock
+
+	backends backends // the store backends of this build (bindings.go)
 }
 
 // Host is a running function app. Its methods are safe for concurrent use.
@@ -102,6 +113,9 @@ type Host struct {
 	keys     *keys.Manager
 	stateDir stateLocation // how the default state folder was chosen
 	buffers  *funcd.BufferBudget
+	registry *Registry
+	owner    string     // this process among those sharing a store
+	conns    *connCache // storage providers by connection value
 
 	started time.Time
 	fatal   chan struct{} // closed when the worker failed for good
@@ -115,6 +129,11 @@ type Host struct {
 	restarts sync.WaitGroup       // Restart calls in progress; Add only while !stopped
 	fatalErr error
 	stopped  bool
+
+	store       storage.Store
+	storeChoice storeChoice
+	storeOwned  bool // opened by the host, closed by Shutdown
+	storeOpened bool
 }
 
 // New returns a host for the app in cfg.ScriptRoot. It starts nothing.
@@ -140,10 +159,16 @@ func New(cfg Config) (*Host, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
-	if cfg.KnownBindings == nil {
-		cfg.KnownBindings = KnownBindings
+	if cfg.Kinds == nil {
+		cfg.Kinds = DefaultKinds()
 	}
-	h := &Host{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, state: StateDefault, fatal: make(chan struct{}), stateDir: state}
+	cfg.backends = defaultBackends()
+	registry := NewRegistry(cfg.Kinds)
+	if cfg.KnownBindings == nil {
+		cfg.KnownBindings = registry.Known
+	}
+	h := &Host{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, state: StateDefault, fatal: make(chan struct{}), stateDir: state,
+		registry: registry, owner: newOwner(), conns: &connCache{}}
 	h.buffers = funcd.NewBufferBudget(funcd.DefaultMaxBufferedBytes)
 	if h.cfg.NewWorker == nil {
 		h.cfg.NewWorker = h.customHandlerWorker
@@ -181,9 +206,19 @@ func (h *Host) setBufferLimit(settings map[string]string) error {
 }
 
 // KnownBindings reports whether funcd can run bindings of the given
-// function.json type.
+// function.json type: HTTP or one of DefaultKinds.
 func KnownBindings(typ string) bool {
-	return strings.EqualFold(typ, "httpTrigger") || strings.EqualFold(typ, "http")
+	return NewRegistry(DefaultKinds()).Known(typ)
+}
+
+// Registry returns the binding Kinds the host runs.
+func (h *Host) Registry() *Registry { return h.registry }
+
+// newOwner names this host process among those sharing a store: the
+// machine, the process id and a random part.
+func newOwner() string {
+	name, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d-%s", name, os.Getpid(), newGUID()[:8])
 }
 
 func (h *Host) customHandlerWorker(app *funcd.App, opts WorkerOptions) (Worker, error) {
@@ -295,16 +330,23 @@ func (h *Host) load(ctx context.Context) (*Generation, error) {
 	for _, w := range app.Warnings {
 		h.log.Warn(w.Error())
 	}
+	if err := h.openStore(ctx, app.Settings, local); err != nil {
+		return nil, err
+	}
 	gen := &Generation{
 		App: app, Local: local, host: h, work: newDrainGroup(), loaded: h.clock.Now(),
-		log:    newCategoryLogger(h.log, app.Host.Logging.LogLevel),
-		fnLogs: map[*funcd.Function]*slog.Logger{},
+		log:      newCategoryLogger(h.log, app.Host.Logging.LogLevel),
+		fnLogs:   map[*funcd.Function]*slog.Logger{},
+		stopping: make(chan struct{}),
 	}
+	gen.env = h.newEnv(app, local, gen.log)
+	h.registry.Validate(app, gen.env)
 	exit, err := exitOnWorkerFailure(app, local)
 	if err != nil {
 		return nil, err
 	}
 	gen.index(gen.log)
+	logRetrySupport(gen.log, gen)
 
 	w, err := h.cfg.NewWorker(app, WorkerOptions{
 		Logger: gen.log, OnFatal: h.onWorkerFatal, ExitOnFailure: exit || h.cfg.ExitOnWorkerFailure,
@@ -319,7 +361,32 @@ func (h *Host) load(ctx context.Context) (*Generation, error) {
 		}
 		gen.worker = w
 	}
+	if gen.worker != nil {
+		gen.startListeners(ctx)
+	}
 	return gen, nil
+}
+
+// newEnv builds a generation's binding environment.
+func (h *Host) newEnv(app *funcd.App, local *funcd.LocalSettings, log *slog.Logger) *binding.Env {
+	h.mu.Lock()
+	st, choice := h.store, h.storeChoice
+	h.mu.Unlock()
+	c := &connector{
+		settings: app.Settings, local: local, store: st, storeKind: choice.kind, storeDir: choice.dir,
+		backends: h.cfg.backends, clock: h.clock, log: log, cache: h.conns,
+	}
+	return &binding.Env{
+		HostID:      hostID(app.Settings, h.cfg.ScriptRoot),
+		Owner:       h.owner,
+		Settings:    app.Settings,
+		Store:       st,
+		Connect:     c.Connect,
+		Extensions:  extensionSections(app.Host.Raw),
+		Development: isDevelopment(app.Settings),
+		Clock:       h.clock,
+		Logger:      log,
+	}
 }
 
 // onWorkerFatal puts the host in the Error state when its worker has failed
@@ -437,9 +504,11 @@ func (h *Host) Restart(ctx context.Context) error {
 	return nil
 }
 
-// stopGeneration waits for g's work to end and stops its worker.
+// stopGeneration stops g's listeners (they take no more events and drain
+// theirs), waits for the rest of g's work to end, and stops its worker.
 func (h *Host) stopGeneration(ctx context.Context, g *Generation) error {
-	err := g.work.close(ctx)
+	err := g.stopListeners(ctx)
+	err = errors.Join(err, g.work.close(ctx))
 	if g.worker != nil {
 		err = errors.Join(err, g.worker.Shutdown(ctx))
 	}
@@ -485,7 +554,7 @@ func (h *Host) Shutdown(ctx context.Context) error {
 		wg.Go(func() { errs[i] = h.stopGeneration(ctx, g) })
 	}
 	wg.Wait()
-	err := errors.Join(errs...)
+	err := errors.Join(append(errs, h.closeStore())...)
 	h.mu.Lock()
 	h.state = StateStopped
 	h.current = nil
@@ -496,10 +565,16 @@ func (h *Host) Shutdown(ctx context.Context) error {
 // ID returns the host id: derived from the machine name and the script root
 // as the real host does for local runs, or AzureFunctionsWebHost__hostid.
 func (h *Host) ID() string {
+	var settings map[string]string
 	if g := h.Current(); g != nil {
-		if id := g.App.Settings["AzureFunctionsWebHost__hostid"]; id != "" {
-			return normalizeHostID(id)
-		}
+		settings = g.App.Settings
+	}
+	return hostID(settings, h.cfg.ScriptRoot)
+}
+
+func hostID(settings map[string]string, root string) string {
+	if id := settings["AzureFunctionsWebHost__hostid"]; id != "" {
+		return normalizeHostID(id)
 	}
 	name, _ := os.Hostname()
 	var b strings.Builder
@@ -509,7 +584,7 @@ func (h *Host) ID() string {
 		}
 	}
 	f := fnv.New32a()
-	f.Write([]byte(h.cfg.ScriptRoot))
+	f.Write([]byte(root))
 	return normalizeHostID(fmt.Sprintf("%s-%d", b.String(), f.Sum32()&0x7fffffff))
 }
 

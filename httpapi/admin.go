@@ -247,16 +247,22 @@ func (s *Server) invokeFunction(w http.ResponseWriter, r *http.Request, name str
 	if body.Input != nil {
 		input = *body.Input
 	}
-	value, _ := json.Marshal(input)
-	inv := &funcd.Invocation{ID: newInvocationID(), Function: fn, TriggerValue: value}
-	if fn.HTTPTrigger() != nil {
-		inv.HTTP = &funcd.HTTPRequest{Method: http.MethodPost, URL: requestURL(r), Path: r.URL.EscapedPath(), Header: map[string][]string{}, Body: []byte(input)}
-	}
 	w.WriteHeader(http.StatusAccepted)
+	if fn.HTTPTrigger() != nil {
+		inv := &funcd.Invocation{ID: newInvocationID(), Function: fn,
+			HTTP: &funcd.HTTPRequest{Method: http.MethodPost, URL: requestURL(r), Path: r.URL.EscapedPath(), Header: map[string][]string{}, Body: []byte(input)}}
+		go func() {
+			defer gen.Release()
+			res, _ := gen.Invoke(context.Background(), inv) // Invoke logs the outcome
+			discardResult(res)
+		}()
+		return
+	}
+	// Other triggers run through the same pipeline as their listeners'
+	// events (inputs, worker, outputs), once: no retries.
 	go func() {
 		defer gen.Release()
-		res, _ := gen.Invoke(context.Background(), inv) // Invoke logs the outcome
-		discardResult(res)
+		_ = gen.InvokeManual(context.Background(), fn, input) // logged by the pipeline
 	}()
 }
 

@@ -243,9 +243,9 @@ func TestLegacyHTTPWorker(t *testing.T) {
 	}
 	// Non-HTTP functions keep the JSON protocol.
 	qfn := &funcd.Function{Name: "echo", Bindings: []funcd.Binding{{Name: "spec", Type: "queueTrigger", Direction: funcd.In}}}
-	res := e.mustInvoke(&funcd.Invocation{ID: nextID(), Function: qfn, TriggerValue: []byte(`{}`)})
+	res := e.mustInvoke(&funcd.Invocation{ID: nextID(), Function: qfn, Trigger: funcd.JSONValue([]byte(`{}`))})
 	var echo echoed
-	decodeJSON(t, res.ReturnValue, &echo)
+	decodeJSON(t, res.ReturnValue.Data, &echo)
 	if echo.Path != "/echo" || echo.Method != "POST" {
 		t.Errorf("queue function request = %s %s", echo.Method, echo.Path)
 	}

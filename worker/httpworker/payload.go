@@ -106,13 +106,13 @@ func appendData(dst []byte, inv *funcd.Invocation, parts *httpParts, pieces *[]p
 		dst = appendHTTPRequest(dst, inv, parts, pieces)
 	} else if t := fn.Trigger(); t != nil {
 		member(t.Name)
-		if dst, err = appendInputValue(dst, inv.TriggerValue); err != nil {
+		if dst, err = appendDataValue(dst, inv.Trigger); err != nil {
 			return nil, bindingError(inv, t.Name, err)
 		}
 	}
 	for _, name := range inputNames(inv) {
 		member(name)
-		if dst, err = appendInputValue(dst, inv.Inputs[name]); err != nil {
+		if dst, err = appendDataValue(dst, inv.Inputs[name]); err != nil {
 			return nil, bindingError(inv, name, err)
 		}
 	}
@@ -146,24 +146,6 @@ func inputNames(inv *funcd.Invocation) []string {
 	}
 	slices.Sort(rest)
 	return append(names, rest...)
-}
-
-// appendInputValue appends a binding value the host already shaped for
-// workers, compacted. A missing value is the string "null": the real host
-// serializes a null input with JsonConvert.SerializeObject.
-func appendInputValue(dst []byte, v json.RawMessage) ([]byte, error) {
-	if len(v) == 0 {
-		return append(dst, `"null"`...), nil
-	}
-	return appendCompacted(dst, v)
-}
-
-func appendCompacted(dst []byte, v json.RawMessage) ([]byte, error) {
-	b := bytes.NewBuffer(dst)
-	if err := json.Compact(b, v); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
 }
 
 // appendHTTPRequest appends the HTTP trigger's request object: Url, Method,
@@ -495,7 +477,7 @@ func invocationMetadata(inv *funcd.Invocation, env payloadEnv, parts *httpParts)
 			continue
 		}
 		start := md.mark()
-		c, err := appendCompacted(md.buf, v)
+		c, err := appendMetadataValue(md.buf, v)
 		if err != nil {
 			return nil, bindingError(inv, "metadata "+k, err)
 		}
@@ -509,6 +491,11 @@ func invocationMetadata(inv *funcd.Invocation, env payloadEnv, parts *httpParts)
 	start := md.mark()
 	md.buf = appendSys(md.buf, inv.Function.Name, env)
 	md.set(sys, start)
+	if inv.Retry != nil {
+		start := md.mark()
+		md.buf = appendRetryContext(md.buf, inv.Function.Name, inv.Retry)
+		md.set("RetryContext", start)
+	}
 	return md, nil
 }
 

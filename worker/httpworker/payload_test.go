@@ -29,7 +29,7 @@ func (e *testEnv) echo(inv *funcd.Invocation) echoed {
 	e.t.Helper()
 	res := e.mustInvoke(inv)
 	var got echoed
-	decodeJSON(e.t, res.ReturnValue, &got)
+	decodeJSON(e.t, res.ReturnValue.Data, &got)
 	return got
 }
 
@@ -140,14 +140,14 @@ func TestPayloadNonHTTP(t *testing.T) {
 		{Name: "out", Type: "queue", Direction: funcd.Out},
 	}}
 	inv := &funcd.Invocation{
-		ID:           nextID(),
-		Function:     fn,
-		TriggerValue: json.RawMessage(`"\"hello\""`),
-		Inputs:       map[string]json.RawMessage{"blob": json.RawMessage(`{ "a" : 1 }`), "extra": nil},
+		ID:       nextID(),
+		Function: fn,
+		Trigger:  funcd.StringValue("hello"),
+		Inputs:   map[string]funcd.Value{"blob": funcd.JSONValue(json.RawMessage(`{ "a" : 1 }`)), "extra": {}},
 		Metadata: map[string]json.RawMessage{
-			"DequeueCount": json.RawMessage(`"1"`),
-			"Id":           json.RawMessage(`"\"abc\""`),
-			"QueueTrigger": json.RawMessage(`"\"hello\""`),
+			"DequeueCount": json.RawMessage(`1`),
+			"Id":           json.RawMessage(`"abc"`),
+			"QueueTrigger": json.RawMessage(`"hello"`),
 			"Gone":         json.RawMessage(`null`),
 		},
 		Started: time.Now(),

@@ -89,7 +89,10 @@ func replyLogs(raw []json.RawMessage) ([]string, error) {
 // its http output binding makes. Outputs without the http binding's name
 // answers 200 "{}"; no Outputs at all answers nothing (Result.HTTP nil).
 func mapReply(fn *funcd.Function, r *reply, logs []string, httpTriggered bool) (*funcd.Result, error) {
-	res := &funcd.Result{Logs: logs, ReturnValue: r.ReturnValue}
+	res := &funcd.Result{Logs: logs}
+	if r.ReturnValue != nil {
+		res.ReturnValue = funcd.JSONValue(r.ReturnValue)
+	}
 	for _, b := range fn.Bindings {
 		if b.Direction != funcd.Out && b.Direction != funcd.InOut {
 			continue
@@ -104,6 +107,11 @@ func mapReply(fn *funcd.Function, r *reply, logs []string, httpTriggered bool) (
 				}
 				res.HTTP = resp
 			}
+			if !isHTTP && r.ReturnValue != nil {
+				if err := setOutput(res, &b, r.ReturnValue); err != nil {
+					return nil, err
+				}
+			}
 		case isHTTP:
 			if httpTriggered && r.Outputs != nil {
 				resp, err := outputResponse(r.Outputs, b.Name)
@@ -114,14 +122,27 @@ func mapReply(fn *funcd.Function, r *reply, logs []string, httpTriggered bool) (
 			}
 		default:
 			if v, ok := r.Outputs[b.Name]; ok {
-				if res.Outputs == nil {
-					res.Outputs = make(map[string]json.RawMessage)
+				if err := setOutput(res, &b, v); err != nil {
+					return nil, err
 				}
-				res.Outputs[b.Name] = v
 			}
 		}
 	}
 	return res, nil
+}
+
+// setOutput converts an output binding's value from the reply (see
+// outputValue) into res.Outputs.
+func setOutput(res *funcd.Result, b *funcd.Binding, raw json.RawMessage) error {
+	v, err := outputValue(raw, b.DataType)
+	if err != nil {
+		return &replyError{msg: "Invalid HttpResponseMessage", detail: fmt.Sprintf("Outputs[%q]: %v", b.Name, err)}
+	}
+	if res.Outputs == nil {
+		res.Outputs = make(map[string]funcd.Value)
+	}
+	res.Outputs[b.Name] = v
+	return nil
 }
 
 // outputResponse maps Outputs[name] of an http output binding (an object,

@@ -120,11 +120,11 @@ func TestReplyOutputsAndReturnValue(t *testing.T) {
 	fn := httpFunction("reply", "", funcd.Binding{Name: "msg", Type: "queue", Direction: funcd.Out})
 	res := e.mustInvoke(replyInvocation(fn, 200, "application/json",
 		`{"Outputs":{"msg":["a","b"],"Msg":"other case","res":{"body":"x"},"undeclared":1},"ReturnValue":{"k":"v"}}`))
-	if len(res.Outputs) != 1 || string(res.Outputs["msg"]) != `["a","b"]` {
-		t.Errorf("Outputs = %s", res.Outputs)
+	if len(res.Outputs) != 1 || res.Outputs["msg"].Kind != funcd.ValueJSON || string(res.Outputs["msg"].Data) != `["a","b"]` {
+		t.Errorf("Outputs = %v", res.Outputs)
 	}
-	if string(res.ReturnValue) != `{"k":"v"}` {
-		t.Errorf("ReturnValue = %s", res.ReturnValue)
+	if res.ReturnValue.Kind != funcd.ValueJSON || string(res.ReturnValue.Data) != `{"k":"v"}` {
+		t.Errorf("ReturnValue = %v", res.ReturnValue)
 	}
 }
 

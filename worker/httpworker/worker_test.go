@@ -26,7 +26,7 @@ func TestEnvironmentAndArguments(t *testing.T) {
 	})).start()
 	res := e.mustInvoke(httpInvocation(returnFunction("env"), "GET", "/api/env", "", ""))
 	var got map[string]any
-	decodeJSON(t, res.ReturnValue, &got)
+	decodeJSON(t, res.ReturnValue.Data, &got)
 	port := got["FUNCTIONS_CUSTOMHANDLER_PORT"].(string)
 	id := got["FUNCTIONS_CUSTOMHANDLER_WORKER_ID"].(string)
 	if _, err := strconv.Atoi(port); err != nil || got["FUNCTIONS_HTTPWORKER_PORT"] != port {
@@ -297,7 +297,7 @@ func TestShutdownKillsTheProcessGroup(t *testing.T) {
 	e := newTestEnv(t, withSetting("HANDLER_MODE", "child")).start()
 	res := e.mustInvoke(httpInvocation(returnFunction("pids"), "GET", "/api/pids", "", ""))
 	var pids struct{ Pid, Child int }
-	decodeJSON(t, res.ReturnValue, &pids)
+	decodeJSON(t, res.ReturnValue.Data, &pids)
 	if pids.Pid == 0 || pids.Child == 0 {
 		t.Fatalf("pids = %+v", pids)
 	}
