@@ -10,6 +10,7 @@ import (
 
 	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/appconfig"
+	"github.com/funcd/funcd/host"
 )
 
 // Files of an app that Check reads.
@@ -163,6 +164,7 @@ func (c *checker) checkHostFile(haveFunctions bool) bool {
 // load reads the app with appconfig and records the host-level problems.
 func (c *checker) load() {
 	app, err := appconfig.Load(c.fsys, appconfig.Options{Root: c.root, Env: c.env, KnownBindings: knownBindings})
+	host.CheckBindings(app, c.local)
 	c.app, c.fatal = app, err != nil
 	for _, e := range app.Errors {
 		c.addConfigError(Error, "", e)

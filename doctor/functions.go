@@ -7,6 +7,7 @@ import (
 
 	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/appconfig"
+	"github.com/funcd/funcd/host"
 )
 
 // checkFunctions reports, for every function, whether it runs and if not,
@@ -66,6 +67,7 @@ func (c *checker) functionView() *funcd.App {
 	env := maps.Clone(c.env)
 	env["AzureFunctionsJobHost__customHandler__description__defaultExecutablePath"] = "handler"
 	app, _ := appconfig.Load(c.fsys, appconfig.Options{Root: c.root, Env: env, KnownBindings: knownBindings})
+	host.CheckBindings(app, c.local)
 	return app
 }
 

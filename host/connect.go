@@ -56,6 +56,9 @@ type connector struct {
 	log       *slog.Logger
 
 	cache *connCache
+	// dry resolves settings without opening anything (funcd doctor): the
+	// provider has no Queues or Blobs.
+	dry bool
 }
 
 // connCache holds a host's storage providers across generations, one per
@@ -171,6 +174,9 @@ func (c *connector) Connect(connection string) (*binding.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.dry {
+		return c.dryProvider(name, value)
+	}
 	c.cache.mu.Lock()
 	defer c.cache.mu.Unlock()
 	if p, ok := c.cache.providers[value]; ok {
@@ -211,9 +217,7 @@ func (c *connector) developmentStorage(name string) (*binding.Provider, error) {
 	switch mode {
 	case "", "auto", "embedded", "azurite":
 	default:
-		e := c.settingError(SettingDevelopmentStorage, fmt.Sprintf("the value %q is not auto, embedded or azurite", c.settings[SettingDevelopmentStorage]))
-		e.Hint = "Set it to auto (Azurite when it runs, else funcd's store; the default), embedded or azurite."
-		return nil, e
+		return nil, c.devModeError()
 	}
 	useAzurite, why := false, ""
 	switch mode {
@@ -274,4 +278,26 @@ func (c *connector) azureStorage(name, value string) (*binding.Provider, error) 
 		return nil, e
 	}
 	return p, nil
+}
+
+// dryProvider checks what Connect would open, without opening it.
+func (c *connector) dryProvider(name, value string) (*binding.Provider, error) {
+	if !isDevelopmentStorage(value) {
+		return &binding.Provider{Name: "azure"}, nil
+	}
+	switch mode := strings.ToLower(strings.TrimSpace(c.settings[SettingDevelopmentStorage])); mode {
+	case "", "auto", "embedded":
+		return &binding.Provider{Name: "embedded"}, nil
+	case "azurite":
+		return &binding.Provider{Name: "azurite"}, nil
+	}
+	return nil, c.devModeError()
+}
+
+// devModeError reports a FUNCD_DEVELOPMENT_STORAGE value that is not one
+// of its three.
+func (c *connector) devModeError() *funcd.ConfigError {
+	e := c.settingError(SettingDevelopmentStorage, fmt.Sprintf("the value %q is not auto, embedded or azurite", c.settings[SettingDevelopmentStorage]))
+	e.Hint = "Set it to auto (Azurite when it runs, else funcd's store; the default), embedded or azurite."
+	return e
 }

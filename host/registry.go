@@ -2,11 +2,13 @@ package host
 
 import (
 	"errors"
+	"log/slog"
 	"strings"
 
 	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/appconfig"
 	"github.com/funcd/funcd/binding"
+	"github.com/funcd/funcd/clock"
 )
 
 // Registry holds the binding Kinds the host runs, by function.json type
@@ -99,4 +101,23 @@ func itoa(i int) string {
 		return string(rune('0' + i))
 	}
 	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+// CheckBindings validates an app's bindings as the host does when it
+// loads the app (Registry.Validate with DefaultKinds), without opening
+// anything: connection settings are resolved and checked, no store or
+// account is touched. funcd doctor reports what it records, so its
+// messages are the host's.
+func CheckBindings(app *funcd.App, local *funcd.LocalSettings) {
+	c := &connector{settings: app.Settings, local: local, dry: true, cache: &connCache{}}
+	env := &binding.Env{
+		HostID:      hostID(app.Settings, app.Root),
+		Settings:    app.Settings,
+		Connect:     c.Connect,
+		Extensions:  extensionSections(app.Host.Raw),
+		Development: isDevelopment(app.Settings),
+		Clock:       clock.Real{},
+		Logger:      slog.New(slog.DiscardHandler),
+	}
+	NewRegistry(DefaultKinds()).Validate(app, env)
 }
