@@ -208,7 +208,12 @@ func (s *Store) Enqueue(ctx context.Context, queue string, body []byte, visibili
 	if err := storage.CheckQueueName(queue); err != nil {
 		return storage.Message{}, err
 	}
-	m, err := s.enqueue(ctx, s.stmts.enqueue, queue, body, visibilityDelay, ttl)
+	var m storage.Message
+	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		m, err = s.enqueue(ctx, tx.StmtContext(ctx, s.stmts.enqueue), queue, body, visibilityDelay, ttl)
+		return err
+	})
 	if err != nil {
 		return storage.Message{}, err
 	}
@@ -345,14 +350,16 @@ func (s *Store) Delete(ctx context.Context, queue, id, popReceipt string) error 
 	if !ok {
 		return fmt.Errorf("message %s in queue %s: %w", id, queue, storage.ErrNotFound)
 	}
-	res, err := s.stmts.deleteMsg.ExecContext(ctx, seq, nonce, queue, parsePopReceipt(popReceipt))
-	if err != nil {
-		return sqlErr("delete a message from "+queue, err)
-	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		return nil
-	}
-	return s.whyNot(ctx, s.r, queue, id, seq, nonce)
+	return s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.StmtContext(ctx, s.stmts.deleteMsg).ExecContext(ctx, seq, nonce, queue, parsePopReceipt(popReceipt))
+		if err != nil {
+			return sqlErr("delete a message from "+queue, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		return s.whyNot(ctx, tx, queue, id, seq, nonce)
+	})
 }
 
 // whyNot tells why a message named by id and a pop receipt did not match:

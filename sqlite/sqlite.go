@@ -79,6 +79,7 @@ type Store struct {
 	stmts  statements
 	queueW watchers
 	blobW  watchers
+	batch  batcher
 
 	purgeMu   sync.Mutex
 	lastPurge map[string]time.Time // queue -> when its expired messages were last removed; guarded by purgeMu
