@@ -16,9 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/funcd/funcd/clock"
 	"github.com/funcd/funcd/frontdoor"
 	"github.com/funcd/funcd/host"
 	"github.com/funcd/funcd/httpapi"
+	"github.com/funcd/funcd/storage"
 )
 
 // Options changes how Start runs the host. The zero value enforces keys and
@@ -48,6 +50,12 @@ type Options struct {
 	// H2C accepts HTTP/2 with prior knowledge on plain HTTP (funcd start
 	// --h2c).
 	H2C bool
+	// Store, when set, is the host's store instead of the embedded one in
+	// the state folder (the test closes it); tests enqueue messages and
+	// read output queues through it.
+	Store storage.Store
+	// Clock defaults to the real clock.
+	Clock clock.Clock
 }
 
 // Server is a running host with its HTTP surface.
@@ -94,6 +102,8 @@ func StartErr(t testing.TB, dir string, opts Options) (*Server, error) {
 		Environ:    env,
 		AllowList:  opts.AllowList,
 		Logger:     opts.Logger,
+		Store:      opts.Store,
+		Clock:      opts.Clock,
 
 		ExitOnWorkerFailure: opts.ExitOnWorkerFailure,
 	})
