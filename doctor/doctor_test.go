@@ -49,6 +49,7 @@ var cases = []struct {
 	{name: "local-settings-invalid", modes: exe("handler")},
 	{name: "local-settings-encrypted", modes: exe("handler")},
 	{name: "unsupported-binding", modes: exe("handler")},
+	{name: "blob-missing-storage", modes: exe("handler")},
 	{name: "misspelt-binding", modes: exe("handler")},
 	{name: "runtime-node"},
 	{name: "runtime-node-v4"},

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/funcd/funcd/binding"
+	"github.com/funcd/funcd/binding/blob"
 	"github.com/funcd/funcd/clock"
 	"github.com/funcd/funcd/sqlite"
 	"github.com/funcd/funcd/storage"
@@ -16,7 +17,9 @@ import (
 // DefaultKinds returns the trigger and binding types funcd runs besides
 // HTTP.
 func DefaultKinds() []binding.Kind {
-	return []binding.Kind{}
+	return []binding.Kind{
+		blob.Trigger(),
+	}
 }
 
 // defaultBackends returns the store backends funcd is built with.

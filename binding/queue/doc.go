@@ -1,0 +1,2 @@
+// Package queue implements the queueTrigger trigger and its queue processor.
+package queue
