@@ -376,10 +376,10 @@ func TestProcessorRenewsVisibilityDuringLongHandler(t *testing.T) {
 
 func TestProcessorStopWaitsForHandlers(t *testing.T) {
 	f := newFixture(t)
-	f.enqueue("q1", "x")
+	f.enqueue("stopq", "x")
 	started := make(chan struct{})
 	release := make(chan struct{})
-	p := f.start("q1", ProcessorOptions{}, func(context.Context, storage.Message) error {
+	p := f.start("stopq", ProcessorOptions{}, func(context.Context, storage.Message) error {
 		close(started)
 		<-release
 		return nil
@@ -396,16 +396,16 @@ func TestProcessorStopWaitsForHandlers(t *testing.T) {
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
 	}
-	if n := f.count("q1"); n != 0 {
+	if n := f.count("stopq"); n != 0 {
 		t.Errorf("message not deleted by the handler that finished during Stop: %d left", n)
 	}
 }
 
 func TestProcessorAbandonedMessageIsDeliveredAgain(t *testing.T) {
 	f := newFixture(t)
-	f.enqueue("q2", "x")
+	f.enqueue("abandonq", "x")
 	started := make(chan struct{})
-	p := f.start("q2", ProcessorOptions{}, func(ctx context.Context, m storage.Message) error {
+	p := f.start("abandonq", ProcessorOptions{}, func(ctx context.Context, m storage.Message) error {
 		close(started)
 		<-ctx.Done()
 		return ctx.Err()
@@ -417,11 +417,11 @@ func TestProcessorAbandonedMessageIsDeliveredAgain(t *testing.T) {
 		t.Fatalf("Stop = %v, want the context's error", err)
 	}
 	p.handlers.Wait()
-	if len(f.peek("q2")) != 0 {
+	if len(f.peek("abandonq")) != 0 {
 		t.Fatal("abandoned message released before its visibility timeout")
 	}
 	f.clk.Advance(receiveVisibility)
-	ms, err := f.q.Receive(context.Background(), "q2", 1, time.Minute)
+	ms, err := f.q.Receive(context.Background(), "abandonq", 1, time.Minute)
 	if err != nil || len(ms) != 1 || ms[0].DequeueCount != 2 {
 		t.Fatalf("after the visibility timeout: %+v %v", ms, err)
 	}
