@@ -14,33 +14,33 @@ func NormalizeQueueName(name string) (string, error) {
 	return name, validateQueueName(name)
 }
 
-// nameError is an invalid queue name, in the real host's words.
-type nameError string
+// realError is an error in the real host's words.
+type realError string
 
-func (e nameError) Error() string { return string(e) }
+func (e realError) Error() string { return string(e) }
 
 func validateQueueName(name string) error {
 	if name == "" {
-		return nameError("A queue name can't be null or empty")
+		return realError("A queue name can't be null or empty")
 	}
 	if len(name) < 3 || len(name) > maxQueueName {
-		return nameError(`A queue name must be from 3 to 63 characters long - "` + name + `"`)
+		return realError(`A queue name must be from 3 to 63 characters long - "` + name + `"`)
 	}
 	if name[0] == '-' || name[len(name)-1] == '-' {
-		return nameError(`The dash (-) character may not be the first or last letter - "` + name + `"`)
+		return realError(`The dash (-) character may not be the first or last letter - "` + name + `"`)
 	}
 	prev := byte('a')
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		switch {
 		case c >= 'A' && c <= 'Z':
-			return nameError(`Queue names must be all lower case - "` + name + `"`)
+			return realError(`Queue names must be all lower case - "` + name + `"`)
 		case !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-'):
 			// Unlike the real host, letters outside ASCII are refused
 			// here: Azure Storage refuses them anyway.
-			return nameError(`A queue name can contain only letters, numbers, and dash(-) characters - "` + name + `"`)
+			return realError(`A queue name can contain only letters, numbers, and dash(-) characters - "` + name + `"`)
 		case c == '-' && prev == '-':
-			return nameError("A queue name cannot contain consecutive dash(-) characters.")
+			return realError("A queue name cannot contain consecutive dash(-) characters.")
 		}
 		prev = c
 	}
