@@ -13,9 +13,14 @@ import (
 // BenchmarkEnqueueReceiveDelete runs a queue end to end: two producers
 // enqueue b.N messages of 200 bytes while four consumers receive them in
 // batches of 16 and delete each, as the queue trigger does. It reports
-// messages per second.
+// messages per second, with synchronous=NORMAL (the default) and FULL.
 func BenchmarkEnqueueReceiveDelete(b *testing.B) {
-	s, err := Open(b.TempDir(), Options{Clock: clock.Real{}})
+	b.Run("normal", func(b *testing.B) { benchQueue(b, Options{Clock: clock.Real{}}) })
+	b.Run("fullsync", func(b *testing.B) { benchQueue(b, Options{Clock: clock.Real{}, FullSync: true}) })
+}
+
+func benchQueue(b *testing.B, opts Options) {
+	s, err := Open(b.TempDir(), opts)
 	if err != nil {
 		b.Fatal(err)
 	}
