@@ -74,6 +74,9 @@ type Store struct {
 
 	watch *notifier
 
+	enqueues group[enqueueReq, struct{}]
+	deletes  group[deleteReq, error]
+
 	purgeMu   sync.Mutex
 	lastPurge time.Time // guarded by purgeMu
 	closing   bool      // no new background work; guarded by purgeMu
@@ -123,6 +126,8 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 		schema: schema,
 		cancel: cancel,
 	}
+	s.enqueues.exec = s.execEnqueues
+	s.deletes.exec = s.execDeletes
 	s.watch = newNotifier(channelName(schema), cfg.ConnConfig.Copy(), opts.Logger)
 	s.wg.Go(func() { s.watch.run(lctx) })
 	return s, nil
