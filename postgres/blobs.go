@@ -41,12 +41,12 @@ func (s *Store) PutBlob(ctx context.Context, container, name string, body io.Rea
 	if err := checkBlobName(name); err != nil {
 		return storage.BlobProps{}, err
 	}
-	data, err := io.ReadAll(io.LimitReader(body, MaxBlobSize+1))
+	data, err := io.ReadAll(io.LimitReader(body, int64(s.maxBlob)+1))
 	if err != nil {
 		return storage.BlobProps{}, fmt.Errorf("postgres: put blob %s/%s: read the body: %w", container, name, err)
 	}
-	if len(data) > MaxBlobSize {
-		return storage.BlobProps{}, fmt.Errorf("postgres: put blob %s/%s: %w: the limit is %d bytes", container, name, storage.ErrTooLarge, MaxBlobSize)
+	if len(data) > s.maxBlob {
+		return storage.BlobProps{}, fmt.Errorf("postgres: put blob %s/%s: %w: the limit is %d bytes", container, name, storage.ErrTooLarge, s.maxBlob)
 	}
 	sum := md5.Sum(data)
 	now := s.now()

@@ -67,10 +67,11 @@ type Options struct {
 // Store is a storage.Store in PostgreSQL. It is safe for concurrent use, and
 // any number of Stores, in any number of processes, may share a schema.
 type Store struct {
-	pool   *pgxpool.Pool
-	clock  clock.Clock
-	log    *slog.Logger
-	schema string // the schema the tables are in, as the server named it
+	pool    *pgxpool.Pool
+	clock   clock.Clock
+	log     *slog.Logger
+	schema  string // the schema the tables are in, as the server named it
+	maxBlob int    // MaxBlobSize; smaller in tests
 
 	watch *notifier
 
@@ -120,11 +121,12 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 	}
 	lctx, cancel := context.WithCancel(context.Background())
 	s := &Store{
-		pool:   pool,
-		clock:  opts.Clock,
-		log:    opts.Logger,
-		schema: schema,
-		cancel: cancel,
+		pool:    pool,
+		clock:   opts.Clock,
+		log:     opts.Logger,
+		schema:  schema,
+		maxBlob: MaxBlobSize,
+		cancel:  cancel,
 	}
 	s.enqueues.exec = s.execEnqueues
 	s.deletes.exec = s.execDeletes
