@@ -11,6 +11,7 @@ import (
 
 	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/binding"
+	"github.com/funcd/funcd/clock"
 	"github.com/funcd/funcd/storage"
 )
 
@@ -53,6 +54,14 @@ func listen(fn *funcd.Function, b *funcd.Binding, env *binding.Env, inv binding.
 	cfg, err := readConfig(fn, b, env)
 	if err != nil {
 		return nil, err
+	}
+	if env.Store == nil {
+		return nil, fmt.Errorf("timer %s: no store to keep the timer's lease and status in", fn.Name)
+	}
+	if env.Clock == nil {
+		e := *env
+		e.Clock = clock.Real{}
+		env = &e
 	}
 	log := env.Logger
 	if log == nil {

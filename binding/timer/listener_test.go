@@ -543,7 +543,7 @@ func TestDaylightSavingTime(t *testing.T) {
 			h.start(h.env("a", nil, "WEBSITE_TIME_ZONE", "Eastern Standard Time"), &recorder{h: h, owner: "a", fired: fired},
 				map[string]any{"schedule": tt.schedule})
 			h.settle(2)
-			h.advance(tt.run, 20*time.Second, 2)
+			h.advance(tt.run, 15*time.Second, 2)
 			var got []string
 			for _, f := range drain(fired) {
 				got = append(got, f.at.In(ny).Format("01-02 15:04 -07"))
@@ -558,9 +558,17 @@ func TestDaylightSavingTime(t *testing.T) {
 	fired := make(chan firing, 100)
 	h.start(h.env("a", nil, "TZ", "America/New_York"), &recorder{h: h, owner: "a", fired: fired}, map[string]any{"schedule": "0 30 1 * * *"})
 	h.settle(2)
-	h.advance(30*time.Minute, 20*time.Second, 2)
+	h.advance(30*time.Minute, 15*time.Second, 2)
 	wantStatus(t, h.status(), time.Date(2024, 11, 3, 5, 30, 0, 0, time.UTC), time.Date(2024, 11, 4, 6, 30, 0, 0, time.UTC),
 		time.Date(2024, 11, 3, 5, 30, 0, 0, time.UTC))
+}
+
+func TestListenWithoutStore(t *testing.T) {
+	fn := timerFunction(map[string]any{"schedule": "0 * * * * *"})
+	_, err := Trigger().Listen(fn, &fn.Bindings[1], &binding.Env{}, binding.InvokerFunc(func(context.Context, binding.Event) error { return nil }))
+	if err == nil || !strings.Contains(err.Error(), "no store") {
+		t.Errorf("Listen without a store = %v", err)
+	}
 }
 
 // warnings is a slog handler that sends each warning's message and error
