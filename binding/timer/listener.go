@@ -2,6 +2,7 @@ package timer
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +43,10 @@ type listener struct {
 	log        *slog.Logger
 	lockName   string
 	statusName string
+	// owner holds the lease: the process's owner name and a suffix of this
+	// listener's own, so that two listeners of one process (an old and a
+	// new generation during a restart) never both hold it.
+	owner string
 
 	mu      sync.Mutex
 	started bool
@@ -71,6 +76,7 @@ func listen(fn *funcd.Function, b *funcd.Binding, env *binding.Env, inv binding.
 		fn: fn, cfg: cfg, env: env, inv: inv,
 		log:        log.With("function", fn.Name),
 		lockName:   LockName(env.HostID, fn.Name),
+		owner:      env.Owner + "/" + rand.Text()[:8],
 		statusName: StatusName(env.HostID, fn.Name),
 		done:       make(chan struct{}),
 	}, nil
@@ -136,7 +142,7 @@ func (l *listener) sleep(ctx context.Context, d time.Duration) bool {
 func (l *listener) run(runCtx, invokeCtx context.Context) {
 	defer close(l.done)
 	for {
-		lease, err := l.env.Store.AcquireLease(runCtx, l.lockName, l.env.Owner, leasePeriod)
+		lease, err := l.env.Store.AcquireLease(runCtx, l.lockName, l.owner, leasePeriod)
 		switch {
 		case err == nil:
 			l.log.Debug("Singleton lock acquired", "lock", l.lockName)

@@ -563,6 +563,24 @@ func TestDaylightSavingTime(t *testing.T) {
 		time.Date(2024, 11, 3, 5, 30, 0, 0, time.UTC))
 }
 
+// Two listeners of one process (a restart's old and new generations)
+// never both run the timer.
+func TestOneFiringPerTickInOneProcess(t *testing.T) {
+	h := newHarness(t, t0)
+	fired := make(chan firing, 100)
+	props := map[string]any{"schedule": "0 * * * * *"}
+	h.start(h.env("proc", nil), &recorder{h: h, owner: "old", fired: fired}, props)
+	h.settle(2)
+	h.start(h.env("proc", nil), &recorder{h: h, owner: "new", fired: fired}, props)
+	h.settle(3)
+	h.advance(2*time.Minute, step, 3)
+	got := drain(fired)
+	wantFirings(t, got, t0.Add(time.Minute), t0.Add(2*time.Minute))
+	if got[0].owner != "old" || got[1].owner != "old" {
+		t.Errorf("fired by %s and %s", got[0].owner, got[1].owner)
+	}
+}
+
 func TestListenWithoutStore(t *testing.T) {
 	fn := timerFunction(map[string]any{"schedule": "0 * * * * *"})
 	_, err := Trigger().Listen(fn, &fn.Bindings[1], &binding.Env{}, binding.InvokerFunc(func(context.Context, binding.Event) error { return nil }))
