@@ -96,12 +96,12 @@ func readConfig(fn *funcd.Function, b *funcd.Binding, env *binding.Env) (*config
 	}
 	sched, err := schedule.Parse(expr)
 	if err != nil {
-		return nil, &funcd.ConfigError{
-			Field: field("schedule"),
-			Msg:   err.Error(),
-			Hint: `Write six fields {second} {minute} {hour} {day} {month} {day-of-week}, e.g. "0 30 9 * * Mon-Fri" ` +
-				`(9:30 on weekdays) or "0 */5 * * * *" (every five minutes), or a TimeSpan "hh:mm:ss" such as "00:05:00".`,
+		hint := `Write six fields {second} {minute} {hour} {day} {month} {day-of-week}, e.g. "0 30 9 * * Mon-Fri" ` +
+			`(9:30 on weekdays) or "0 */5 * * * *" (every five minutes), or a TimeSpan "hh:mm:ss" such as "00:05:00".`
+		if pe, ok := err.(*schedule.ParseError); ok && pe.Cron != nil {
+			hint = "As cron: " + pe.Cron.Error() + ". " + hint
 		}
+		return nil, &funcd.ConfigError{Field: field("schedule"), Msg: err.Error(), Hint: hint}
 	}
 	if d, ok := sched.Interval(); ok && d <= 0 {
 		return nil, &funcd.ConfigError{
