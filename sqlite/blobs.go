@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/funcd/funcd/storage"
 )
@@ -283,7 +284,7 @@ func (s *Store) ListBlobs(ctx context.Context, container, prefix, marker string,
 		if err != nil {
 			return nil, "", sqlErr("list blobs", err)
 		}
-		if !hasPrefix(p.Name, prefix) {
+		if !strings.HasPrefix(p.Name, prefix) {
 			break
 		}
 		if len(page) == limit {

@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -196,5 +198,56 @@ func TestMessageIDsAndReceiptsRoundTrip(t *testing.T) {
 	}
 	if popReceipt(0) != "" || parsePopReceipt("") != 0 || parsePopReceipt("!!") != 0 {
 		t.Error("no receipt does not map to 0")
+	}
+}
+
+// failingReader gives some bytes and then an error, as a client that goes
+// away mid-upload.
+type failingReader struct{ n int }
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.n <= 0 {
+		return 0, errors.New("connection reset")
+	}
+	n := min(len(p), r.n)
+	r.n -= n
+	return n, nil
+}
+
+func TestFailedUploadLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, clock.Real{})
+	ctx := t.Context()
+	old, err := s.PutBlob(ctx, "c-1", "b", strings.NewReader("old"), storage.PutBlobOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutBlob(ctx, "c-1", "b", &failingReader{n: 100_000}, storage.PutBlobOptions{}); err == nil {
+		t.Fatal("PutBlob of a failing body succeeded")
+	}
+	if _, err := s.PutBlob(ctx, "c-1", "new", &failingReader{n: 10}, storage.PutBlobOptions{}); err == nil {
+		t.Fatal("PutBlob of a failing body succeeded")
+	}
+	p, err := s.StatBlob(ctx, "c-1", "b")
+	if err != nil || p.ETag != old.ETag {
+		t.Errorf("after a failed overwrite: %+v, %v; want the old version", p, err)
+	}
+	if _, err := s.StatBlob(ctx, "c-1", "new"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("a failed first upload left a blob: %v", err)
+	}
+	if n := len(blobFiles(t, dir)); n != 1 {
+		t.Errorf("%d files after failed uploads, want the old version's only", n)
+	}
+}
+
+func TestCancelledWritesDoNothing(t *testing.T) {
+	s := open(t, t.TempDir(), clock.Real{})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := s.Enqueue(ctx, "q-1", []byte("x"), 0, 0); !errors.Is(err, context.Canceled) {
+		t.Errorf("Enqueue with a cancelled context: %v", err)
+	}
+	if _, err := s.Receive(t.Context(), "q-1", 1, time.Minute); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("a cancelled Enqueue made the queue: %v", err)
 	}
 }

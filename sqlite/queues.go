@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/base64"
@@ -34,37 +35,33 @@ func (st *statements) close() {
 const messageColumns = `seq, nonce, pop, dequeue_count, inserted, expires, visible, body`
 
 func (s *Store) prepare(ctx context.Context) error {
-	prep := func(q string) *sql.Stmt {
-		st, err := s.w.PrepareContext(ctx, q)
-		if err != nil {
-			panic(fmt.Errorf("sqlite: prepare %q: %w", q, err))
-		}
-		return st
-	}
-	var err error
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				err = r.(error)
-			}
-		}()
-		s.stmts.enqueue = prep(`INSERT INTO messages (nonce, queue, inserted, expires, visible, body)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`)
+	for _, p := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&s.stmts.enqueue, `INSERT INTO messages (nonce, queue, inserted, expires, visible, body)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`},
 		// One statement takes the messages, so that two receivers (in this
 		// process or another) never take the same one.
-		s.stmts.receive = prep(`UPDATE messages
+		{&s.stmts.receive, `UPDATE messages
 			SET dequeue_count = dequeue_count + 1, pop = random(), visible = ?1
 			WHERE seq IN (
 				SELECT seq FROM messages INDEXED BY messages_fifo
 				WHERE queue = ?2 AND visible <= ?3 AND expires > ?3
 				ORDER BY seq LIMIT ?4)
-			RETURNING ` + messageColumns)
-		s.stmts.deleteMsg = prep(`DELETE FROM messages WHERE seq = ? AND nonce = ? AND queue = ? AND pop = ? AND pop <> 0`)
-		s.stmts.updateVis = prep(`UPDATE messages SET pop = random(), visible = ?
+			RETURNING ` + messageColumns},
+		{&s.stmts.deleteMsg, `DELETE FROM messages WHERE seq = ? AND nonce = ? AND queue = ? AND pop = ? AND pop <> 0`},
+		{&s.stmts.updateVis, `UPDATE messages SET pop = random(), visible = ?
 			WHERE seq = ? AND nonce = ? AND queue = ? AND pop = ? AND pop <> 0
-			RETURNING ` + messageColumns)
-	}()
-	return err
+			RETURNING ` + messageColumns},
+	} {
+		st, err := s.w.PrepareContext(ctx, p.query)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare %q: %w", p.query, err)
+		}
+		*p.stmt = st
+	}
+	return nil
 }
 
 // never is the expiry stored for a message that never expires.
@@ -192,7 +189,7 @@ func (s *Store) ListQueues(ctx context.Context, prefix string) ([]storage.QueueI
 		if err := rows.Scan(&qi.Name, &qi.Messages); err != nil {
 			return nil, sqlErr("list queues", err)
 		}
-		if !hasPrefix(qi.Name, prefix) {
+		if !strings.HasPrefix(qi.Name, prefix) {
 			break
 		}
 		out = append(out, qi)
@@ -289,7 +286,7 @@ func (s *Store) Receive(ctx context.Context, queue string, limit int, visibility
 		return nil, s.queueMustExist(ctx, queue)
 	}
 	// RETURNING gives rows in no promised order.
-	slices.SortFunc(got, func(a, b taken) int { return int(min(max(a.seq-b.seq, -1), 1)) })
+	slices.SortFunc(got, func(a, b taken) int { return cmp.Compare(a.seq, b.seq) })
 	out := make([]storage.Message, len(got))
 	for i, t := range got {
 		out[i] = t.m

@@ -41,7 +41,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -372,7 +371,3 @@ func fromNanos(n int64) time.Time {
 func sqlErr(what string, err error) error {
 	return fmt.Errorf("sqlite: %s: %w", what, err)
 }
-
-// hasPrefix reports whether name starts with prefix; listings select names
-// at or after the prefix in byte order and stop at the first without it.
-func hasPrefix(name, prefix string) bool { return strings.HasPrefix(name, prefix) }
