@@ -1,7 +1,7 @@
 # make check runs everything CI runs: format, vet, lint and every test.
 GO ?= go
 
-.PHONY: check fmt vet lint test run build install bench clean
+.PHONY: check fmt vet lint test azurite run build install bench clean
 
 check: fmt vet lint test
 
@@ -14,8 +14,19 @@ vet:
 lint:
 	$(GO) tool staticcheck ./...
 
-test:
+test: azurite
 	$(GO) test -race -count=1 ./...
+
+# azurite installs the Azure Storage emulator that package azstorage's tests
+# start (see azstorage/azuritetest), from the versions pinned in
+# tools/azurite/package-lock.json, again only when the lock file changes.
+AZURITE_STAMP = tools/azurite/node_modules/.package-lock.json
+
+azurite: $(AZURITE_STAMP)
+
+$(AZURITE_STAMP): tools/azurite/package.json tools/azurite/package-lock.json
+	npm ci --prefix tools/azurite --no-audit --no-fund --loglevel=error
+	@touch $@
 
 build:
 	$(GO) build -o bin/funcd ./cmd/funcd
