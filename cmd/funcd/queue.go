@@ -32,7 +32,10 @@ Storage Explorer and the Azure portal store a message with "Encode the message
 body in Base64" (on by default). Use --encoding none when the app's host.json
 sets extensions.queues.messageEncoding to "none", or to store text that is
 already encoded: az storage message put stores --content as given, so scripts
-that base64-encode for it must pass --encoding none here.`
+that base64-encode for it must pass --encoding none here.
+
+A running funcd start finds the message on its queue listener's next poll, at
+most maxPollingInterval later (2 seconds in Development, as funcd start runs).`
 
 // queueOptions are the flags of the queue commands.
 type queueOptions struct {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/funcd/funcd/storage"
 )
 
 // storageApp is an app whose AzureWebJobsStorage is funcd's embedded store,
@@ -197,4 +199,41 @@ func TestBlobCommands(t *testing.T) {
 	wantContains(t, mustFail(t, args(root, "blob", "get", "samples")...), `"samples" names no blob: expected <container>/<blob name>`)
 	wantContains(t, mustFail(t, args(root, "blob", "list", "a")...), `container name "a" must be 3 to 63 characters long`)
 	wantContains(t, mustFail(t, args(root, "blob", "put", "samples/x", filepath.Join(t.TempDir(), "missing"))...), "no such file")
+}
+
+// FuzzParseSeconds: any flag value is a duration that is not negative
+// (unless never) or an error naming the flag.
+func FuzzParseSeconds(f *testing.F) {
+	for _, s := range []string{"0", "30", "-1", "never", "1h30m", "90s", "-5s", "1e9", " 7 ", "9999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		d, err := parseSeconds("ttl", v, true)
+		if err != nil {
+			if !strings.Contains(err.Error(), "--ttl") {
+				t.Errorf("%q: error %v does not name the flag", v, err)
+			}
+			return
+		}
+		if d < 0 && d != -1 {
+			t.Errorf("%q: negative duration %v", v, d)
+		}
+	})
+}
+
+// FuzzSplitBlobPath: a path that splits gives a valid container and a
+// non-empty blob name that join back to it.
+func FuzzSplitBlobPath(f *testing.F) {
+	for _, s := range []string{"samples/a.txt", "samples/in/deep/x", "samples", "Samples/x", "ab/x", "samples/", "/x", "sam--ples/x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, arg string) {
+		c, n, err := splitBlobPath(arg)
+		if err != nil {
+			return
+		}
+		if c+"/"+n != arg || n == "" || storage.CheckContainerName(c) != nil {
+			t.Errorf("%q split into %q and %q", arg, c, n)
+		}
+	})
 }
