@@ -3,11 +3,13 @@ package host
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"path/filepath"
 	"strings"
 
 	"github.com/funcd/funcd"
+	"github.com/funcd/funcd/clock"
 	"github.com/funcd/funcd/storage"
 )
 
@@ -115,23 +117,11 @@ func (h *Host) openStore(ctx context.Context, settings map[string]string, local 
 		if choice, err = chooseStore(settings, local, h.cfg.StateDir); err != nil {
 			return err
 		}
-		be := h.cfg.backends
-		switch choice.kind {
-		case "postgres":
-			if be.postgres == nil {
-				return &funcd.ConfigError{Field: SettingStore, Msg: "this build of funcd has no PostgreSQL store"}
-			}
-			if st, err = be.postgres(ctx, choice.conn, h.clock, h.log); err != nil {
-				return fmt.Errorf("cannot open the PostgreSQL store %s: %w", redactConn(choice.conn), funcd.RedactError(err))
-			}
-			h.log.Info("Using the shared PostgreSQL store at " + redactConn(choice.conn) + ".")
-		default:
-			if be.sqlite != nil {
-				if st, err = be.sqlite(choice.dir, h.clock, h.log); err != nil {
-					return fmt.Errorf("cannot open the embedded store in %s: %w", choice.dir, err)
-				}
-				h.log.Info("Using the embedded store at " + choice.dir + ".")
-			}
+		if st, err = openChosenStore(ctx, choice, h.cfg.backends, h.clock, h.log); err != nil {
+			return err
+		}
+		if st != nil {
+			h.log.Info("Using " + choice.describe() + ".")
 		}
 		owned = st != nil
 	}
@@ -139,6 +129,48 @@ func (h *Host) openStore(ctx context.Context, settings map[string]string, local 
 	h.store, h.storeChoice, h.storeOwned, h.storeOpened = st, choice, owned, true
 	h.mu.Unlock()
 	return nil
+}
+
+// openChosenStore opens the store FUNCD_STORE chose; a
+// build without the chosen backend has none (nil, nil) for the embedded
+// store, and an error for PostgreSQL.
+func openChosenStore(ctx context.Context, choice storeChoice, be backends, clk clock.Clock, log *slog.Logger) (storage.Store, error) {
+	switch choice.kind {
+	case "postgres":
+		if be.postgres == nil {
+			return nil, &funcd.ConfigError{Field: SettingStore, Msg: "this build of funcd has no PostgreSQL store"}
+		}
+		st, err := be.postgres(ctx, choice.conn, clk, log)
+		if err != nil {
+			return nil, fmt.Errorf("cannot open the PostgreSQL store %s: %w", redactConn(choice.conn), funcd.RedactError(err))
+		}
+		return st, nil
+	default:
+		if be.sqlite == nil {
+			return nil, nil
+		}
+		st, err := be.sqlite(choice.dir, clk, log)
+		if err != nil {
+			return nil, fmt.Errorf("cannot open the embedded store in %s: %w", choice.dir, err)
+		}
+		return st, nil
+	}
+}
+
+// where says where the chosen store is, for logs.
+func (c storeChoice) where() string {
+	if c.kind == "postgres" {
+		return redactConn(c.conn)
+	}
+	return c.dir
+}
+
+// describe names the chosen store for logs.
+func (c storeChoice) describe() string {
+	if c.kind == "postgres" {
+		return "the shared PostgreSQL store at " + c.where()
+	}
+	return "the embedded store at " + c.where()
 }
 
 // Store returns the host's store (nil before Start, or in a build without

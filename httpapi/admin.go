@@ -38,6 +38,9 @@ func (s *Server) adminRoute(r *http.Request, seg []string) http.HandlerFunc {
 	if len(seg) >= 2 {
 		scope = hostKeyScope(seg[1])
 	}
+	if len(seg) >= 1 && strings.EqualFold(seg[0], "funcd") {
+		return s.storageRoute(r, seg[1:])
+	}
 	switch {
 	case matchSegments(seg, "host", "ping") && (get || post):
 		return ping

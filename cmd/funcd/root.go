@@ -21,6 +21,7 @@ type globals struct {
 	verbose    bool
 	scriptRoot string
 	logFormat  string
+	stdin      io.Reader
 	stdout     io.Writer
 	stderr     io.Writer
 
@@ -52,13 +53,20 @@ func root(g *globals) *cobra.Command {
 		}
 		return fmt.Errorf("--log-format %q: want auto, console, json or text", g.logFormat)
 	}
-	cmd.AddCommand(startCommand(g), versionCommand(g), initCommand(g), newCommand(g), doctorCommand(g), keysCommand(g))
+	cmd.AddCommand(startCommand(g), versionCommand(g), initCommand(g), newCommand(g), doctorCommand(g), keysCommand(g),
+		queueCommand(g), blobCommand(g))
 	return cmd
 }
 
 // run executes the CLI and returns the process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runWithInput(ctx, args, os.Stdin, stdout, stderr)
+}
+
+// runWithInput is run with the given standard input.
+func runWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g := &globals{
+		stdin:          stdin,
 		stdout:         stdout,
 		stderr:         stderr,
 		stdoutTerminal: writesToTerminal(stdout),
