@@ -153,7 +153,7 @@ func TestRestartKeepsInFlightRequests(t *testing.T) {
 // status of the functions the host tried to create.
 func TestAdminListsEveryReadableFunction(t *testing.T) {
 	dir := newApp(t, "basic")
-	// Readable, but its binding type is not registered: in error.
+	// Readable, but its queue name is invalid: in error.
 	if err := os.MkdirAll(filepath.Join(dir, "queued"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestAdminListsEveryReadableFunction(t *testing.T) {
 	wantStatus(t, do(t, "GET", s.URL+"/admin/functions/queued", "", admin...), http.StatusOK)
 	wantStatus(t, do(t, "GET", s.URL+"/admin/functions/broken", "", admin...), http.StatusNotFound)
 	r := do(t, "GET", s.URL+"/admin/functions/queued/status", "", admin...)
-	if r.status != http.StatusOK || !strings.Contains(r.body, `"errors":[`) || !strings.Contains(r.body, "queueTrigger") {
+	if r.status != http.StatusOK || !strings.Contains(r.body, `"errors":[`) || !strings.Contains(r.body, "A queue name must be from 3 to 63 characters long") {
 		t.Errorf("status of a function in error = %d %s", r.status, r.body)
 	}
 	r = do(t, "GET", s.URL+"/admin/functions/broken/status", "", admin...)

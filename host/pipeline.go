@@ -313,9 +313,9 @@ func (g *Generation) stopListeners(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// manualEvent makes the event of an invocation through the admin API: a
-// timer gets a TimerInfo that is not past due, whatever the input; other
-// triggers bind the input as their Kind's Manual does, else as a string
+// manualEvent makes the event of an invocation through the admin API:
+// triggers bind the input as their Kind's Manual does (a timer gets a
+// TimerInfo that is not past due, whatever the input), else as a string
 // with binding data {"<Type>": input}.
 func (g *Generation) manualEvent(ctx context.Context, fn *funcd.Function, input string) (binding.Event, error) {
 	t := fn.Trigger()
@@ -328,10 +328,6 @@ func (g *Generation) manualEvent(ctx context.Context, fn *funcd.Function, input 
 		ev, err := k.Manual(ctx, g.env, fn, t, input)
 		ev.Function = fn
 		return ev, err
-	}
-	if strings.EqualFold(t.Type, "timerTrigger") {
-		ev.Value = funcd.JSONValue(json.RawMessage(`{"Schedule":{"AdjustForDST":true},"ScheduleStatus":null,"IsPastDue":false}`))
-		return ev, nil
 	}
 	ev.Value = funcd.StringValue(input)
 	key := strings.ToUpper(t.Type[:1]) + t.Type[1:]

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/binding"
+	"github.com/funcd/funcd/binding/bindexpr"
 	"github.com/funcd/funcd/storage"
 )
 
@@ -211,7 +211,7 @@ func write(ctx context.Context, env *binding.Env, fn *funcd.Function, b *funcd.B
 		return fmt.Errorf("function %s, binding %s: %w", fn.Name, b.Name, err)
 	}
 	if strings.Contains(name, "{") {
-		resolved, err := resolve(name, data)
+		resolved, err := resolve(name, data, env, fn)
 		if err != nil {
 			return fmt.Errorf("function %s, binding %s: queueName %q: %w", fn.Name, b.Name, name, err)
 		}
@@ -295,45 +295,12 @@ func jsonArray(raw []byte) ([][]byte, bool) {
 	return out, true
 }
 
-// resolve replaces each {name} of an output's queue name with the trigger's
-// binding data of that name (matched case-insensitively; strings as their
-// text, other values as JSON).
-func resolve(template string, data binding.Data) (string, error) {
-	var out strings.Builder
-	for {
-		i := strings.IndexByte(template, '{')
-		if i < 0 {
-			out.WriteString(template)
-			return out.String(), nil
-		}
-		j := strings.IndexByte(template[i:], '}')
-		if j < 0 {
-			return "", errors.New("unclosed {")
-		}
-		out.WriteString(template[:i])
-		key := strings.TrimSpace(template[i+1 : i+j])
-		raw, ok := lookup(data, key)
-		if !ok {
-			return "", fmt.Errorf("no value for the binding parameter '%s'", key)
-		}
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			out.WriteString(s)
-		} else {
-			out.Write(raw)
-		}
-		template = template[i+j+1:]
+// resolve binds an output's queue name template against the trigger's
+// data and the built-in expressions ({rand-guid}, {DateTime}, {sys.*}).
+func resolve(template string, data binding.Data, env *binding.Env, fn *funcd.Function) (string, error) {
+	t, err := bindexpr.Parse(template)
+	if err != nil {
+		return "", err
 	}
-}
-
-func lookup(data binding.Data, key string) (json.RawMessage, bool) {
-	if v, ok := data[key]; ok {
-		return v, true
-	}
-	for k, v := range data {
-		if strings.EqualFold(k, key) {
-			return v, true
-		}
-	}
-	return nil, false
+	return t.BindSys(data, bindexpr.Sys{Now: env.Clock.Now(), MethodName: fn.Name})
 }

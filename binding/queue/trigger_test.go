@@ -296,7 +296,7 @@ func TestOutputWrites(t *testing.T) {
 		t.Errorf("large message: %v", err)
 	}
 	err = out.Write(ctx, f.env(""), fn, queueBinding("queue", "{missing}"), data, funcd.StringValue("x"))
-	if err == nil || !strings.Contains(err.Error(), "no value for the binding parameter 'missing'") {
+	if err == nil || !strings.Contains(err.Error(), "No value for named parameter 'missing'.") {
 		t.Errorf("unresolved expression: %v", err)
 	}
 }
