@@ -478,8 +478,8 @@ func TestHTTPFunctionBindings(t *testing.T) {
 	}
 }
 
-// Admin invocations run once, without retries: a timer gets its Kind's Manual event
-// that is not past due; another trigger gets the input as its value.
+// Admin invocations run once, without retries: a timer gets its Kind's
+// Manual event; another trigger gets the input as its value.
 func TestInvokeManual(t *testing.T) {
 	files := pipelineApp(testHostJSON, `, "retry": {"strategy": "fixedDelay", "maxRetryCount": 3, "delayInterval": "00:00:10"}`)
 	files["tick/function.json"] = `{"bindings": [{"type": "timerTrigger", "direction": "in", "name": "t", "schedule": "0 */5 * * * *"}]}`
