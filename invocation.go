@@ -30,6 +30,10 @@ type Invocation struct {
 	// HTTP is set when an httpTrigger fired.
 	HTTP *HTTPRequest
 
+	// Reason is why the function runs, for the "Executing" log line; empty
+	// means it was called through the host's APIs (HTTP, admin).
+	Reason string
+
 	// Started is when the host began the invocation.
 	Started time.Time
 }

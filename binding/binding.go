@@ -35,6 +35,10 @@ type Event struct {
 	Value funcd.Value
 	// Data is the trigger's binding data.
 	Data Data
+	// Reason is why the function runs, as the real host logs it in
+	// "Executing 'Functions.<Name>' (Reason='...')": "New queue message
+	// detected on 'orders'.". Empty: the host's reason for its own calls.
+	Reason string
 }
 
 // Invoker runs an event through the host's pipeline: input bindings, the

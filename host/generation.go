@@ -204,9 +204,13 @@ func (g *Generation) invokeWorker(ctx context.Context, inv *funcd.Invocation) (r
 	}
 
 	log := g.functionLog(fn)
+	reason := inv.Reason
+	if reason == "" {
+		reason = invokeReason
+	}
 	id := slog.String("invocation_id", inv.ID)
 	if log.Enabled(ctx, slog.LevelInfo) {
-		log.LogAttrs(ctx, slog.LevelInfo, "Executing 'Functions."+fn.Name+"' (Reason='"+invokeReason+"', Id="+inv.ID+")", id)
+		log.LogAttrs(ctx, slog.LevelInfo, "Executing 'Functions."+fn.Name+"' (Reason='"+reason+"', Id="+inv.ID+")", id)
 	}
 	res, err = g.worker.Invoke(ctx, inv)
 	if err != nil && timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && funcd.ErrorCode(err) != funcd.ETIMEOUT {

@@ -142,7 +142,7 @@ func (g *Generation) attempt(ctx context.Context, ev binding.Event, rc *funcd.Re
 	}
 	defer g.Release()
 	inv := &funcd.Invocation{
-		ID: newGUID(), Function: ev.Function, Trigger: ev.Value, Metadata: ev.Data, Retry: rc,
+		ID: newGUID(), Function: ev.Function, Trigger: ev.Value, Metadata: ev.Data, Retry: rc, Reason: ev.Reason,
 	}
 	res, err := g.Invoke(ctx, inv)
 	discard(res)

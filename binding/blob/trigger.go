@@ -373,6 +373,7 @@ func (l *listener) invoke(ctx context.Context, msg message) error {
 	}
 	caps, _ := l.cfg.matches(msg.ContainerName, msg.BlobName)
 	ev := binding.Event{Function: l.fn, Data: bindingData(l.prov, props, caps)}
+	ev.Reason = "New blob detected(LogsAndContainerScan): " + msg.ContainerName + "/" + msg.BlobName
 	if l.cfg.binary {
 		ev.Value = funcd.BytesValue(content)
 	} else {

@@ -164,6 +164,9 @@ func Event(fn *funcd.Function, b *funcd.Binding, m storage.Message, body []byte)
 		data["QueueTrigger"] = jsonOf(string(body))
 	}
 	ev := binding.Event{Function: fn, Data: data}
+	if q, err := queueName(b, false); err == nil {
+		ev.Reason = "New queue message detected on '" + q + "'."
+	}
 	switch {
 	case strings.EqualFold(b.DataType, "binary"):
 		ev.Value = funcd.BytesValue(body)

@@ -212,6 +212,7 @@ func event(fn *funcd.Function, cfg *config, st *storage.ScheduleStatus, pastDue 
 		Function: fn,
 		Value:    funcd.JSONValue(TimerInfo(cfg.sched, st, pastDue, cfg.loc)),
 		Data:     binding.Data{"TimerTrigger": fired},
+		Reason:   "Timer fired at " + now.In(cfg.loc).Format("2006-01-02T15:04:05.0000000Z07:00"),
 	}
 }
 
