@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/funcd/funcd/host"
 	"github.com/funcd/funcd/hosttest"
 	"github.com/funcd/funcd/postgres"
 )
@@ -226,7 +227,10 @@ func startScaleoutHost(t *testing.T, i int, funcdBin, handler, conn, hostID, log
 	// (and between machines); instances of one app share it, as on Azure,
 	// by setting it.
 	cmd.Env = append(os.Environ(), "FUNCD_STORE="+conn, "SCALEOUT_LOG="+logFile,
-		"AzureFunctionsWebHost__hostid="+hostID)
+		"AzureFunctionsWebHost__hostid="+hostID,
+		// UseDevelopmentStorage=true means funcd's own store even when
+		// an Azurite answers on this machine.
+		host.SettingDevelopmentStorage+"=embedded")
 	out, err := os.Create(filepath.Join(t.TempDir(), "funcd.log"))
 	if err != nil {
 		t.Fatal(err)
