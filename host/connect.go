@@ -212,6 +212,10 @@ func (c *connector) ownStore(name string) (*binding.Provider, error) {
 
 // developmentStorage resolves UseDevelopmentStorage=true: Azurite when it
 // answers (or FUNCD_DEVELOPMENT_STORAGE=azurite), else funcd's own store.
+// With a shared store (FUNCD_STORE) the choice was made already: funcd's
+// store, unless FUNCD_DEVELOPMENT_STORAGE=azurite asks for Azurite, so that
+// an Azurite someone starts on the machine never takes work away from the
+// hosts sharing the store.
 func (c *connector) developmentStorage(name string) (*binding.Provider, error) {
 	mode := strings.ToLower(strings.TrimSpace(c.settings[SettingDevelopmentStorage]))
 	switch mode {
@@ -226,6 +230,10 @@ func (c *connector) developmentStorage(name string) (*binding.Provider, error) {
 	case "azurite":
 		useAzurite, why = true, SettingDevelopmentStorage+"=azurite"
 	default:
+		if c.storeKind == "postgres" {
+			why = "FUNCD_STORE names a shared PostgreSQL store"
+			break
+		}
 		if c.backends.azurite != nil && c.backends.azure != nil {
 			ok, where := c.backends.azurite(context.Background())
 			if ok {

@@ -109,6 +109,20 @@ func TestConnectDevelopmentStorage(t *testing.T) {
 			t.Errorf("%s=%s: %+v %v, want %s", SettingDevelopmentStorage, mode, p, err, want)
 		}
 	}
+	// With a shared PostgreSQL store, a running Azurite takes nothing away
+	// from the hosts sharing it, unless asked for.
+	azurite = true
+	shared := newTestConnector(settings, nil, be)
+	shared.storeKind = "postgres"
+	if p, err := shared.Connect(""); err != nil || p.Name != "postgres" {
+		t.Errorf("with FUNCD_STORE and Azurite running: %+v %v, want funcd's store", p, err)
+	}
+	shared = newTestConnector(map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true", SettingDevelopmentStorage: "azurite"}, nil, be)
+	shared.storeKind = "postgres"
+	if p, err := shared.Connect(""); err != nil || p.Name != "azurite" {
+		t.Errorf("with FUNCD_STORE and %s=azurite: %+v %v", SettingDevelopmentStorage, p, err)
+	}
+
 	s := map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true", SettingDevelopmentStorage: "cloud"}
 	if _, err := newTestConnector(s, nil, be).Connect(""); err == nil {
 		t.Error("a bad FUNCD_DEVELOPMENT_STORAGE was accepted")
@@ -169,5 +183,17 @@ func TestRegistry(t *testing.T) {
 	}
 	if _, ok := r.Lookup("QueueTrigger"); !ok {
 		t.Error("Lookup is case-sensitive")
+	}
+}
+
+func TestHostID(t *testing.T) {
+	if got := hostID(map[string]string{SettingHostID: "My-App-", "WEBSITE_SITE_NAME": "site"}, "/app"); got != "my-app" {
+		t.Errorf("with %s: %q", SettingHostID, got)
+	}
+	if got := hostID(map[string]string{"WEBSITE_SITE_NAME": "Orders-Site-With-A-Very-Long-Name-Indeed"}, "/app"); got != "orders-site-with-a-very-long-nam" {
+		t.Errorf("with WEBSITE_SITE_NAME: %q", got)
+	}
+	if a, b := hostID(nil, "/app/one"), hostID(nil, "/app/two"); a == b {
+		t.Errorf("two folders on one machine share the host id %q", a)
 	}
 }

@@ -562,8 +562,11 @@ func (h *Host) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// ID returns the host id: derived from the machine name and the script root
-// as the real host does for local runs, or AzureFunctionsWebHost__hostid.
+// ID returns the host id, as the real host chooses it:
+// AzureFunctionsWebHost__hostid, else the site name (WEBSITE_SITE_NAME, as in
+// Azure), else derived from the machine name and the script root, as for
+// local runs. Processes that share a store share leases, timer status and
+// blob receipts by host id.
 func (h *Host) ID() string {
 	var settings map[string]string
 	if g := h.Current(); g != nil {
@@ -572,9 +575,15 @@ func (h *Host) ID() string {
 	return hostID(settings, h.cfg.ScriptRoot)
 }
 
+// SettingHostID is the setting that fixes the host id.
+const SettingHostID = "AzureFunctionsWebHost__hostid"
+
 func hostID(settings map[string]string, root string) string {
-	if id := settings["AzureFunctionsWebHost__hostid"]; id != "" {
+	if id := settings[SettingHostID]; id != "" {
 		return normalizeHostID(id)
+	}
+	if site := settings["WEBSITE_SITE_NAME"]; site != "" {
+		return normalizeHostID(site)
 	}
 	name, _ := os.Hostname()
 	var b strings.Builder

@@ -123,6 +123,10 @@ func (h *Host) openStore(ctx context.Context, settings map[string]string, local 
 		if st != nil {
 			h.log.Info("Using " + choice.describe() + ".")
 		}
+		if choice.kind == "postgres" && settings[SettingHostID] == "" && settings["WEBSITE_SITE_NAME"] == "" {
+			h.log.Warn(fmt.Sprintf("The host id %s is derived from this machine's name and the app's folder, so funcd processes on other machines or folders sharing this store each run the app's timers. Set %s (or WEBSITE_SITE_NAME) to one value on every process serving this app.",
+				hostID(settings, h.cfg.ScriptRoot), SettingHostID))
+		}
 		owned = st != nil
 	}
 	h.mu.Lock()
