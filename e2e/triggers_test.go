@@ -14,15 +14,19 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/funcd/funcd/clock/clocktest"
 	"github.com/funcd/funcd/hosttest"
 	"github.com/funcd/funcd/sqlite"
 	"github.com/funcd/funcd/storage"
@@ -334,3 +338,186 @@ func TestTriggerTimerAdminInvoke(t *testing.T) {
 		}
 	}
 }
+
+// funcdBin builds funcd once per test binary.
+var funcdBin = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "funcd-e2e-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "funcd")
+	out, err := exec.Command("go", "build", "-o", bin, "../cmd/funcd").CombinedOutput()
+	if err != nil {
+		return "", errors.New("cannot build funcd: " + err.Error() + "\n" + string(out))
+	}
+	return bin, nil
+})
+
+// startFuncd runs `funcd start` on app with its state in stateDir; its
+// output goes to log.
+func startFuncd(t *testing.T, app, stateDir string, log io.Writer) *exec.Cmd {
+	t.Helper()
+	bin, err := funcdBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(bin, "start", "--script-root", app, "--state-dir", stateDir, "--port", strconv.Itoa(port))
+	cmd.Env = append(os.Environ(), "AZURE_FUNCTIONS_ENVIRONMENT=Development")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// killHandler kills the handler a killed funcd left behind.
+func killHandler(t *testing.T, app string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(app, "handler.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// handledTexts is the set of crashwork message texts the handler saw.
+func handledTexts(t *testing.T, app string) map[string]bool {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, c := range calls(t, app, "crashwork") {
+		var s string
+		if json.Unmarshal(c.Payload.Data["msg"], &s) == nil {
+			var inner string
+			if json.Unmarshal([]byte(s), &inner) == nil {
+				s = inner
+			}
+			seen[s] = true
+		}
+	}
+	return seen
+}
+
+// A host killed in the middle of a queue loses nothing: after a restart
+// every message is handled at least once. Messages in flight at the kill
+// stay invisible for the receive's visibility timeout (10 minutes, as in
+// the real host); the test reads them through a store whose clock is past
+// that timeout, to show that they are still there, and requeues them
+// instead of waiting.
+func TestTriggerQueueSurvivesKill(t *testing.T) {
+	const total = 10000
+	app := triggersApp(t)
+	stateDir := t.TempDir()
+	storeDir := filepath.Join(stateDir, "store")
+	store, err := sqlite.Open(storeDir, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	want := map[string]bool{}
+	for i := range total {
+		text := "work-" + strconv.Itoa(i)
+		want[text] = true
+		enqueue(t, store, "work", text)
+	}
+
+	var log bytes.Buffer
+	var logMu sync.Mutex
+	logw := writerFunc(func(p []byte) (int, error) { logMu.Lock(); defer logMu.Unlock(); return log.Write(p) })
+	defer func() {
+		if t.Failed() {
+			logMu.Lock()
+			t.Logf("funcd output:\n%s", log.String())
+			logMu.Unlock()
+		}
+	}()
+
+	first := startFuncd(t, app, stateDir, logw)
+	eventually(t, 2*time.Minute, "a third of the messages to be handled", func() bool {
+		return len(handledTexts(t, app)) >= total/3
+	})
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	killHandler(t, app)
+	handledAtKill := len(handledTexts(t, app))
+	if handledAtKill >= total {
+		t.Fatalf("all %d messages were handled before the kill; nothing was tested", total)
+	}
+
+	second := startFuncd(t, app, stateDir, logw)
+	t.Cleanup(func() {
+		_ = second.Process.Signal(syscall.SIGINT)
+		_ = second.Wait()
+	})
+	later := clocktest.New(time.Now().Add(11 * time.Minute))
+	future, err := sqlite.Open(storeDir, sqlite.Options{Clock: later})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = future.Close() })
+	// Wait until every message is handled or held by the killed host.
+	var held []storage.Message
+	eventually(t, 3*time.Minute, "every message handled or still in the queue", func() bool {
+		if vis, err := store.Peek(context.Background(), "work", 1); err != nil || len(vis) > 0 {
+			return false
+		}
+		held, err = future.Peek(context.Background(), "work", 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := handledTexts(t, app)
+		for _, m := range held {
+			b, _ := base64.StdEncoding.DecodeString(string(m.Body))
+			seen[string(b)] = true
+		}
+		return len(seen) == total
+	})
+	t.Logf("%d handled before the kill, %d held invisible by the killed host", handledAtKill, len(held))
+	if len(held) > 32 {
+		t.Errorf("%d messages in flight at the kill, more than a batch and its threshold", len(held))
+	}
+	// Requeue the held messages, as the visibility timeout would.
+	got, err := future.Receive(context.Background(), "work", 32, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range got {
+		if _, err := store.Enqueue(context.Background(), "work", m.Body, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := future.Delete(context.Background(), "work", m.ID, m.PopReceipt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, time.Minute, "every message handled and the queue empty", func() bool {
+		left, err := future.Peek(context.Background(), "work", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(left) == 0 && len(handledTexts(t, app)) == total
+	})
+	seen := handledTexts(t, app)
+	for text := range want {
+		if !seen[text] {
+			t.Errorf("%s was never handled", text)
+		}
+	}
+	if p, err := store.Peek(context.Background(), "work-poison", 1); err == nil && len(p) > 0 {
+		t.Errorf("a message went to work-poison")
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

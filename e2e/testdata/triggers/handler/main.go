@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -69,7 +70,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// A line cut short by a kill ends here, so that the next one starts
+	// on its own line.
+	if b, err := os.ReadFile("calls.jsonl"); err == nil && len(b) > 0 && b[len(b)-1] != '\n' {
+		_, _ = f.Write([]byte("\n"))
+	}
 	j := &journal{f: f}
+	// Tests that kill the host kill its orphaned handler by this pid.
+	if err := os.WriteFile("handler.pid", []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {
 			return // readiness probe
@@ -99,8 +110,6 @@ func main() {
 			http.Error(w, "failing on purpose", http.StatusInternalServerError)
 		case "blobcopy":
 			reply(w, map[string]any{"Outputs": map[string]any{"copy": text(inv.Data["blob"])}})
-		case "crashwork":
-			reply(w, map[string]any{})
 		default:
 			reply(w, map[string]any{})
 		}
