@@ -1,7 +1,7 @@
 # make check runs everything CI runs: format, vet, lint and every test.
 GO ?= go
 
-.PHONY: check fmt vet lint test azurite run build install bench clean
+.PHONY: check fmt vet lint test azurite run build install bench bench-queue clean
 
 check: fmt vet lint test
 
@@ -48,3 +48,8 @@ bench:
 
 clean:
 	rm -rf bin samples/hello/handler
+
+# bench-queue measures the queue trigger on the embedded store, PostgreSQL
+# and Azurite (see bench/RESULTS.md); pass flags with BENCHFLAGS="-rounds 5".
+bench-queue: azurite
+	$(GO) run ./bench/cmd/queuebench $(BENCHFLAGS)
