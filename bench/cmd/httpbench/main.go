@@ -56,6 +56,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/funcd/funcd/bench/internal/benchproc"
 	"github.com/funcd/funcd/bench/internal/loadgen"
 )
 
@@ -118,8 +119,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// so a second Ctrl-C cannot cut the cleanup short.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	procs := &processes{}
-	defer procs.stopAll()
+	procs := &benchproc.Set{}
+	defer procs.StopAll()
 
 	b := &bench{opts: o, procs: procs, log: stderr, command: commandLine(args)}
 	rep, err := b.run(ctx)
@@ -148,7 +149,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // bench is one run of the benchmark.
 type bench struct {
 	opts    options
-	procs   *processes
+	procs   *benchproc.Set
 	log     io.Writer
 	command string
 
@@ -180,11 +181,11 @@ type peer struct {
 	addr string // where GET /api/hello is served
 	tls  bool   // served over TLS
 
-	proc    *process // the process served from: the handler, the proxy or funcd
-	handler int      // the handler's pid: proc's own, the proxy's handler, or funcd's child
+	proc    *benchproc.Process // the process served from: the handler, the proxy or funcd
+	handler int                // the handler's pid: proc's own, the proxy's handler, or funcd's child
 
-	idle, idleHandler memory // after startup, a few requests and settling
-	load, loadHandler memory // after every round
+	idle, idleHandler benchproc.Memory // after startup, a few requests and settling
+	load, loadHandler benchproc.Memory // after every round
 
 	rounds []roundResult
 }
@@ -240,7 +241,7 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 	defer os.RemoveAll(b.tmp)
 	// Stop the servers before their folder goes (defers run last in, first
 	// out). The caller's deferred stopAll covers what happens before this.
-	defer b.procs.stopAll()
+	defer b.procs.StopAll()
 
 	b.logf("building bin/funcd, the handler and the proxy")
 	b.funcdBin = filepath.Join(b.root, "bin", "funcd")
@@ -280,10 +281,10 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		return nil, err
 	}
 	for _, p := range peers {
-		if p.idle, err = readMemory(p.proc.pid()); err != nil {
+		if p.idle, err = benchproc.ReadMemory(p.proc.PID()); err != nil {
 			return nil, err
 		}
-		if p.idleHandler, err = readMemory(p.handler); err != nil {
+		if p.idleHandler, err = benchproc.ReadMemory(p.handler); err != nil {
 			return nil, err
 		}
 	}
@@ -300,10 +301,10 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		}
 	}
 	for _, p := range peers {
-		if p.load, err = readMemory(p.proc.pid()); err != nil {
+		if p.load, err = benchproc.ReadMemory(p.proc.PID()); err != nil {
 			return nil, err
 		}
-		if p.loadHandler, err = readMemory(p.handler); err != nil {
+		if p.loadHandler, err = benchproc.ReadMemory(p.handler); err != nil {
 			return nil, err
 		}
 	}
@@ -352,8 +353,8 @@ func (b *bench) load(ctx context.Context, p *peer, cfg loadgen.Config) (*loadgen
 		return nil, err
 	}
 	select {
-	case <-p.proc.exited:
-		return nil, fmt.Errorf("exited during the run (%v); its output:\n%s", p.proc.waitErr, p.proc.logTail())
+	case <-p.proc.Exited():
+		return nil, fmt.Errorf("exited during the run (%v); its output:\n%s", p.proc.Err(), p.proc.LogTail())
 	default:
 	}
 	if res.Requests == 0 {
@@ -369,15 +370,15 @@ func (b *bench) load(ctx context.Context, p *peer, cfg loadgen.Config) (*loadgen
 // for the direct handler) and by its handler.
 func (b *bench) peerCPU(p *peer) (host, handler time.Duration) {
 	if p.hasHost() {
-		host = cpuOf(p.proc.pid())
+		host = benchproc.CPUOf(p.proc.PID())
 	}
-	return host, cpuOf(p.handler)
+	return host, benchproc.CPUOf(p.handler)
 }
 
 // startPeer starts a peer, waits until it answers, and checks that it
 // serves the greeting.
 func (b *bench) startPeer(ctx context.Context, p *peer) error {
-	addr, err := freeAddr()
+	addr, err := benchproc.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -388,9 +389,9 @@ func (b *bench) startPeer(ctx context.Context, p *peer) error {
 		if p.proc, err = b.start(p.name, b.tmp, b.handlerBin, "-addr", addr); err != nil {
 			return err
 		}
-		p.handler = p.proc.pid()
+		p.handler = p.proc.PID()
 	case proxied:
-		handlerAddr, err := freeAddr()
+		handlerAddr, err := benchproc.FreeAddr()
 		if err != nil {
 			return err
 		}
@@ -399,10 +400,10 @@ func (b *bench) startPeer(ctx context.Context, p *peer) error {
 		if err != nil {
 			return err
 		}
-		if err := h.waitReady(ctx, "http", handlerAddr, nil, 60*time.Second); err != nil {
+		if err := h.WaitReady(ctx, "http", handlerAddr, nil, 60*time.Second); err != nil {
 			return err
 		}
-		p.handler = h.pid()
+		p.handler = h.PID()
 		if p.proc, err = b.start(p.name, b.tmp, b.proxyBin, "-addr", addr, "-target", "http://"+handlerAddr, "-mode", p.mode); err != nil {
 			return err
 		}
@@ -421,16 +422,16 @@ func (b *bench) startPeer(ctx context.Context, p *peer) error {
 			return err
 		}
 	}
-	if err := p.proc.waitReady(ctx, p.scheme(), addr, b.clientTLS, 60*time.Second); err != nil {
+	if err := p.proc.WaitReady(ctx, p.scheme(), addr, b.clientTLS, 60*time.Second); err != nil {
 		return err
 	}
 	if p.isFuncd() {
-		pid, exe, err := findChild(p.proc.pid(), filepath.Join(b.tmp, "apps", p.appCopy(), "handler"), 10*time.Second)
+		pid, exe, err := benchproc.FindChild(p.proc.PID(), filepath.Join(b.tmp, "apps", p.appCopy(), "handler"), 10*time.Second)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.name, err)
 		}
 		p.handler = pid
-		p.proc.adopt(pid, exe)
+		p.proc.Adopt(pid, exe)
 	}
 	// A few requests, as a smoke test and so that idle memory is measured
 	// with the function invoked at least once.
@@ -447,7 +448,7 @@ func (b *bench) startPeer(ctx context.Context, p *peer) error {
 			return fmt.Errorf("%s: GET %s: %w", p.name, helloPath, err)
 		}
 		if res.StatusCode != http.StatusOK || string(body) != greeting {
-			return fmt.Errorf("%s: GET %s: %s %q, want 200 %q; its output:\n%s", p.name, helloPath, res.Status, body, greeting, p.proc.logTail())
+			return fmt.Errorf("%s: GET %s: %s %q, want 200 %q; its output:\n%s", p.name, helloPath, res.Status, body, greeting, p.proc.LogTail())
 		}
 	}
 	client.CloseIdleConnections()
@@ -456,9 +457,9 @@ func (b *bench) startPeer(ctx context.Context, p *peer) error {
 
 // start starts a server process in dir, with its output in a log file in
 // the temporary folder.
-func (b *bench) start(name, dir, bin string, args ...string) (*process, error) {
+func (b *bench) start(name, dir, bin string, args ...string) (*benchproc.Process, error) {
 	logName := strings.NewReplacer(" ", "-", "(", "", ")", "", "/", "", ":", "").Replace(name) + ".log"
-	return b.procs.start(name, dir, filepath.Join(b.tmp, logName), childEnv(), bin, args...)
+	return b.procs.Start(name, dir, filepath.Join(b.tmp, logName), childEnv(), bin, args...)
 }
 
 // copyApp copies bench/apps/<name> to the temporary folder and puts the

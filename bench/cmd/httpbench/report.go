@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/funcd/funcd/bench/internal/benchproc"
 	"github.com/funcd/funcd/bench/internal/loadgen"
 )
 
@@ -43,7 +44,7 @@ func newReport(b *bench, peers []*peer) *report {
 		}
 		ratio := r.ratio(p)
 		added := r.addedLatency(p)
-		rss := mib(p.idle.rssKB)
+		rss := benchproc.MiB(p.idle.RSSKB)
 		r.goals = append(r.goals,
 			goal{p.name, fmt.Sprintf("throughput ≥ %.1f × direct at c=%d", goalThroughputRatio, b.opts.concurrency),
 				fmt.Sprintf("%.2f ×", ratio), ratio >= goalThroughputRatio},
@@ -146,12 +147,12 @@ func (r *report) markdown() string {
 		if p.hasHost() {
 			ratio = fmt.Sprintf("%.2f", r.ratio(p))
 			added = fmt.Sprintf("%+.3f ms", float64(r.addedLatency(p))/1e6)
-			funcdRSS = fmt.Sprintf("%.1f MiB", mib(p.idle.rssKB))
+			funcdRSS = fmt.Sprintf("%.1f MiB", benchproc.MiB(p.idle.RSSKB))
 		}
 		w("| %s | %.0f | %s | %s ms | %s ms | %s ms | %s ms | %s | %s | %.1f MiB |\n",
 			p.name, stat(p, func(rr roundResult) float64 { return rr.loaded.RPS() }), ratio,
 			ms(quantile(p, false, 0.5)), ms(quantile(p, false, 0.9)), ms(quantile(p, false, 0.99)),
-			ms(quantile(p, true, 0.5)), added, funcdRSS, mib(p.idleHandler.rssKB))
+			ms(quantile(p, true, 0.5)), added, funcdRSS, benchproc.MiB(p.idleHandler.RSSKB))
 	}
 	if r.opts.proxy {
 		w("\nThe yardsticks (bench/proxy) each stand in front of a handler process of their own and do nothing of funcd's: " +
@@ -169,7 +170,7 @@ func (r *report) markdown() string {
 		hostCPU, funcdMem := "–", "–"
 		if p.hasHost() {
 			hostCPU = fmt.Sprintf("%.1f µs", stat(p, func(rr roundResult) float64 { return perRequest(rr.hostCPU, rr.loaded) }))
-			funcdMem = fmt.Sprintf("%.1f / %.1f MiB", mib(p.load.rssKB), mib(p.load.hwmKB))
+			funcdMem = fmt.Sprintf("%.1f / %.1f MiB", benchproc.MiB(p.load.RSSKB), benchproc.MiB(p.load.HWMKB))
 		}
 		var failed uint64
 		for _, rr := range p.rounds {
@@ -180,7 +181,7 @@ func (r *report) markdown() string {
 			stat(p, func(rr roundResult) float64 { return perRequest(rr.handlerCPU, rr.loaded) }),
 			stat(p, func(rr roundResult) float64 { return 100 * rr.loaded.ClientCPU.Seconds() / rr.loaded.Elapsed.Seconds() }),
 			stat(p, func(rr roundResult) float64 { return rr.single.RPS() }),
-			funcdMem, mib(p.loadHandler.rssKB), mib(p.loadHandler.hwmKB), failed)
+			funcdMem, benchproc.MiB(p.loadHandler.RSSKB), benchproc.MiB(p.loadHandler.HWMKB), failed)
 	}
 	w("\nCPU/req is the process's user+system CPU time (/proc/<pid>/stat) over the loaded run divided by its requests.")
 	if r.minimal != nil {

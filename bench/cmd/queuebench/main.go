@@ -46,6 +46,7 @@ import (
 	"time"
 
 	"github.com/funcd/funcd/azstorage"
+	"github.com/funcd/funcd/bench/internal/benchproc"
 	"github.com/funcd/funcd/postgres"
 	"github.com/funcd/funcd/sqlite"
 	"github.com/funcd/funcd/storage"
@@ -80,10 +81,10 @@ func main() {
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	ps := &processes{}
-	defer ps.stopAll()
+	ps := &benchproc.Set{}
+	defer ps.StopAll()
 	code, err := run(ctx, c, ps)
-	ps.stopAll()
+	ps.StopAll()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "queuebench:", err)
 		os.Exit(1)
@@ -102,7 +103,7 @@ type result struct {
 	p50, p99   time.Duration
 }
 
-func run(ctx context.Context, c config, ps *processes) (int, error) {
+func run(ctx context.Context, c config, ps *benchproc.Set) (int, error) {
 	work, err := os.MkdirTemp("", "queuebench-")
 	if err != nil {
 		return 0, err
@@ -148,7 +149,7 @@ func run(ctx context.Context, c config, ps *processes) (int, error) {
 
 // startAzurite runs Azurite in memory on its default ports, where
 // UseDevelopmentStorage=true looks for it.
-func startAzurite(ctx context.Context, ps *processes, root, work string) error {
+func startAzurite(ctx context.Context, ps *benchproc.Set, root, work string) error {
 	script := filepath.Join(root, "tools", "azurite", "node_modules", "azurite", "dist", "src", "azurite.js")
 	if _, err := os.Stat(script); err != nil {
 		return fmt.Errorf("azurite is not installed (%s is missing): run `make azurite`", script)
@@ -161,7 +162,7 @@ func startAzurite(ctx context.Context, ps *processes, root, work string) error {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return err
 	}
-	p, err := ps.start("azurite", dir, filepath.Join(work, "azurite.log"), os.Environ(), node, script,
+	p, err := ps.Start("azurite", dir, filepath.Join(work, "azurite.log"), os.Environ(), node, script,
 		"--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(azstorage.DevBlobPort),
 		"--queueHost", "127.0.0.1", "--queuePort", strconv.Itoa(azstorage.DevQueuePort),
 		"--tableHost", "127.0.0.1", "--tablePort", "0",
@@ -169,7 +170,7 @@ func startAzurite(ctx context.Context, ps *processes, root, work string) error {
 	if err != nil {
 		return err
 	}
-	return p.waitReady(ctx, "http", fmt.Sprintf("127.0.0.1:%d", azstorage.DevQueuePort), nil, 30*time.Second)
+	return p.WaitReady(ctx, "http", fmt.Sprintf("127.0.0.1:%d", azstorage.DevQueuePort), nil, 30*time.Second)
 }
 
 // app writes the function app: host.json, the queueTrigger function
@@ -203,7 +204,7 @@ func app(dir, handlerBin, queue string, values map[string]string) error {
 }
 
 // measure runs one provider's throughput and latency runs.
-func measure(ctx context.Context, c config, ps *processes, work, handlerBin, funcdBin, provider string, round int) (result, error) {
+func measure(ctx context.Context, c config, ps *benchproc.Set, work, handlerBin, funcdBin, provider string, round int) (result, error) {
 	dir := filepath.Join(work, fmt.Sprintf("r%d-%s", round, provider))
 	stateDir := filepath.Join(dir, "state")
 	records := filepath.Join(dir, "records.txt")
@@ -262,7 +263,7 @@ func measure(ctx context.Context, c config, ps *processes, work, handlerBin, fun
 		return result{}, fmt.Errorf("pre-filling %d messages: %w", n, err)
 	}
 
-	addr, err := freeAddr()
+	addr, err := benchproc.FreeAddr()
 	if err != nil {
 		return result{}, err
 	}
@@ -271,12 +272,12 @@ func measure(ctx context.Context, c config, ps *processes, work, handlerBin, fun
 	for k, v := range values {
 		env = append(env, k+"="+v)
 	}
-	f, err := ps.start("funcd "+provider, dir, filepath.Join(dir, "funcd.log"), env, funcdBin,
+	f, err := ps.Start("funcd "+provider, dir, filepath.Join(dir, "funcd.log"), env, funcdBin,
 		"start", "--no-auth", "--port", port, "--state-dir", stateDir)
 	if err != nil {
 		return result{}, err
 	}
-	defer f.stop()
+	defer f.Stop()
 	r := result{provider: provider, round: round, messages: n}
 
 	// Throughput: from the first invocation until the queue is empty.
@@ -284,7 +285,7 @@ func measure(ctx context.Context, c config, ps *processes, work, handlerBin, fun
 	var cpu0 time.Duration
 	for {
 		if st, err := os.Stat(records); err == nil && st.Size() > 0 {
-			cpu0 = cpuOf(f.pid())
+			cpu0 = benchproc.CPUOf(f.PID())
 			break
 		}
 		if err := alive(ctx, f, deadline); err != nil {
@@ -292,12 +293,12 @@ func measure(ctx context.Context, c config, ps *processes, work, handlerBin, fun
 		}
 		time.Sleep(time.Millisecond)
 	}
-	hpid, hexe, err := findChild(f.pid(), filepath.Join(dir, "handler"), 10*time.Second)
+	hpid, hexe, err := benchproc.FindChild(f.PID(), filepath.Join(dir, "handler"), 10*time.Second)
 	if err != nil {
 		return result{}, err
 	}
-	f.adopt(hpid, hexe)
-	hcpu0 := cpuOf(hpid)
+	f.Adopt(hpid, hexe)
+	hcpu0 := benchproc.CPUOf(hpid)
 	client := &http.Client{Timeout: 10 * time.Second}
 	defer client.CloseIdleConnections()
 	base := "http://" + addr
@@ -315,13 +316,13 @@ func measure(ctx context.Context, c config, ps *processes, work, handlerBin, fun
 		time.Sleep(5 * time.Millisecond)
 	}
 	end := time.Now()
-	cpu1, hcpu1 := cpuOf(f.pid()), cpuOf(hpid)
+	cpu1, hcpu1 := benchproc.CPUOf(f.PID()), benchproc.CPUOf(hpid)
 	recs, err := readRecords(records)
 	if err != nil {
 		return result{}, err
 	}
 	if len(recs) < n {
-		return result{}, fmt.Errorf("the queue is empty but the handler saw %d of %d messages; funcd's output:\n%s", len(recs), n, f.logTail())
+		return result{}, fmt.Errorf("the queue is empty but the handler saw %d of %d messages; funcd's output:\n%s", len(recs), n, f.LogTail())
 	}
 	first := recs[0].received
 	for _, rec := range recs {
@@ -371,16 +372,16 @@ func measure(ctx context.Context, c config, ps *processes, work, handlerBin, fun
 
 // alive reports an error when funcd exited, the context ended or the
 // deadline passed.
-func alive(ctx context.Context, f *process, deadline time.Time) error {
+func alive(ctx context.Context, f *benchproc.Process, deadline time.Time) error {
 	select {
-	case <-f.exited:
-		return fmt.Errorf("funcd exited (%v); its output:\n%s", f.waitErr, f.logTail())
+	case <-f.Exited():
+		return fmt.Errorf("funcd exited (%v); its output:\n%s", f.Err(), f.LogTail())
 	case <-ctx.Done():
 		return ctx.Err()
 	default:
 	}
 	if time.Now().After(deadline) {
-		return fmt.Errorf("timed out; funcd's output:\n%s", f.logTail())
+		return fmt.Errorf("timed out; funcd's output:\n%s", f.LogTail())
 	}
 	return nil
 }

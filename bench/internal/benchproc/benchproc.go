@@ -1,10 +1,12 @@
-package main
+// Package benchproc starts, watches and stops the servers a benchmark
+// measures, and reads their CPU time and memory from /proc.
+package benchproc
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -18,12 +20,12 @@ import (
 	"time"
 )
 
-// process is a server the benchmark started: Azurite or funcd (which
-// starts its own handler). Each runs in a process group of its
+// A Process is a server the benchmark started (a handler, a proxy, funcd,
+// Azurite). Each runs in a process group of its
 // own, so that stopping it also stops whatever it started in that group;
 // funcd's handler, which funcd puts in a group of its own, is adopted.
-type process struct {
-	name    string
+type Process struct {
+	Name    string
 	cmd     *exec.Cmd
 	logPath string        // stdout and stderr of the process
 	exited  chan struct{} // closed when the process has exited
@@ -40,18 +42,18 @@ type spawned struct {
 	exe string // its executable, so that a reused pid is left alone
 }
 
-// processes is the set of processes the benchmark started. stopAll stops
+// A Set is the set of processes the benchmark started. StopAll stops
 // every one of them; main defers it and calls it on signals, so nothing
 // outlives the benchmark.
-type processes struct {
+type Set struct {
 	mu    sync.Mutex
-	procs []*process
+	procs []*Process
 }
 
-// start runs bin with args in dir, its output going to logPath. The process
+// Start runs bin with args in dir, its output going to logPath. The process
 // gets its own process group, and is killed by the kernel if the benchmark
 // itself dies.
-func (ps *processes) start(name, dir, logPath string, env []string, bin string, args ...string) (*process, error) {
+func (ps *Set) Start(name, dir, logPath string, env []string, bin string, args ...string) (*Process, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -62,7 +64,7 @@ func (ps *processes) start(name, dir, logPath string, env []string, bin string, 
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	p := &process{name: name, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
+	p := &Process{Name: name, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	if err := cmd.Start(); err != nil {
@@ -76,33 +78,33 @@ func (ps *processes) start(name, dir, logPath string, env []string, bin string, 
 	return p, nil
 }
 
-// stopAll stops every process started, in reverse order.
-func (ps *processes) stopAll() {
+// StopAll stops every process started, in reverse order.
+func (ps *Set) StopAll() {
 	ps.mu.Lock()
 	procs := ps.procs
 	ps.procs = nil
 	ps.mu.Unlock()
 	for i := len(procs) - 1; i >= 0; i-- {
-		procs[i].stop()
+		procs[i].Stop()
 	}
 }
 
-// pid returns the process id.
-func (p *process) pid() int { return p.cmd.Process.Pid }
+// PID returns the process id.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
 
-// adopt records a process that p started, so that stop kills it if p's
+// Adopt records a process that p started, so that stop kills it if p's
 // shutdown left it behind.
-func (p *process) adopt(pid int, exe string) {
+func (p *Process) Adopt(pid int, exe string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.spawned = append(p.spawned, spawned{pid, exe})
 }
 
-// stop asks the process to shut down (SIGTERM) and waits for it a few
+// Stop asks the process to shut down (SIGTERM) and waits for it a few
 // seconds, then kills its whole process group and any adopted process that
 // the shutdown left behind.
-func (p *process) stop() {
-	pgid := p.pid() // Setpgid: the group id is the leader's pid
+func (p *Process) Stop() {
+	pgid := p.PID() // Setpgid: the group id is the leader's pid
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.exited:
@@ -119,9 +121,9 @@ func (p *process) stop() {
 	}
 }
 
-// logTail returns the last lines of the process's output, for error
+// LogTail returns the last lines of the process's output, for error
 // messages.
-func (p *process) logTail() string {
+func (p *Process) LogTail() string {
 	b, err := os.ReadFile(p.logPath)
 	if err != nil {
 		return ""
@@ -133,9 +135,9 @@ func (p *process) logTail() string {
 	return strings.Join(lines, "\n")
 }
 
-// waitReady polls GET scheme://addr/ until it answers with any status, the
+// WaitReady polls GET scheme://addr/ until it answers with any status, the
 // process exits, or the timeout passes. tlsConfig is the client's for https.
-func (p *process) waitReady(ctx context.Context, scheme, addr string, tlsConfig *tls.Config, timeout time.Duration) error {
+func (p *Process) WaitReady(ctx context.Context, scheme, addr string, tlsConfig *tls.Config, timeout time.Duration) error {
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig}}
 	defer client.CloseIdleConnections()
 	deadline := time.Now().Add(timeout)
@@ -148,25 +150,62 @@ func (p *process) waitReady(ctx context.Context, scheme, addr string, tlsConfig 
 		}
 		select {
 		case <-p.exited:
-			return fmt.Errorf("%s exited before it answered (%v); its output:\n%s", p.name, p.waitErr, p.logTail())
+			return fmt.Errorf("%s exited before it answered (%v); its output:\n%s", p.Name, p.waitErr, p.LogTail())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not answer GET / on %s within %v: %v; its output:\n%s", p.name, addr, timeout, err, p.logTail())
+			return fmt.Errorf("%s did not answer GET / on %s within %v: %v; its output:\n%s", p.Name, addr, timeout, err, p.LogTail())
 		}
 	}
 }
 
-// freeAddr returns a loopback address with a port that is free now.
-func freeAddr() (string, error) {
+// FreeAddr returns a loopback address with a port that is free now.
+func FreeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
+}
+
+// Memory is a process's resident memory, from /proc/<pid>/status.
+type Memory struct {
+	RSSKB int64 // VmRSS: resident now
+	HWMKB int64 // VmHWM: peak resident
+}
+
+// MiB returns a size in kB as MiB.
+func MiB(kB int64) float64 { return float64(kB) / 1024 }
+
+// ReadMemory reads VmRSS and VmHWM of a process.
+func ReadMemory(pid int) (Memory, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return Memory{}, err
+	}
+	defer f.Close()
+	var m Memory
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		kB, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
+		switch name {
+		case "VmRSS":
+			m.RSSKB = kB
+		case "VmHWM":
+			m.HWMKB = kB
+		}
+	}
+	if m.RSSKB == 0 {
+		return m, fmt.Errorf("no VmRSS for process %d", pid)
+	}
+	return m, sc.Err()
 }
 
 // clockTicks is USER_HZ, the unit of CPU times in /proc/<pid>/stat; it is
@@ -217,9 +256,9 @@ func children(pid int) []int {
 	return out
 }
 
-// findChild waits up to timeout for a child of pid whose executable is exe,
+// FindChild waits up to timeout for a child of pid whose executable is exe,
 // and returns its id and its executable's resolved path.
-func findChild(pid int, exe string, timeout time.Duration) (int, string, error) {
+func FindChild(pid int, exe string, timeout time.Duration) (int, string, error) {
 	want, _ := filepath.EvalSymlinks(exe)
 	deadline := time.Now().Add(timeout)
 	for {
@@ -230,14 +269,14 @@ func findChild(pid int, exe string, timeout time.Duration) (int, string, error) 
 			}
 		}
 		if time.Now().After(deadline) {
-			return 0, "", errors.New("no handler process found among funcd's children")
+			return 0, "", fmt.Errorf("no child of process %d runs %s", pid, exe)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// cpuOf returns the CPU time used so far by the given processes together.
-func cpuOf(pids ...int) time.Duration {
+// CPUOf returns the CPU time used so far by the given processes together.
+func CPUOf(pids ...int) time.Duration {
 	var total time.Duration
 	for _, pid := range pids {
 		if st, err := readStat(pid); err == nil {
@@ -246,3 +285,9 @@ func cpuOf(pids ...int) time.Duration {
 	}
 	return total
 }
+
+// Exited is closed when the process has exited; Err then says how.
+func (p *Process) Exited() <-chan struct{} { return p.exited }
+
+// Err returns the process's exit error once Exited is closed.
+func (p *Process) Err() error { return p.waitErr }
