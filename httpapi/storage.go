@@ -193,8 +193,9 @@ func queueExists(w http.ResponseWriter, r *http.Request, p *storageRequest, name
 	return false
 }
 
-// messageJSON is a queue message as the routes return it.
-type messageJSON struct {
+// MessageJSON is a queue message as the storage routes return it and
+// funcd queue peek --json prints it.
+type MessageJSON struct {
 	ID              string     `json:"id"`
 	DequeueCount    int64      `json:"dequeueCount"`
 	InsertionTime   time.Time  `json:"insertionTime"`
@@ -202,20 +203,22 @@ type messageJSON struct {
 	NextVisibleTime time.Time  `json:"nextVisibleTime"`
 	// MessageText is the body as stored.
 	MessageText string `json:"messageText"`
-	// Text is the body decoded with the request's encoding; null when it
+	// Text is the body decoded with the encoding asked for; null when it
 	// is not in that encoding or not UTF-8 text.
 	Text *string `json:"text"`
 }
 
-func messageOf(m storage.Message, encoding string) messageJSON {
-	v := messageJSON{ID: m.ID, DequeueCount: m.DequeueCount, InsertionTime: m.InsertionTime.UTC(),
+// MessageOf returns m as JSON, its text decoded with encoding ("base64" or
+// "none").
+func MessageOf(m storage.Message, encoding string) MessageJSON {
+	v := MessageJSON{ID: m.ID, DequeueCount: m.DequeueCount, InsertionTime: m.InsertionTime.UTC(),
 		NextVisibleTime: m.NextVisibleTime.UTC(), MessageText: string(m.Body)}
 	if !m.ExpirationTime.IsZero() {
 		t := m.ExpirationTime.UTC()
 		v.ExpirationTime = &t
 	}
 	text := m.Body
-	if encoding == "base64" {
+	if strings.EqualFold(encoding, "base64") {
 		dec, err := base64.StdEncoding.DecodeString(string(m.Body))
 		if err != nil {
 			return v
@@ -254,9 +257,9 @@ func peekMessages(w http.ResponseWriter, r *http.Request, p *storageRequest, que
 		storageFailure(w, "queue "+name, err)
 		return
 	}
-	out := make([]messageJSON, len(msgs))
+	out := make([]MessageJSON, len(msgs))
 	for i, m := range msgs {
-		out[i] = messageOf(m, encoding)
+		out[i] = MessageOf(m, encoding)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -293,7 +296,7 @@ func putMessage(w http.ResponseWriter, r *http.Request, p *storageRequest, queue
 		return
 	}
 	body := text
-	if encoding == "base64" {
+	if strings.EqualFold(encoding, "base64") {
 		body = []byte(base64.StdEncoding.EncodeToString(text))
 	}
 	m, err := p.Queues.Enqueue(r.Context(), name, body, delay, ttl)
@@ -301,7 +304,7 @@ func putMessage(w http.ResponseWriter, r *http.Request, p *storageRequest, queue
 		storageFailure(w, "queue "+name, err)
 		return
 	}
-	v := messageOf(m, encoding)
+	v := MessageOf(m, encoding)
 	writeJSON(w, http.StatusCreated, struct {
 		ID              string     `json:"id"`
 		InsertionTime   time.Time  `json:"insertionTime"`

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/funcd/funcd/httpapi"
 	"github.com/funcd/funcd/storage"
 )
 
@@ -138,34 +139,6 @@ func queuePut(ctx context.Context, g *globals, o *queueOptions, args []string) e
 	return nil
 }
 
-// messageJSON is a peeked message as --json prints it and the admin API
-// returns it.
-type messageJSON struct {
-	ID              string     `json:"id"`
-	DequeueCount    int64      `json:"dequeueCount"`
-	InsertionTime   time.Time  `json:"insertionTime"`
-	ExpirationTime  *time.Time `json:"expirationTime"` // null: never expires
-	NextVisibleTime time.Time  `json:"nextVisibleTime"`
-	// MessageText is the body as stored.
-	MessageText string `json:"messageText"`
-	// Text is the body decoded with the encoding; null when it is not in
-	// that encoding or not UTF-8 text.
-	Text *string `json:"text"`
-}
-
-func messageView(m storage.Message, encoding string) messageJSON {
-	v := messageJSON{ID: m.ID, DequeueCount: m.DequeueCount, InsertionTime: m.InsertionTime.UTC(),
-		NextVisibleTime: m.NextVisibleTime.UTC(), MessageText: string(m.Body)}
-	if !m.ExpirationTime.IsZero() {
-		t := m.ExpirationTime.UTC()
-		v.ExpirationTime = &t
-	}
-	if text, ok := decodeMessage(encoding, m.Body); ok {
-		v.Text = &text
-	}
-	return v
-}
-
 func queuePeekCommand(g *globals, o *queueOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "peek QUEUE",
@@ -208,9 +181,9 @@ func queuePeek(ctx context.Context, g *globals, o *queueOptions, arg string) err
 	if err != nil {
 		return storageError("queue "+name, err)
 	}
-	views := make([]messageJSON, len(msgs))
+	views := make([]httpapi.MessageJSON, len(msgs))
 	for i, m := range msgs {
-		views[i] = messageView(m, o.encoding)
+		views[i] = httpapi.MessageOf(m, o.encoding)
 	}
 	if o.json {
 		enc := json.NewEncoder(g.stdout)

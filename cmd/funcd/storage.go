@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -182,17 +181,4 @@ func encodeMessage(encoding string, text []byte) ([]byte, error) {
 		return text, nil
 	}
 	return nil, fmt.Errorf("--encoding %q: expected base64 or none", encoding)
-}
-
-// decodeMessage reads a stored message body back with an encoding: the
-// text, and whether the body was in that encoding and decodes to UTF-8.
-func decodeMessage(encoding string, body []byte) (string, bool) {
-	if strings.EqualFold(encoding, "base64") {
-		dec, err := base64.StdEncoding.DecodeString(string(body))
-		if err != nil || !utf8.Valid(dec) {
-			return "", false
-		}
-		return string(dec), true
-	}
-	return string(body), utf8.Valid(body)
 }

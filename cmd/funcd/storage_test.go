@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/funcd/funcd/httpapi"
 	"github.com/funcd/funcd/storage"
 )
 
@@ -39,9 +40,9 @@ func runInput(t *testing.T, stdin []byte, a ...string) (stdout, stderr string) {
 	return out.String(), errOut.String()
 }
 
-func peekJSON(t *testing.T, root []string, a ...string) []messageJSON {
+func peekJSON(t *testing.T, root []string, a ...string) []httpapi.MessageJSON {
 	t.Helper()
-	var msgs []messageJSON
+	var msgs []httpapi.MessageJSON
 	out := mustRun(t, args(root, append([]string{"queue", "peek", "--json"}, a...)...)...)
 	if err := json.Unmarshal([]byte(out), &msgs); err != nil {
 		t.Fatalf("peek --json printed %q: %v", out, err)
