@@ -8,11 +8,13 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -847,74 +849,153 @@ func TestContractRequestsDuringRestart(t *testing.T) {
 // Restarts, several at once, under load: every request is answered 200, and
 // the handler processes of the replaced generations exit.
 func TestContractConcurrentRestartsUnderLoad(t *testing.T) {
-	s := startContract(t, hosttest.Options{})
-	master := s.MasterKey(t)
+	// The admin API's restart answers before it is done; the log's "Host
+	// restarted." lines tell when every restart has swapped its generation
+	// in.
 	var (
-		mu   sync.Mutex
-		pids = map[int]bool{}
-		sent int
+		logMu sync.Mutex
+		log   bytes.Buffer
 	)
+	logw := writerFunc(func(p []byte) (int, error) { logMu.Lock(); defer logMu.Unlock(); return log.Write(p) })
+	restarted := func() int {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return strings.Count(log.String(), `msg="Host restarted."`)
+	}
+	defer func() {
+		if t.Failed() {
+			logMu.Lock()
+			t.Logf("host log:\n%s", log.String())
+			logMu.Unlock()
+		}
+	}()
+	s := startContract(t, hosttest.Options{Logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	master := s.MasterKey(t)
+	// Each load generator's state, for the report when the test fails.
+	type loader struct {
+		sent    int
+		since   time.Time // the request in flight started then; zero when none
+		stopped string    // why the generator stopped early
+	}
+	var (
+		mu      sync.Mutex
+		pids    = map[int]int{} // pid -> requests it served
+		loaders = make([]loader, 8)
+	)
+	report := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		var b strings.Builder
+		fmt.Fprintf(&b, "requests per handler pid %v", pids)
+		for i, l := range loaders {
+			fmt.Fprintf(&b, "\nload %d: %d sent", i, l.sent)
+			if !l.since.IsZero() {
+				fmt.Fprintf(&b, ", one in flight for %v", time.Since(l.since).Round(time.Millisecond))
+			}
+			if l.stopped != "" {
+				fmt.Fprintf(&b, ", stopped: %s", l.stopped)
+			}
+		}
+		return b.String()
+	}
 	stop := make(chan struct{})
 	var load sync.WaitGroup
-	for range 8 {
-		load.Add(1)
-		go func() {
-			defer load.Done()
+	stopLoad := sync.OnceFunc(func() { close(stop); load.Wait() })
+	defer stopLoad()
+	for i := range loaders {
+		load.Go(func() {
 			for {
 				select {
 				case <-stop:
 					return
 				default:
 				}
-				r := do(t, "GET", s.URL+"/api/pid", "")
-				pid, err := strconv.Atoi(r.body)
-				if r.status != http.StatusOK || err != nil {
-					t.Errorf("GET /api/pid during restarts = %d %q", r.status, r.body)
+				mu.Lock()
+				loaders[i].since = time.Now()
+				mu.Unlock()
+				r, err := send("GET", s.URL+"/api/pid", "")
+				pid, perr := strconv.Atoi(r.body)
+				mu.Lock()
+				loaders[i].since = time.Time{}
+				switch {
+				case err != nil:
+					loaders[i].stopped = err.Error()
+				case r.status != http.StatusOK || perr != nil:
+					loaders[i].stopped = fmt.Sprintf("%d %q", r.status, r.body)
+				default:
+					pids[pid]++
+					loaders[i].sent++
+				}
+				stopped := loaders[i].stopped
+				mu.Unlock()
+				if stopped != "" {
+					t.Errorf("GET /api/pid during restarts: %s", stopped)
 					return
 				}
-				mu.Lock()
-				pids[pid] = true
-				sent++
-				mu.Unlock()
 			}
-		}()
+		})
 	}
 	var restarts sync.WaitGroup
 	for range 4 {
-		restarts.Add(1)
-		go func() {
-			defer restarts.Done()
+		restarts.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			if err := s.Host.Restart(ctx); err != nil {
 				t.Errorf("restart: %v", err)
 			}
-		}()
+		})
 	}
 	wantStatus(t, do(t, "POST", s.URL+"/admin/host/restart", "", "x-functions-key", master), http.StatusOK)
 	restarts.Wait()
-	// Let the load see the last generation too.
-	eventually(t, 30*time.Second, "a request served after the restarts", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(pids) >= 2
-	})
-	close(stop)
-	load.Wait()
-
-	current, err := strconv.Atoi(do(t, "GET", s.URL+"/api/pid", "").body)
-	if err != nil {
-		t.Fatal(err)
+	eventually(t, time.Minute, "the admin API's restart to finish", func() bool { return restarted() == 5 })
+	// Let the load see the last generation too: the handler that answers
+	// now must have served load requests.
+	last, err := send("GET", s.URL+"/api/pid", "")
+	current, perr := strconv.Atoi(last.body)
+	if err != nil || last.status != http.StatusOK || perr != nil {
+		t.Fatalf("GET /api/pid after the restarts = %d %q %v\n%s", last.status, last.body, err, report())
 	}
-	eventually(t, 30*time.Second, "the replaced handlers to exit", func() bool {
-		for pid := range pids {
-			if pid != current && syscall.Kill(pid, 0) == nil {
-				return false
+	deadline := time.Now().Add(time.Minute)
+	for {
+		mu.Lock()
+		served, running := pids[current], 0
+		for _, l := range loaders {
+			if l.stopped == "" {
+				running++
 			}
 		}
-		return true
-	})
-	t.Logf("%d requests served by %d handler processes", sent, len(pids))
+		mu.Unlock()
+		if served > 0 {
+			break
+		}
+		if running == 0 || time.Now().After(deadline) {
+			t.Fatalf("the load never reached the last generation's handler (pid %d)\n%s", current, report())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stopLoad()
+
+	// A replaced handler exits once its generation has drained; one still
+	// there (a zombie counts: nothing reaped it) is reported with its state.
+	alive := func() []string {
+		var out []string
+		for pid := range pids {
+			if pid == current || syscall.Kill(pid, 0) != nil {
+				continue
+			}
+			st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			out = append(out, fmt.Sprintf("pid %d: %s", pid, strings.TrimSpace(string(st))))
+		}
+		return out
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for left := alive(); len(left) > 0; left = alive() {
+		if time.Now().After(deadline) {
+			t.Fatalf("replaced handlers still running 30s after the restarts (current pid %d):\n%s\n%s", current, strings.Join(left, "\n"), report())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Log(report())
 }
 
 // A broken host.json on restart: funcd keeps the previous configuration

@@ -58,16 +58,29 @@ type response struct {
 }
 
 // do sends a request and reads the whole response. headers alternate
-// name, value.
+// name, value. A request that gets no response fails the test and returns
+// status 0 with the error as its body; do never stops the calling
+// goroutine, so load generators may call it too.
 func do(t *testing.T, method, url, body string, headers ...string) response {
 	t.Helper()
+	r, err := send(method, url, body, headers...)
+	if err != nil {
+		t.Error(err)
+		return response{body: err.Error()}
+	}
+	return r
+}
+
+// send is do without a test: it returns the error of a request that got no
+// whole response.
+func send(method, url, body string, headers ...string) (response, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
@@ -75,14 +88,14 @@ func do(t *testing.T, method, url, body string, headers ...string) response {
 	client := &http.Client{Timeout: 60 * time.Second}
 	res, err := client.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		return response{}, fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, fmt.Errorf("%s %s: reading the body: %w", method, url, err)
 	}
-	return response{status: res.StatusCode, header: res.Header, body: string(b)}
+	return response{status: res.StatusCode, header: res.Header, body: string(b)}, nil
 }
 
 // eventually polls cond every 20ms until it holds or the timeout passes.
