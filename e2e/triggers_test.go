@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -339,23 +340,25 @@ func TestTriggerTimerAdminInvoke(t *testing.T) {
 	}
 }
 
-// funcdBin builds funcd once per test binary.
+// funcdBin builds funcd once per test binary, with the test-only tag
+// funcdclock, which lets a test set its clock ahead with
+// FUNCD_CLOCK_OFFSET.
 var funcdBin = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "funcd-e2e-bin-")
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "funcd")
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/funcd").CombinedOutput()
+	out, err := exec.Command("go", "build", "-tags", "funcdclock", "-o", bin, "../cmd/funcd").CombinedOutput()
 	if err != nil {
 		return "", errors.New("cannot build funcd: " + err.Error() + "\n" + string(out))
 	}
 	return bin, nil
 })
 
-// startFuncd runs `funcd start` on app with its state in stateDir; its
-// output goes to log.
-func startFuncd(t *testing.T, app, stateDir string, log io.Writer) *exec.Cmd {
+// startFuncd runs `funcd start` on app with its state in stateDir and env
+// added to its environment; its output goes to log.
+func startFuncd(t *testing.T, app, stateDir string, log io.Writer, env ...string) *exec.Cmd {
 	t.Helper()
 	bin, err := funcdBin()
 	if err != nil {
@@ -368,7 +371,7 @@ func startFuncd(t *testing.T, app, stateDir string, log io.Writer) *exec.Cmd {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	cmd := exec.Command(bin, "start", "--script-root", app, "--state-dir", stateDir, "--port", strconv.Itoa(port))
-	cmd.Env = append(os.Environ(), "AZURE_FUNCTIONS_ENVIRONMENT=Development")
+	cmd.Env = append(append(os.Environ(), "AZURE_FUNCTIONS_ENVIRONMENT=Development"), env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -394,25 +397,41 @@ func killHandler(t *testing.T, app string) {
 func handledTexts(t *testing.T, app string) map[string]bool {
 	t.Helper()
 	seen := map[string]bool{}
-	for _, c := range calls(t, app, "crashwork") {
-		var s string
-		if json.Unmarshal(c.Payload.Data["msg"], &s) == nil {
-			var inner string
-			if json.Unmarshal([]byte(s), &inner) == nil {
-				s = inner
-			}
-			seen[s] = true
-		}
+	for text := range dequeueCounts(t, app) {
+		seen[text] = true
 	}
 	return seen
 }
 
+// dequeueCounts lists, for each crashwork message text the handler saw,
+// the DequeueCount of each of its invocations, in order.
+func dequeueCounts(t *testing.T, app string) map[string][]int {
+	t.Helper()
+	out := map[string][]int{}
+	for _, c := range calls(t, app, "crashwork") {
+		var s string
+		if json.Unmarshal(c.Payload.Data["msg"], &s) != nil {
+			continue
+		}
+		var inner string
+		if json.Unmarshal([]byte(s), &inner) == nil {
+			s = inner
+		}
+		n, err := strconv.Atoi(strings.Trim(string(c.Payload.Metadata["DequeueCount"]), `"`))
+		if err != nil {
+			t.Errorf("%s: Metadata.DequeueCount = %s", s, c.Payload.Metadata["DequeueCount"])
+		}
+		out[s] = append(out[s], n)
+	}
+	return out
+}
+
 // A host killed in the middle of a queue loses nothing: after a restart
-// every message is handled at least once. Messages in flight at the kill
-// stay invisible for the receive's visibility timeout (10 minutes, as in
-// the real host); the test reads them through a store whose clock is past
-// that timeout, to show that they are still there, and requeues them
-// instead of waiting.
+// every message is handled at least once. The messages the killed host
+// held stay invisible for the receive's visibility timeout (10 minutes, as
+// in the real host); the second funcd runs with its clock 11 minutes ahead
+// (FUNCD_CLOCK_OFFSET, in the funcdclock test build), so it finds them
+// visible again and handles them itself, a second time.
 func TestTriggerQueueSurvivesKill(t *testing.T) {
 	const total = 10000
 	app := triggersApp(t)
@@ -455,66 +474,77 @@ func TestTriggerQueueSurvivesKill(t *testing.T) {
 		t.Fatalf("all %d messages were handled before the kill; nothing was tested", total)
 	}
 
-	second := startFuncd(t, app, stateDir, logw)
+	restarted := time.Now()
+	second := startFuncd(t, app, stateDir, logw, "FUNCD_CLOCK_OFFSET=11m")
 	t.Cleanup(func() {
 		_ = second.Process.Signal(syscall.SIGINT)
 		_ = second.Wait()
 	})
-	later := clocktest.New(time.Now().Add(11 * time.Minute))
-	future, err := sqlite.Open(storeDir, sqlite.Options{Clock: later})
+	// A store past the visibility timeout of every receive of the second
+	// host too sees every message not yet deleted.
+	future, err := sqlite.Open(storeDir, sqlite.Options{Clock: clocktest.New(time.Now().Add(30 * time.Minute))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = future.Close() })
-	// Wait until every message is handled or held by the killed host.
-	var held []storage.Message
-	eventually(t, 3*time.Minute, "every message handled or still in the queue", func() bool {
-		if vis, err := store.Peek(context.Background(), "work", 1); err != nil || len(vis) > 0 {
-			return false
-		}
-		held, err = future.Peek(context.Background(), "work", 32)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen := handledTexts(t, app)
-		for _, m := range held {
-			b, _ := base64.StdEncoding.DecodeString(string(m.Body))
-			seen[string(b)] = true
-		}
-		return len(seen) == total
-	})
-	t.Logf("%d handled before the kill, %d held invisible by the killed host", handledAtKill, len(held))
-	if len(held) > 32 {
-		t.Errorf("%d messages in flight at the kill, more than a batch and its threshold", len(held))
-	}
-	// Requeue the held messages, as the visibility timeout would.
-	got, err := future.Receive(context.Background(), "work", 32, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range got {
-		if _, err := store.Enqueue(context.Background(), "work", m.Body, 0, 0); err != nil {
-			t.Fatal(err)
-		}
-		if err := future.Delete(context.Background(), "work", m.ID, m.PopReceipt); err != nil {
-			t.Fatal(err)
-		}
-	}
-	eventually(t, time.Minute, "every message handled and the queue empty", func() bool {
+	eventually(t, 3*time.Minute, "every message handled and the queue empty", func() bool {
 		left, err := future.Peek(context.Background(), "work", 1)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return len(left) == 0 && len(handledTexts(t, app)) == total
 	})
-	seen := handledTexts(t, app)
+	counts := dequeueCounts(t, app)
+	var redelivered []string
 	for text := range want {
-		if !seen[text] {
+		switch dc := counts[text]; {
+		case len(dc) == 0:
 			t.Errorf("%s was never handled", text)
+		case slices.Equal(dc, []int{1}):
+		case slices.Equal(dc, []int{2}), slices.Equal(dc, []int{1, 2}):
+			// Received by the killed host (and maybe handled, not deleted),
+			// then again by the second one once its visibility ran out.
+			redelivered = append(redelivered, text)
+		default:
+			t.Errorf("%s was handled with DequeueCount %v, want [1], [2] or [1 2]", text, dc)
 		}
 	}
-	if p, err := store.Peek(context.Background(), "work-poison", 1); err == nil && len(p) > 0 {
+	t.Logf("%d handled before the kill, %d redelivered by the restarted host; the rest took %v",
+		handledAtKill, len(redelivered), time.Since(restarted).Round(time.Millisecond))
+	if len(redelivered) == 0 {
+		t.Errorf("no message was redelivered: the kill found none in flight, so redelivery was not shown")
+	}
+	if len(redelivered) > 32 {
+		t.Errorf("%d messages redelivered, more than a batch and its threshold (32)", len(redelivered))
+	}
+	if p, err := future.Peek(context.Background(), "work-poison", 1); err == nil && len(p) > 0 {
 		t.Errorf("a message went to work-poison")
+	}
+	logMu.Lock()
+	warned := strings.Contains(log.String(), "FUNCD_CLOCK_OFFSET=11m")
+	logMu.Unlock()
+	if !warned {
+		t.Errorf("the restarted funcd did not warn that its clock was set ahead")
+	}
+}
+
+// A FUNCD_CLOCK_OFFSET that is not a duration stops funcd at once, naming
+// the variable.
+func TestFuncdClockOffsetInvalid(t *testing.T) {
+	bin, err := funcdBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "start", "--script-root", triggersApp(t), "--state-dir", t.TempDir(), "--port", "0")
+	cmd.Env = append(os.Environ(), "FUNCD_CLOCK_OFFSET=eleven minutes")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("funcd started with FUNCD_CLOCK_OFFSET=eleven minutes:\n%s", out)
+	}
+	if !strings.Contains(string(out), `FUNCD_CLOCK_OFFSET="eleven minutes"`) {
+		t.Errorf("the error does not name the bad value:\n%s", out)
 	}
 }
 

@@ -184,6 +184,10 @@ const SettingMaxBufferedBytes = "FUNCD_MAX_BUFFERED_BYTES"
 // requests and generations.
 func (h *Host) Buffers() *funcd.BufferBudget { return h.buffers }
 
+// Clock returns the clock the host and its bindings, store and worker run
+// on: Config.Clock, else the system's.
+func (h *Host) Clock() clock.Clock { return h.clock }
+
 // setBufferLimit applies Config.MaxBufferedBytes, else the app's
 // FUNCD_MAX_BUFFERED_BYTES setting.
 func (h *Host) setBufferLimit(settings map[string]string) error {
@@ -227,6 +231,7 @@ func (h *Host) customHandlerWorker(app *funcd.App, opts WorkerOptions) (Worker, 
 	}
 	return httpworker.New(httpworker.Config{
 		App: app, Logger: opts.Logger, HostVersion: Version, OnFatal: opts.OnFatal, ExitOnFailure: opts.ExitOnFailure, Buffers: h.buffers,
+		Clock: h.clock,
 	}), nil
 }
 

@@ -129,13 +129,13 @@ func writeBodyError(w http.ResponseWriter, err error) {
 // with no body, as the real host does, except while the worker is down
 // between restarts (funcd keeps running where the real host would have
 // stopped): 503, with Retry-After when the restart time is known.
-func writeInvokeError(w http.ResponseWriter, err error) {
+func writeInvokeError(w http.ResponseWriter, err error, now time.Time) {
 	var down *worker.DownError
 	if funcd.ErrorCode(err) != funcd.EUNAVAILABLE || !errors.As(err, &down) {
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
-	if secs := int(math.Ceil(time.Until(down.Retry).Seconds())); secs > 0 {
+	if secs := int(math.Ceil(down.Retry.Sub(now).Seconds())); secs > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
 	w.WriteHeader(http.StatusServiceUnavailable)

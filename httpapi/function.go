@@ -104,7 +104,7 @@ func (s *Server) function(w http.ResponseWriter, r *http.Request, seg []string, 
 				w.WriteHeader(http.StatusServiceUnavailable)
 				return
 			}
-			writeInvokeError(w, err)
+			writeInvokeError(w, err, s.cfg.Host.Clock().Now())
 		}
 		return
 	}

@@ -92,6 +92,10 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 	if err != nil {
 		return err
 	}
+	clk, err := processClock(g)
+	if err != nil {
+		return err
+	}
 	// The certificate is checked before anything starts: a bad one is a
 	// usage error.
 	tlsConfig, tlsInfo, err := loadTLS(o)
@@ -111,6 +115,7 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 		Environ:    os.Environ(),
 		AllowList:  o.functions,
 		Logger:     log,
+		Clock:      clk,
 
 		ExitOnWorkerFailure: o.exitOnFailure,
 	})

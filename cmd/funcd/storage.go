@@ -58,8 +58,12 @@ func openStorage(ctx context.Context, g *globals, o *storageOptions) (*binding.P
 	if err := checkAppRoot(root); err != nil {
 		return nil, nil, err
 	}
+	clk, err := processClock(g)
+	if err != nil {
+		return nil, nil, err
+	}
 	p, closer, err := host.OpenProvider(ctx, host.Config{
-		ScriptRoot: root, StateDir: o.stateDir, Environ: os.Environ(), Logger: g.logger(),
+		ScriptRoot: root, StateDir: o.stateDir, Environ: os.Environ(), Logger: g.logger(), Clock: clk,
 	}, o.connection)
 	if err != nil {
 		return nil, nil, explainConfigError(err)
