@@ -67,6 +67,10 @@ type HostConfig struct {
 	// function.json has none; nil when absent.
 	Retry *RetryPolicy
 
+	// Singleton is host.json "singleton": the leases singleton listeners
+	// (the timer trigger's) hold.
+	Singleton SingletonOptions
+
 	// ExtensionBundle is echoed in host status; funcd needs no bundle.
 	ExtensionBundle *ExtensionBundle
 
@@ -74,6 +78,23 @@ type HostConfig struct {
 	// API.
 	Raw json.RawMessage
 }
+
+// SingletonOptions is the part of host.json "singleton" funcd uses.
+type SingletonOptions struct {
+	// ListenerLockPeriod is how long a singleton listener's lease lasts
+	// unless renewed (singleton.listenerLockPeriod): from
+	// MinListenerLockPeriod to MaxListenerLockPeriod, default
+	// DefaultListenerLockPeriod.
+	ListenerLockPeriod time.Duration
+}
+
+// The bounds and default of singleton.listenerLockPeriod: the real host's,
+// which are Azure Storage's limits on a blob lease.
+const (
+	DefaultListenerLockPeriod = time.Minute
+	MinListenerLockPeriod     = 15 * time.Second
+	MaxListenerLockPeriod     = time.Minute
+)
 
 // HTTPOptions is host.json extensions.http plus the request body limit.
 type HTTPOptions struct {

@@ -41,6 +41,7 @@ func Describe(app *funcd.App, local ...*funcd.LocalSettings) []Setting {
 	d.host()
 	d.http()
 	d.logging()
+	d.singleton()
 	d.bundle()
 	d.customHandler()
 	d.disabled()
@@ -101,6 +102,10 @@ func (d *describer) host() {
 		s.Source = "--functions"
 	}
 	d.out = append(d.out, s)
+}
+
+func (d *describer) singleton() {
+	d.add("singleton:listenerLockPeriod", formatDuration(d.app.Host.Singleton.ListenerLockPeriod))
 }
 
 func (d *describer) http() {

@@ -154,6 +154,7 @@ func renderHost(b *strings.Builder, h *funcd.HostConfig) {
 		h.HTTP.RoutePrefix, h.HTTP.MaxConcurrentRequests, h.HTTP.MaxOutstandingRequests, h.HTTP.DynamicThrottlesEnabled,
 		h.HTTP.MaxRequestBodySize, jsonText(h.HTTP.CustomHeaders))
 	fmt.Fprintf(b, "logging: fileLoggingMode=%s logLevel=%s\n", h.Logging.FileLoggingMode, jsonText(h.Logging.LogLevel))
+	fmt.Fprintf(b, "singleton: listenerLockPeriod=%s\n", h.Singleton.ListenerLockPeriod)
 	if h.ExtensionBundle != nil {
 		fmt.Fprintf(b, "extensionBundle: id=%q version=%q\n", h.ExtensionBundle.ID, h.ExtensionBundle.Version)
 	}

@@ -57,7 +57,8 @@ func defaultHostConfig() funcd.HostConfig {
 			MaxOutstandingRequests: -1,
 			MaxRequestBodySize:     defaultMaxRequestBodySize,
 		},
-		Logging: funcd.Logging{FileLoggingMode: "debugOnly"},
+		Logging:   funcd.Logging{FileLoggingMode: "debugOnly"},
+		Singleton: funcd.SingletonOptions{ListenerLockPeriod: funcd.DefaultListenerLockPeriod},
 	}
 }
 
@@ -76,6 +77,7 @@ func (l *loader) loadHost() {
 	l.bindRetry()
 	l.bindAllowList()
 	l.bindHTTP()
+	l.bindSingleton()
 	l.bindLogging()
 	l.bindExtensionBundle()
 	l.loadCustomHandler()
@@ -336,6 +338,38 @@ func (l *loader) bindTimeSpan(key string, dst *time.Duration) {
 		return
 	}
 	*dst = ts.duration()
+}
+
+// bindSingleton reads singleton.listenerLockPeriod, which the real host
+// refuses outside 15 to 60 seconds (the limits of an Azure Storage blob
+// lease). The other singleton settings concern [Singleton] functions and
+// the blob lease recovery poll, which funcd does not have.
+func (l *loader) bindSingleton() {
+	const key = "singleton:listenerLockPeriod"
+	e := l.cfg.get(key)
+	if e == nil || e.value == "" { // null: the default
+		return
+	}
+	hint := `Write the period as a TimeSpan from "00:00:15" to "00:01:00" (the default), for example "00:00:30".`
+	ts, ok := parseTimeSpan(e.value)
+	if !ok {
+		l.hostError(e.configError(bindError(key, typeTimeSpan), hint))
+		return
+	}
+	d := ts.duration()
+	if d < funcd.MinListenerLockPeriod || d > funcd.MaxListenerLockPeriod {
+		value := "'" + e.value + "'"
+		if strings.TrimSpace(e.value) != ts.String() {
+			value += " (" + ts.String() + ")"
+		}
+		l.hostError(e.configError(
+			"host.json singleton.listenerLockPeriod is "+value+"; it must be from "+
+				formatDuration(funcd.MinListenerLockPeriod)+" to "+formatDuration(funcd.MaxListenerLockPeriod)+
+				", the limits of the storage lease the host holds for a singleton listener.",
+			hint))
+		return
+	}
+	l.app.Host.Singleton.ListenerLockPeriod = d
 }
 
 // fileLoggingModes are FileLoggingMode's names in enum order.

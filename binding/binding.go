@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/clock"
@@ -103,6 +104,11 @@ type Env struct {
 	// Extensions holds host.json "extensions" sections by lower-case name
 	// ("queues", "blobs"); absent sections are missing.
 	Extensions map[string]json.RawMessage
+	// ListenerLockPeriod is how long the lease of a singleton listener
+	// (the timer trigger's) lasts unless renewed: host.json
+	// singleton.listenerLockPeriod, validated when the app loaded. Zero
+	// means funcd.DefaultListenerLockPeriod.
+	ListenerLockPeriod time.Duration
 	// Development is true when AZURE_FUNCTIONS_ENVIRONMENT is Development
 	// (funcd start sets it, as Core Tools does).
 	Development bool

@@ -10,18 +10,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/funcd/funcd/clock/clocktest"
 	"github.com/funcd/funcd/host"
 	"github.com/funcd/funcd/hosttest"
 	"github.com/funcd/funcd/postgres"
+	"github.com/funcd/funcd/storage"
 )
 
 // scaleoutPostgres is the database the scale-out test creates its schema in;
@@ -34,25 +36,41 @@ func scaleoutPostgres() string {
 }
 
 // TestScaleOutOnPostgres runs three `funcd start` processes on copies of
-// one app sharing a PostgreSQL schema: every queue message is handled by
-// exactly one of them, the work is spread, and the every-2-seconds timer
-// fires in one process at a time.
+// one app sharing a PostgreSQL schema: every queue message and every blob
+// is handled by exactly one of them, the work is spread, and the
+// every-2-seconds timer fires in one process at a time. Then the process
+// running the timer is killed: another takes the timer over once the lease
+// (host.json singleton.listenerLockPeriod, 15 s) has run out, no tick is
+// doubled, work put after the kill is still handled exactly once, and the
+// messages the killed process had received stay in the queue, invisible
+// until their visibility timeout.
 func TestScaleOutOnPostgres(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts three funcd processes for ~15 s")
+		t.Skip("starts three funcd processes for ~35 s")
 	}
 	ctx := context.Background()
+	began := time.Now()
 	schema, conn := newScaleoutSchema(t)
 
 	dir := t.TempDir()
 	funcdBin := filepath.Join(dir, "funcd")
 	handler := filepath.Join(dir, "scaleouthandler")
+	var builds sync.WaitGroup
+	buildErrs := make(chan string, 2)
 	for bin, pkg := range map[string]string{funcdBin: "../cmd/funcd", handler: "./testdata/scaleouthandler"} {
-		out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
-		if err != nil {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
-		}
+		builds.Go(func() {
+			if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+				buildErrs <- fmt.Sprintf("go build %s: %v\n%s", pkg, err, out)
+			}
+		})
 	}
+	builds.Wait()
+	close(buildErrs)
+	for e := range buildErrs {
+		t.Fatal(e)
+	}
+	t.Logf("funcd and the handler built in %v", time.Since(began).Round(time.Millisecond))
+	began = time.Now()
 	logFile := filepath.Join(dir, "handled.log")
 
 	// The queue exists before the hosts start, so each listens at once.
@@ -72,88 +90,294 @@ func TestScaleOutOnPostgres(t *testing.T) {
 	for i := range 3 {
 		procs = append(procs, startScaleoutHost(t, i, funcdBin, handler, conn, strings.ReplaceAll(schema, "_", "-"), logFile))
 	}
+	dumpOnFailure := func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logFile)
+			t.Logf("the shared log begins:\n%.3000s", b)
+			for _, p := range procs {
+				p.dump(t)
+			}
+		}
+	}
+	defer dumpOnFailure()
 	for _, p := range procs {
 		p.waitListening(t)
 	}
+	// The timer is watched for 10 s from its first tick on, while the
+	// hosts share the queue and the blobs.
+	waitScaleout(t, logFile, 30*time.Second, "the timer's first tick", func(l *scaleoutLog) bool { return len(l.ticks) > 0 })
+	windowStart := time.Now()
+	t.Logf("hosts up and the timer ticking after %v", time.Since(began).Round(time.Millisecond))
 
-	const n = 300
+	const n, nBlobs = 300, 60
 	for i := range n {
-		body := base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "m%03d", i))
-		if _, err := st.Enqueue(ctx, "work", []byte(body), 0, 0); err != nil {
-			t.Fatalf("enqueue %d: %v", i, err)
-		}
+		enqueueScaleout(t, st, fmt.Sprintf("m%03d", i))
 	}
-
-	var messages map[string][]int
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		messages, _ = readScaleoutLog(t, logFile)
-		if len(messages) == n || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+	etags := map[string]string{}
+	for i := range nBlobs {
+		name := fmt.Sprintf("b%02d", i)
+		etags[name] = putScaleoutBlob(t, st, name)
 	}
-	if len(messages) != n {
-		for _, p := range procs {
-			p.dump(t)
-		}
-		t.Fatalf("%d of %d messages handled after 90 s", len(messages), n)
-	}
-	pids := map[int]int{}
+	waitScaleout(t, logFile, 90*time.Second, "every message and blob handled", func(l *scaleoutLog) bool {
+		return len(l.work) >= n && len(l.blobs) == nBlobs
+	})
+	t.Logf("%d messages and %d blobs handled after %v", n, nBlobs, time.Since(began).Round(time.Millisecond))
+	lg := readScaleoutLog(t, logFile)
+	hosts := map[string]int{}
 	for i := range n {
 		m := fmt.Sprintf("m%03d", i)
-		by := messages[m]
+		by := lg.work[m]
 		if len(by) != 1 {
 			t.Errorf("message %s handled %d times (by %v), want exactly once", m, len(by), by)
 		}
-		for _, pid := range by {
-			pids[pid]++
+		for _, h := range by {
+			hosts[h]++
 		}
 	}
-	t.Logf("messages per handler process: %v", pids)
-	if len(pids) < 2 {
-		t.Errorf("only %d process handled messages; want the work spread over several", len(pids))
+	t.Logf("messages per host: %v", hosts)
+	if len(hosts) < 2 {
+		t.Errorf("only %d host handled messages; want the work spread over several", len(hosts))
 	}
+	blobHosts := map[string]int{}
+	for name, by := range lg.blobs {
+		if len(by) != 1 {
+			t.Errorf("blob %s handled %d times (by %v), want exactly once", name, len(by), by)
+		}
+		for _, h := range by {
+			blobHosts[h]++
+		}
+	}
+	t.Logf("blobs per host: %v", blobHosts)
 
-	// Watch the timer for 10 s from now on.
-	time.Sleep(10 * time.Second)
+	// Watch the timer for 10 s.
+	time.Sleep(time.Until(windowStart.Add(10 * time.Second)))
 	windowEnd := time.Now()
-	windowStart := windowEnd.Add(-10 * time.Second)
-	_, ticks := readScaleoutLog(t, logFile)
-	slots := map[int64][]scaleoutTick{}
-	tickPids := map[int]int{}
+	lg = readScaleoutLog(t, logFile)
+	tickHosts := map[string]int{}
 	var inWindow []scaleoutTick
-	for _, tk := range ticks {
+	for _, tk := range lg.ticks {
 		at := time.UnixMilli(tk.ms)
 		if at.Before(windowStart) || at.After(windowEnd) {
 			continue
 		}
 		inWindow = append(inWindow, tk)
-		slots[tk.ms/2000] = append(slots[tk.ms/2000], tk)
-		tickPids[tk.pid]++
+		tickHosts[tk.host]++
 	}
-	t.Logf("ticks in the last 10 s: %d, per process %v", len(inWindow), tickPids)
+	t.Logf("ticks in the 10 s watched: %d, per host %v", len(inWindow), tickHosts)
+	if len(inWindow) < 3 {
+		t.Fatalf("%d ticks in 10 s, want about 5", len(inWindow))
+	}
+	for i := 1; i < len(inWindow); i++ {
+		if inWindow[i].host != inWindow[i-1].host {
+			// No host fails, so the lease never moves.
+			t.Errorf("the timer moved from host %s to %s with every host up", inWindow[i-1].host, inWindow[i].host)
+		}
+	}
+
+	// The host running the timer gets messages it holds without finishing
+	// them, so that it has work in flight when it is killed.
+	holder := inWindow[len(inWindow)-1].host
+	var victim *scaleoutProc
+	for _, p := range procs {
+		if p.name == holder {
+			victim = p
+		}
+	}
+	var holds []string
+	for round := 0; len(readScaleoutLog(t, logFile).held) == 0; round++ {
+		if round == 5 {
+			t.Fatalf("host %s took none of %d messages in 5 rounds", holder, len(holds))
+		}
+		var batch []string
+		for i := range 24 {
+			batch = append(batch, fmt.Sprintf("hold %s r%d-%02d", holder, round, i))
+		}
+		for _, m := range batch {
+			enqueueScaleout(t, st, m)
+		}
+		holds = append(holds, batch...)
+		// Each message is handled by another host or held by the
+		// holder; one the holder received but did not start yet is in
+		// neither, so the wait is bounded.
+		deadline := time.Now().Add(3 * time.Second)
+		for time.Now().Before(deadline) {
+			l := readScaleoutLog(t, logFile)
+			left := 0
+			for _, m := range batch {
+				if len(l.work[m]) == 0 && len(l.held[m]) == 0 {
+					left++
+				}
+			}
+			if left == 0 {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	// Kill the host running the timer; its handler, left hanging on the
+	// held messages, exits when it sees its parent gone.
+	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-victim.done
+	killedAt := time.Now()
+	held := readScaleoutLog(t, logFile).held
+	t.Logf("host %s killed after %v, holding %d messages", holder, time.Since(began).Round(time.Millisecond), len(held))
+
+	// Work put after the kill is handled by the others, and one of them
+	// takes the timer over.
+	const nAfter, nBlobsAfter = 60, 30
+	for i := range nAfter {
+		enqueueScaleout(t, st, fmt.Sprintf("p%03d", i))
+	}
+	for i := range nBlobsAfter {
+		name := fmt.Sprintf("p%02d", i)
+		etags[name] = putScaleoutBlob(t, st, name)
+	}
+	afterKill := func(l *scaleoutLog) []scaleoutTick {
+		var out []scaleoutTick
+		for _, tk := range l.ticks {
+			if tk.host != holder && tk.ms > killedAt.UnixMilli() {
+				out = append(out, tk)
+			}
+		}
+		return out
+	}
+	waitScaleout(t, logFile, 40*time.Second, "the work put after the kill handled and two ticks elsewhere", func(l *scaleoutLog) bool {
+		for i := range nAfter {
+			if len(l.work[fmt.Sprintf("p%03d", i)]) == 0 {
+				return false
+			}
+		}
+		return len(l.blobs) == nBlobs+nBlobsAfter && len(afterKill(l)) >= 2
+	})
+	lg = readScaleoutLog(t, logFile)
+	taken := afterKill(lg)
+	takeover := time.UnixMilli(taken[0].ms).Sub(killedAt)
+	t.Logf("host %s took the timer over, first tick %v after the kill; test ran %v",
+		taken[0].host, takeover.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+	// The lease lasts 15 s and is renewed every 3.75 s: it runs out 11.25
+	// to 15 s after the kill; the others try every 3.75 s, and the timer
+	// fires every 2 s.
+	if takeover < 8*time.Second {
+		t.Errorf("the timer moved %v after the kill, before the killed host's lease could run out", takeover)
+	}
+	if takeover > 23*time.Second {
+		t.Errorf("the timer moved %v after the kill; want within about the 15 s lease period", takeover)
+	}
+	for _, tk := range taken[1:] {
+		if tk.host != taken[0].host {
+			t.Errorf("after the takeover the timer ticked on %s and %s", taken[0].host, tk.host)
+		}
+	}
+	// No 2-second slot fires twice, before, during or after the takeover.
+	slots := map[int64][]scaleoutTick{}
+	for _, tk := range lg.ticks {
+		slots[tk.ms/2000] = append(slots[tk.ms/2000], tk)
+	}
 	for slot, in := range slots {
 		if len(in) > 1 {
 			t.Errorf("%d ticks in the 2-second slot starting %v: %v", len(in), time.UnixMilli(slot*2000).UTC(), in)
 		}
 	}
-	if len(inWindow) < 3 {
-		t.Errorf("%d ticks in 10 s, want about 5", len(inWindow))
-	}
-	sort.Slice(inWindow, func(i, j int) bool { return inWindow[i].ms < inWindow[j].ms })
-	for i := 1; i < len(inWindow); i++ {
-		if inWindow[i].pid != inWindow[i-1].pid {
-			// No host fails, so the lease never moves.
-			t.Errorf("the timer moved from process %d to %d with every host up", inWindow[i-1].pid, inWindow[i].pid)
+
+	for i := range nAfter {
+		m := fmt.Sprintf("p%03d", i)
+		if by := lg.work[m]; len(by) != 1 || by[0] == holder {
+			t.Errorf("message %s put after the kill handled by %v, want exactly once by a host still up", m, by)
 		}
 	}
-	if t.Failed() {
-		b, _ := os.ReadFile(logFile)
-		t.Logf("the shared log begins:\n%.2000s", b)
-		for _, p := range procs {
-			p.dump(t)
+	for name, etag := range etags {
+		if by := lg.blobs[name]; len(by) != 1 {
+			t.Errorf("blob %s handled by %v, want exactly once", name, by)
 		}
+		// The blob's receipt is completed: a claim finds it done.
+		key := storage.ReceiptKey{Function: "Host.Functions.inbox", Container: "scaleout-in", Name: name, ETag: etag}
+		claimed, completed, err := st.ClaimReceipt(ctx, key, "scaleout-test", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !completed || claimed {
+			t.Errorf("the receipt of blob %s is not completed (claimed %t)", name, claimed)
+		}
+	}
+
+	// The messages the killed host held are still in the queue, invisible
+	// now and visible once their 10-minute visibility timeout has run out;
+	// every other one was handled once by a host still up.
+	if vis, err := st.Peek(ctx, "work", 32); err != nil || len(vis) != 0 {
+		t.Errorf("visible messages left in the queue: %v, %v", vis, err)
+	}
+	future, err := postgres.Open(ctx, conn, postgres.Options{Clock: clocktest.New(time.Now().Add(11 * time.Minute))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer future.Close()
+	left, err := future.Peek(ctx, "work", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inQueue := map[string]bool{}
+	for _, m := range left {
+		b, err := base64.StdEncoding.DecodeString(string(m.Body))
+		if err != nil {
+			t.Fatalf("message %s: %v", m.ID, err)
+		}
+		inQueue[string(b)] = true
+		if m.DequeueCount != 1 {
+			t.Errorf("message %q in the queue was received %d times, want once (by the killed host)", b, m.DequeueCount)
+		}
+	}
+	for m := range held {
+		if !inQueue[m] {
+			t.Errorf("message %q, held by the killed host, is not in the queue", m)
+		}
+	}
+	for _, m := range holds {
+		by := lg.work[m]
+		switch {
+		case inQueue[m] && len(by) > 0:
+			t.Errorf("message %q handled by %v and still in the queue", m, by)
+		case !inQueue[m] && len(by) != 1:
+			t.Errorf("message %q handled by %v, want exactly once", m, by)
+		}
+	}
+	t.Logf("%d of %d messages sent to the killed host were still in the queue", len(inQueue), len(holds))
+	if len(inQueue) > len(holds) {
+		t.Errorf("%d messages in the queue, more than the %d sent last", len(inQueue), len(holds))
+	}
+}
+
+// enqueueScaleout puts a message, base64-encoded as the queue trigger
+// expects by default.
+func enqueueScaleout(t *testing.T, st *postgres.Store, text string) {
+	t.Helper()
+	body := base64.StdEncoding.EncodeToString([]byte(text))
+	if _, err := st.Enqueue(context.Background(), "work", []byte(body), 0, 0); err != nil {
+		t.Fatalf("enqueue %s: %v", text, err)
+	}
+}
+
+// putScaleoutBlob writes scaleout-in/name and returns its ETag.
+func putScaleoutBlob(t *testing.T, st *postgres.Store, name string) string {
+	t.Helper()
+	props, err := st.PutBlob(context.Background(), "scaleout-in", name, strings.NewReader("blob "+name), storage.PutBlobOptions{})
+	if err != nil {
+		t.Fatalf("put blob %s: %v", name, err)
+	}
+	return props.ETag
+}
+
+// waitScaleout waits until cond holds for the shared log.
+func waitScaleout(t *testing.T, path string, timeout time.Duration, what string, cond func(*scaleoutLog) bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond(readScaleoutLog(t, path)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -199,6 +423,7 @@ func newScaleoutSchema(t *testing.T) (schema, conn string) {
 
 // scaleoutProc is one running `funcd start`.
 type scaleoutProc struct {
+	name   string // SCALEOUT_HOST, which the handler logs
 	cmd    *exec.Cmd
 	port   int
 	output string // the file stdout and stderr go to
@@ -226,7 +451,8 @@ func startScaleoutHost(t *testing.T, i int, funcdBin, handler, conn, hostID, log
 	// machine name and the app's folder, which differ between the copies
 	// (and between machines); instances of one app share it, as on Azure,
 	// by setting it.
-	cmd.Env = append(os.Environ(), "FUNCD_STORE="+conn, "SCALEOUT_LOG="+logFile,
+	name := fmt.Sprintf("h%d", i)
+	cmd.Env = append(os.Environ(), "FUNCD_STORE="+conn, "SCALEOUT_LOG="+logFile, "SCALEOUT_HOST="+name,
 		"AzureFunctionsWebHost__hostid="+hostID,
 		// UseDevelopmentStorage=true means funcd's own store even when
 		// an Azurite answers on this machine.
@@ -236,7 +462,7 @@ func startScaleoutHost(t *testing.T, i int, funcdBin, handler, conn, hostID, log
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { out.Close() })
-	p := &scaleoutProc{cmd: cmd, port: port, output: out.Name(), done: make(chan struct{})}
+	p := &scaleoutProc{name: name, cmd: cmd, port: port, output: out.Name(), done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start funcd: %v", err)
@@ -286,7 +512,7 @@ func (p *scaleoutProc) waitListening(t *testing.T) {
 func (p *scaleoutProc) dump(t *testing.T) {
 	t.Helper()
 	b, _ := os.ReadFile(p.output)
-	t.Logf("funcd on port %d:\n%s", p.port, b)
+	t.Logf("funcd %s on port %d:\n%s", p.name, p.port, b)
 }
 
 func freePort(t *testing.T) int {
@@ -301,52 +527,68 @@ func freePort(t *testing.T) int {
 
 // scaleoutTick is one timer invocation from the shared log.
 type scaleoutTick struct {
-	pid  int
+	host string
 	ms   int64
 	last string
 }
 
 func (tk scaleoutTick) String() string {
-	return fmt.Sprintf("%d@%s", tk.pid, time.UnixMilli(tk.ms).UTC().Format("15:04:05.000"))
+	return fmt.Sprintf("%s@%s", tk.host, time.UnixMilli(tk.ms).UTC().Format("15:04:05.000"))
 }
 
-// readScaleoutLog parses the shared log: the processes that handled each
-// message, and the timer's ticks.
-func readScaleoutLog(t *testing.T, path string) (map[string][]int, []scaleoutTick) {
+// scaleoutLog is the shared log read so far.
+type scaleoutLog struct {
+	// work, held and blobs are the hosts that handled, held or handled
+	// each message or blob.
+	work, held, blobs map[string][]string
+	ticks             []scaleoutTick
+}
+
+// readScaleoutLog parses the shared log (see testdata/scaleouthandler).
+func readScaleoutLog(t *testing.T, path string) *scaleoutLog {
 	t.Helper()
+	l := &scaleoutLog{
+		work: map[string][]string{}, held: map[string][]string{}, blobs: map[string][]string{},
+	}
 	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
-		return nil, nil
+		return l
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	messages := map[string][]int{}
-	var ticks []scaleoutTick
 	for line := range strings.Lines(string(b)) {
 		if !strings.HasSuffix(line, "\n") {
 			break // a write in progress
 		}
 		f := strings.Fields(line)
-		if len(f) < 2 {
+		if len(f) < 4 {
 			t.Fatalf("bad line %q in the shared log", line)
 		}
-		pid, err := strconv.Atoi(f[0])
-		if err != nil {
+		host := f[0]
+		if _, err := strconv.Atoi(f[1]); err != nil {
 			t.Fatalf("bad line %q in the shared log", line)
 		}
-		if f[1] == "tick" {
-			if len(f) != 4 {
+		rest := strings.Join(f[3:], " ")
+		switch f[2] {
+		case "tick":
+			if len(f) != 5 {
 				t.Fatalf("bad tick line %q in the shared log", line)
 			}
-			ms, err := strconv.ParseInt(f[2], 10, 64)
+			ms, err := strconv.ParseInt(f[3], 10, 64)
 			if err != nil {
 				t.Fatalf("bad tick line %q in the shared log", line)
 			}
-			ticks = append(ticks, scaleoutTick{pid: pid, ms: ms, last: f[3]})
-			continue
+			l.ticks = append(l.ticks, scaleoutTick{host: host, ms: ms, last: f[4]})
+		case "work":
+			l.work[rest] = append(l.work[rest], host)
+		case "held":
+			l.held[rest] = append(l.held[rest], host)
+		case "blob":
+			l.blobs[rest] = append(l.blobs[rest], host)
+		default:
+			t.Fatalf("bad line %q in the shared log", line)
 		}
-		messages[f[1]] = append(messages[f[1]], pid)
 	}
-	return messages, ticks
+	return l
 }

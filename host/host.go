@@ -382,15 +382,16 @@ func (h *Host) newEnv(app *funcd.App, local *funcd.LocalSettings, log *slog.Logg
 		backends: h.cfg.backends, clock: h.clock, log: log, cache: h.conns,
 	}
 	return &binding.Env{
-		HostID:      hostID(app.Settings, h.cfg.ScriptRoot),
-		Owner:       h.owner,
-		Settings:    app.Settings,
-		Store:       st,
-		Connect:     c.Connect,
-		Extensions:  extensionSections(app.Host.Raw),
-		Development: isDevelopment(app.Settings),
-		Clock:       h.clock,
-		Logger:      log,
+		HostID:             hostID(app.Settings, h.cfg.ScriptRoot),
+		Owner:              h.owner,
+		Settings:           app.Settings,
+		Store:              st,
+		Connect:            c.Connect,
+		Extensions:         extensionSections(app.Host.Raw),
+		ListenerLockPeriod: app.Host.Singleton.ListenerLockPeriod,
+		Development:        isDevelopment(app.Settings),
+		Clock:              h.clock,
+		Logger:             log,
 	}
 }
 

@@ -111,13 +111,14 @@ func itoa(i int) string {
 func CheckBindings(app *funcd.App, local *funcd.LocalSettings) {
 	c := &connector{settings: app.Settings, local: local, dry: true, cache: &connCache{}}
 	env := &binding.Env{
-		HostID:      hostID(app.Settings, app.Root),
-		Settings:    app.Settings,
-		Connect:     c.Connect,
-		Extensions:  extensionSections(app.Host.Raw),
-		Development: isDevelopment(app.Settings),
-		Clock:       clock.Real{},
-		Logger:      slog.New(slog.DiscardHandler),
+		HostID:             hostID(app.Settings, app.Root),
+		Settings:           app.Settings,
+		Connect:            c.Connect,
+		Extensions:         extensionSections(app.Host.Raw),
+		ListenerLockPeriod: app.Host.Singleton.ListenerLockPeriod,
+		Development:        isDevelopment(app.Settings),
+		Clock:              clock.Real{},
+		Logger:             slog.New(slog.DiscardHandler),
 	}
 	NewRegistry(DefaultKinds()).Validate(app, env)
 }

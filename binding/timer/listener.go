@@ -16,19 +16,28 @@ import (
 	"github.com/funcd/funcd/storage"
 )
 
-// The listener lease. The real host's listener lock lasts 60 s and is
-// renewed halfway; hosts without it retry every minute
-// (SingletonOptions.ListenerLockPeriod, ListenerLockRecoveryPollingInterval).
-// funcd renews every quarter period, so that a slow store does not lose
-// the lease, and retries every 10 s, so that a timer moves to another
-// process sooner when its holder dies.
+// The listener lease lasts host.json singleton.listenerLockPeriod (60 s
+// by default, 15 to 60 s), as the real host's listener lock does
+// (SingletonOptions.ListenerLockPeriod). The real host renews it halfway
+// and, without it, retries every minute
+// (ListenerLockRecoveryPollingInterval). funcd renews every quarter
+// period, so that a slow store does not lose the lease, and retries every
+// 10 s or every quarter period when that is shorter, so that a timer moves
+// to another process soon after its holder dies.
 const (
-	leasePeriod     = 60 * time.Second
-	renewInterval   = 15 * time.Second
-	acquireInterval = 10 * time.Second
+	maxAcquireInterval = 10 * time.Second
 	// releaseTimeout bounds the release of the lease when stopping.
 	releaseTimeout = 10 * time.Second
 )
+
+// leaseTimes are a lease period and the renewal and retry intervals that
+// go with it; a period of zero or less is funcd.DefaultListenerLockPeriod.
+func leaseTimes(period time.Duration) (lease, renew, acquire time.Duration) {
+	if period <= 0 {
+		period = funcd.DefaultListenerLockPeriod
+	}
+	return period, period / 4, min(maxAcquireInterval, period/4)
+}
 
 // errLeaseExpired: by this process's clock the lease ran out before it
 // could be renewed.
@@ -43,6 +52,10 @@ type listener struct {
 	log        *slog.Logger
 	lockName   string
 	statusName string
+	// leasePeriod is how long the lease lasts unless renewed; it is
+	// renewed every renewInterval, and retried every acquireInterval
+	// while another process holds it.
+	leasePeriod, renewInterval, acquireInterval time.Duration
 	// owner holds the lease: the process's owner name and a suffix of this
 	// listener's own, so that two listeners of one process (an old and a
 	// new generation during a restart) never both hold it.
@@ -72,8 +85,10 @@ func listen(fn *funcd.Function, b *funcd.Binding, env *binding.Env, inv binding.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	lease, renew, acquire := leaseTimes(env.ListenerLockPeriod)
 	return &listener{
 		fn: fn, cfg: cfg, env: env, inv: inv,
+		leasePeriod: lease, renewInterval: renew, acquireInterval: acquire,
 		log:        log.With("function", fn.Name),
 		lockName:   LockName(env.HostID, fn.Name),
 		owner:      env.Owner + "/" + rand.Text()[:8],
@@ -142,7 +157,7 @@ func (l *listener) sleep(ctx context.Context, d time.Duration) bool {
 func (l *listener) run(runCtx, invokeCtx context.Context) {
 	defer close(l.done)
 	for {
-		lease, err := l.env.Store.AcquireLease(runCtx, l.lockName, l.owner, leasePeriod)
+		lease, err := l.env.Store.AcquireLease(runCtx, l.lockName, l.owner, l.leasePeriod)
 		switch {
 		case err == nil:
 			l.log.Debug("Singleton lock acquired", "lock", l.lockName)
@@ -158,7 +173,7 @@ func (l *listener) run(runCtx, invokeCtx context.Context) {
 		case !errors.Is(err, storage.ErrLeaseHeld):
 			l.log.Warn("cannot take the timer's singleton lock", "lock", l.lockName, "err", err)
 		}
-		if !l.sleep(runCtx, acquireInterval) {
+		if !l.sleep(runCtx, l.acquireInterval) {
 			return
 		}
 	}
@@ -206,11 +221,11 @@ func (l *listener) hold(runCtx, invokeCtx context.Context, lease storage.Lease) 
 	return err
 }
 
-// renew extends the lease every renewInterval until ctx ends; when the
+// renew extends the lease every l.renewInterval until ctx ends; when the
 // lease is lost it calls lose and returns the error.
 func (l *listener) renew(ctx context.Context, held *heldLease, lose context.CancelFunc) error {
-	for l.sleep(ctx, renewInterval) {
-		next, err := l.env.Store.RenewLease(ctx, held.get(), leasePeriod)
+	for l.sleep(ctx, l.renewInterval) {
+		next, err := l.env.Store.RenewLease(ctx, held.get(), l.leasePeriod)
 		switch {
 		case err == nil:
 			held.set(next)

@@ -605,3 +605,122 @@ func (w warnings) Handle(_ context.Context, r slog.Record) error {
 	w.ch <- msg
 	return nil
 }
+
+// leaseLog records the lease calls of one owner's store, on the fake
+// clock; with failRenew its renewals fail, as for a host that can no longer
+// reach the store.
+type leaseLog struct {
+	storage.Store
+	clk       *clocktest.Fake
+	failRenew atomic.Bool
+
+	mu       sync.Mutex
+	acquires []leaseCall
+	renewals []leaseCall
+}
+
+type leaseCall struct {
+	at  time.Time
+	err error
+}
+
+func (s *leaseLog) AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (storage.Lease, error) {
+	l, err := s.Store.AcquireLease(ctx, name, owner, ttl)
+	s.mu.Lock()
+	s.acquires = append(s.acquires, leaseCall{s.clk.Now(), err})
+	s.mu.Unlock()
+	return l, err
+}
+
+func (s *leaseLog) RenewLease(ctx context.Context, l storage.Lease, ttl time.Duration) (storage.Lease, error) {
+	var err error
+	if s.failRenew.Load() {
+		err = errors.New("store unreachable")
+	} else {
+		l, err = s.Store.RenewLease(ctx, l, ttl)
+	}
+	s.mu.Lock()
+	s.renewals = append(s.renewals, leaseCall{s.clk.Now(), err})
+	s.mu.Unlock()
+	return l, err
+}
+
+func (s *leaseLog) calls() (acquires, renewals []leaseCall) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]leaseCall(nil), s.acquires...), append([]leaseCall(nil), s.renewals...)
+}
+
+// With host.json singleton.listenerLockPeriod 00:00:20 the lease lasts
+// 20 s and is renewed every 5 s; a holder that stops renewing keeps the
+// timer until its lease runs out, and another owner takes it over at its
+// first try after that, not before.
+func TestListenerLockPeriod(t *testing.T) {
+	const period = 20 * time.Second
+	h := newHarness(t, t0)
+	fired := make(chan firing, 100)
+	props := map[string]any{"schedule": "*/10 * * * * *"}
+	a := &leaseLog{Store: h.store, clk: h.clk}
+	b := &leaseLog{Store: h.store, clk: h.clk}
+	aEnv, bEnv := h.env("a", a), h.env("b", b)
+	aEnv.ListenerLockPeriod, bEnv.ListenerLockPeriod = period, period
+	h.start(aEnv, &recorder{h: h, owner: "a", fired: fired}, props)
+	h.settle(2) // a holds the lease: renewal and schedule
+	// b starts a second later, so that its tries (every 5 s, a quarter
+	// period) fall between a's renewals.
+	h.advance(time.Second, time.Second, 2)
+	h.start(bEnv, &recorder{h: h, owner: "b", fired: fired}, props)
+	h.settle(3)
+
+	h.advance(9*time.Second, time.Second, 3) // a renewed at :05 and :10: its lease runs to :30
+	a.failRenew.Store(true)
+	h.advance(19*time.Second, time.Second, 3) // to :29, a firing at :20
+	acquires, _ := b.calls()
+	for _, c := range acquires {
+		if !errors.Is(c.err, storage.ErrLeaseHeld) {
+			t.Fatalf("b took the lease at %v, before a's ran out at %v", c.at, t0.Add(30*time.Second))
+		}
+	}
+	if n := len(acquires); n != 6 { // :01, :06, ... :26
+		t.Errorf("b tried %d times by :29, want 6 (every 5 s)", n)
+	}
+	// At :30 a's lease runs out: a does not fire and goes back to
+	// retrying; at :31 b takes the lease.
+	h.advance(time.Second, time.Second, 2)
+	h.advance(time.Second, time.Second, 3)
+	h.advance(9*time.Second, time.Second, 3) // b fires at :40
+	acquires, _ = b.calls()
+	if last := acquires[len(acquires)-1]; last.err != nil || !last.at.Equal(t0.Add(31*time.Second)) {
+		t.Errorf("b's last try at %v: %v; want the lease taken at %v", last.at, last.err, t0.Add(31*time.Second))
+	}
+	_, renewals := a.calls()
+	if len(renewals) < 5 {
+		t.Fatalf("a renewed %d times by :40, want every 5 s", len(renewals))
+	}
+	for i, c := range renewals[:5] {
+		if want := t0.Add(time.Duration(i+1) * 5 * time.Second); !c.at.Equal(want) {
+			t.Errorf("a's renewal %d at %v, want %v (every quarter period)", i, c.at, want)
+		}
+	}
+	got := drain(fired)
+	wantFirings(t, got, t0.Add(10*time.Second), t0.Add(20*time.Second), t0.Add(40*time.Second))
+	if got[0].owner != "a" || got[1].owner != "a" || got[2].owner != "b" {
+		t.Errorf("fired by %s, %s, %s; want a, a, b", got[0].owner, got[1].owner, got[2].owner)
+	}
+}
+
+// Without a period the lease is the default 60 s, renewed every 15 s and
+// retried every 10 s; a short period is retried every quarter period.
+func TestLeaseTimes(t *testing.T) {
+	for _, tc := range []struct{ period, lease, renew, acquire time.Duration }{
+		{0, time.Minute, 15 * time.Second, 10 * time.Second},
+		{time.Minute, time.Minute, 15 * time.Second, 10 * time.Second},
+		{30 * time.Second, 30 * time.Second, 7500 * time.Millisecond, 7500 * time.Millisecond},
+		{15 * time.Second, 15 * time.Second, 3750 * time.Millisecond, 3750 * time.Millisecond},
+	} {
+		lease, renew, acquire := leaseTimes(tc.period)
+		if lease != tc.lease || renew != tc.renew || acquire != tc.acquire {
+			t.Errorf("leaseTimes(%v) = %v, %v, %v; want %v, %v, %v", tc.period, lease, renew, acquire, tc.lease, tc.renew, tc.acquire)
+		}
+	}
+}

@@ -1,20 +1,32 @@
-// Command scaleouthandler is the custom handler of the scale-out test. Its
-// queue function appends "<pid> <message>" to the file $SCALEOUT_LOG, its
-// timer function "<pid> tick <unix milliseconds> <ScheduleStatus.Last>";
-// each line is one write to a file opened with O_APPEND, so that several
-// processes can share the file.
+// Command scaleouthandler is the custom handler of the scale-out test. It
+// appends one line per invocation to the file $SCALEOUT_LOG, each starting
+// with the host's name ($SCALEOUT_HOST) and the handler's pid:
+//
+//	<host> <pid> work <message>
+//	<host> <pid> held <message>
+//	<host> <pid> blob <name>
+//	<host> <pid> tick <unix milliseconds> <ScheduleStatus.Last>
+//
+// A queue message "hold <host> <n>" is handled at once by every host but
+// the one it names, where it is logged as held and never finishes, so that
+// the host has messages in flight when it is killed. Each line is one write
+// to a file opened with O_APPEND, so that several processes can share the
+// file. The handler exits when funcd, its parent, is gone.
 package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 )
 
 type invocation struct {
-	Data map[string]json.RawMessage
+	Data     map[string]json.RawMessage
+	Metadata map[string]json.RawMessage
 }
 
 // appendLine writes line to the shared log in one write.
@@ -28,6 +40,21 @@ func appendLine(line string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// text decodes a string the host sends as JSON; string data arrives
+// double-encoded, as the Azure Functions host sends it: a JSON string in a
+// JSON string.
+func text(raw json.RawMessage) (string, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", err
+	}
+	var inner string
+	if json.Unmarshal([]byte(s), &inner) == nil {
+		s = inner
+	}
+	return s, nil
 }
 
 func handle(w http.ResponseWriter, r *http.Request, line func(invocation) (string, error)) {
@@ -49,22 +76,34 @@ func handle(w http.ResponseWriter, r *http.Request, line func(invocation) (strin
 }
 
 func main() {
-	pid := os.Getpid()
+	host := os.Getenv("SCALEOUT_HOST")
+	prefix := fmt.Sprintf("%s %d ", host, os.Getpid())
 	http.HandleFunc("POST /work", func(w http.ResponseWriter, r *http.Request) {
 		handle(w, r, func(inv invocation) (string, error) {
-			var msg string
-			if err := json.Unmarshal(inv.Data["msg"], &msg); err != nil {
+			msg, err := text(inv.Data["msg"])
+			if err != nil {
 				return "", fmt.Errorf("msg: %w", err)
 			}
-			// The host double-encodes string data, as the Azure Functions
-			// host does: the text arrives as a JSON string in a JSON string.
-			var text string
-			if json.Unmarshal([]byte(msg), &text) == nil {
-				msg = text
+			if f := strings.Fields(msg); len(f) == 3 && f[0] == "hold" && f[1] == host {
+				if err := appendLine(prefix + "held " + msg); err != nil {
+					return "", err
+				}
+				<-r.Context().Done() // until the host is killed
+				return "", errors.New("held until the host went away")
 			}
 			// A little work, so that one host cannot drain the queue alone.
 			time.Sleep(20 * time.Millisecond)
-			return fmt.Sprintf("%d %s", pid, msg), nil
+			return prefix + "work " + msg, nil
+		})
+	})
+	http.HandleFunc("POST /inbox", func(w http.ResponseWriter, r *http.Request) {
+		handle(w, r, func(inv invocation) (string, error) {
+			name, err := text(inv.Metadata["name"])
+			if err != nil {
+				return "", fmt.Errorf("name: %w", err)
+			}
+			time.Sleep(20 * time.Millisecond)
+			return prefix + "blob " + name, nil
 		})
 	})
 	http.HandleFunc("POST /tick", func(w http.ResponseWriter, r *http.Request) {
@@ -77,9 +116,19 @@ func main() {
 			if timer.ScheduleStatus != nil && timer.ScheduleStatus.Last != "" {
 				last = timer.ScheduleStatus.Last
 			}
-			return fmt.Sprintf("%d tick %d %s", pid, time.Now().UnixMilli(), last), nil
+			return fmt.Sprintf("%stick %d %s", prefix, time.Now().UnixMilli(), last), nil
 		})
 	})
+	// funcd starts the handler in a process group of its own; when funcd
+	// is killed nothing stops the handler, so it stops itself.
+	parent := os.Getppid()
+	go func() {
+		for range time.Tick(100 * time.Millisecond) {
+			if os.Getppid() != parent {
+				os.Exit(0)
+			}
+		}
+	}()
 	port := os.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT")
 	if port == "" {
 		port = "8080"
