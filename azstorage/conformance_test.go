@@ -3,6 +3,7 @@ package azstorage_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/funcd/funcd/azstorage"
 	"github.com/funcd/funcd/azstorage/azuritetest"
@@ -44,4 +45,10 @@ func TestQueuesConformance(t *testing.T) {
 
 func TestBlobsConformance(t *testing.T) {
 	storagetest.RunBlobs(t, func(t *testing.T, c clock.Clock) storage.Blobs { return open(t, c) }, realTime)
+}
+
+func TestReceiptsConformance(t *testing.T) {
+	storagetest.RunReceipts(t, func(t *testing.T, c clock.Clock) storage.Receipts {
+		return open(t, c).BlobReceipts("conformance")
+	}, realTime, storagetest.MinLease(15*time.Second))
 }
