@@ -47,7 +47,10 @@ func TestBlobsConformance(t *testing.T) {
 	storagetest.RunBlobs(t, func(t *testing.T, c clock.Clock) storage.Blobs { return open(t, c) }, realTime)
 }
 
+// TestReceiptsConformance waits out a 15 s lease (Azure's shortest), beside
+// the other tests.
 func TestReceiptsConformance(t *testing.T) {
+	t.Parallel()
 	storagetest.RunReceipts(t, func(t *testing.T, c clock.Clock) storage.Receipts {
 		return open(t, c).BlobReceipts("conformance")
 	}, realTime, storagetest.MinLease(15*time.Second))
