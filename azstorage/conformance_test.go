@@ -3,6 +3,7 @@ package azstorage_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/funcd/funcd/azstorage"
 	"github.com/funcd/funcd/azstorage/azuritetest"
@@ -44,4 +45,13 @@ func TestQueuesConformance(t *testing.T) {
 
 func TestBlobsConformance(t *testing.T) {
 	storagetest.RunBlobs(t, func(t *testing.T, c clock.Clock) storage.Blobs { return open(t, c) }, realTime)
+}
+
+// TestReceiptsConformance waits out a 15 s lease (Azure's shortest), beside
+// the other tests.
+func TestReceiptsConformance(t *testing.T) {
+	t.Parallel()
+	storagetest.RunReceipts(t, func(t *testing.T, c clock.Clock) storage.Receipts {
+		return open(t, c).BlobReceipts("conformance")
+	}, realTime, storagetest.MinLease(15*time.Second))
 }

@@ -1,7 +1,8 @@
 // Package azstorage keeps queues and blobs in Azure Storage, or in Azurite,
 // its emulator: the provider behind queue and blob triggers whose connection
 // names a real storage account. Provider implements storage.Queues and
-// storage.Blobs over the Azure SDK for Go.
+// storage.Blobs over the Azure SDK for Go, and keeps the blob trigger's
+// receipts (BlobReceipts) in the account as the real host does.
 //
 // Azure Storage keeps its own time: visibility timeouts and message expiry
 // run on the service's clock, not on a clock.Clock.

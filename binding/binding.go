@@ -94,8 +94,9 @@ type Env struct {
 	// Settings are the app settings (local.settings.json Values over the
 	// environment).
 	Settings map[string]string
-	// Store is funcd's own store: schedule status, leases, receipts and
-	// checkpoints live here whatever provider a binding uses.
+	// Store is funcd's own store: schedule status, leases and checkpoints
+	// live here whatever provider a binding uses, and blob receipts unless
+	// the blobs' store keeps them (an Azure Storage account does).
 	Store storage.Store
 	// Connect resolves a binding's connection setting name ("" means
 	// AzureWebJobsStorage) to its provider. Its errors are

@@ -32,6 +32,10 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if err := azurite.Stop(); err != nil && code == 0 {
+		fmt.Fprintln(os.Stderr, "FAIL: stopping Azurite:", err)
+		code = 1
+	}
 	os.Exit(code)
 }
 

@@ -3,7 +3,8 @@
 // keep, as interfaces every backend implements. The embedded SQLite store
 // (package sqlite) and the shared PostgreSQL store (package postgres)
 // implement all of Store; the Azure Storage provider (package azstorage)
-// implements Queues and Blobs. One conformance suite, storage/storagetest,
+// implements Queues and Blobs, and the Receipts of the blob trigger for
+// blobs in the account. One conformance suite, storage/storagetest,
 // holds every backend to the behaviour written here.
 //
 // Times are read from the clock a backend was opened with, never from a

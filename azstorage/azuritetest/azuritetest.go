@@ -313,3 +313,74 @@ func (t *tail) String() string {
 	defer t.mu.Unlock()
 	return t.buf.String()
 }
+
+// ConnectionString is the connection string of an account, key included,
+// as an app's AzureWebJobsStorage setting names it.
+func ConnectionString(a azstorage.Account) string {
+	parts := []string{"DefaultEndpointsProtocol=http", "AccountName=" + a.Name, "AccountKey=" + a.Key}
+	if a.BlobEndpoint != "" {
+		parts = append(parts, "BlobEndpoint="+a.BlobEndpoint)
+	}
+	if a.QueueEndpoint != "" {
+		parts = append(parts, "QueueEndpoint="+a.QueueEndpoint)
+	}
+	return strings.Join(parts, ";")
+}
+
+// Shared is one Azurite that a test binary starts when a test first asks
+// for it, for a package only some of whose tests need it. The package's
+// TestMain stops it:
+//
+//	var azurite azuritetest.Shared
+//
+//	func TestMain(m *testing.M) {
+//		code := m.Run()
+//		if err := azurite.Stop(); err != nil && code == 0 {
+//			fmt.Fprintln(os.Stderr, "FAIL:", err)
+//			code = 1
+//		}
+//		os.Exit(code)
+//	}
+//
+//	func TestSomething(t *testing.T) {
+//		acct := azurite.Get(t).Account(t)
+//		...
+//	}
+type Shared struct {
+	// Options are Start's.
+	Options Options
+
+	mu      sync.Mutex
+	srv     *Server
+	err     error // why it could not start
+	stopped bool
+}
+
+// Get returns the Azurite, starting it on the first call. It fails the
+// test when Azurite cannot start (or was stopped).
+func (s *Shared) Get(t testing.TB) *Server {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.stopped:
+		t.Fatal("azuritetest: the shared Azurite was stopped")
+	case s.srv == nil && s.err == nil:
+		s.srv, s.err = Start(s.Options)
+	}
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	return s.srv
+}
+
+// Stop stops the Azurite if Get started it.
+func (s *Shared) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Stop()
+}

@@ -88,6 +88,9 @@ type listener struct {
 	key  sharedKey
 	clk  clock.Clock
 	log  *slog.Logger
+	// receipts are the blob receipts: the blob store's own when it keeps
+	// them (ReceiptKeeper), else funcd's store.
+	receipts storage.Receipts
 
 	mu       sync.Mutex
 	stopScan context.CancelFunc
@@ -117,6 +120,8 @@ func (h *hub) newListener(fn *funcd.Function, b *funcd.Binding, env *binding.Env
 		key: sharedKey{q: prov.Queues, name: QueuePrefix + env.HostID},
 		clk: env.Clock,
 		log: env.Logger,
+
+		receipts: receiptsOf(prov, env),
 	}
 	if l.clk == nil {
 		l.clk = clock.Real{}
@@ -289,7 +294,7 @@ func (l *listener) process(ctx context.Context, msg message) error {
 		return nil
 	}
 	defer l.end(rk)
-	claimed, completed, err := l.env.Store.ClaimReceipt(ctx, rk, l.env.Owner, ReceiptTTL)
+	claimed, completed, err := l.receipts.ClaimReceipt(ctx, rk, l.env.Owner, ReceiptTTL)
 	if err != nil {
 		return fmt.Errorf("claim the receipt of %s/%s: %w", msg.ContainerName, msg.BlobName, err)
 	}
@@ -311,12 +316,12 @@ func (l *listener) process(ctx context.Context, msg message) error {
 	// The receipt's outcome is recorded even when ctx ended meanwhile.
 	bg := context.WithoutCancel(ctx)
 	if err != nil {
-		if rerr := l.env.Store.ReleaseReceipt(bg, rk, l.env.Owner); rerr != nil {
+		if rerr := l.receipts.ReleaseReceipt(bg, rk, l.env.Owner); rerr != nil {
 			log.Warn("blob trigger: release the receipt", "err", rerr)
 		}
 		return err
 	}
-	if err := l.env.Store.CompleteReceipt(bg, rk, l.env.Owner); err != nil {
+	if err := l.receipts.CompleteReceipt(bg, rk, l.env.Owner); err != nil {
 		return fmt.Errorf("complete the receipt of %s/%s: %w", msg.ContainerName, msg.BlobName, err)
 	}
 	return nil
@@ -351,7 +356,7 @@ func (l *listener) renew(ctx context.Context, rk storage.ReceiptKey, done chan<-
 			return
 		case <-l.clk.After(ReceiptTTL / 3):
 		}
-		if _, _, err := l.env.Store.ClaimReceipt(ctx, rk, l.env.Owner, ReceiptTTL); err != nil && ctx.Err() == nil {
+		if _, _, err := l.receipts.ClaimReceipt(ctx, rk, l.env.Owner, ReceiptTTL); err != nil && ctx.Err() == nil {
 			l.log.Warn("blob trigger: renew the receipt", "blob", rk.Name, "err", err)
 		}
 	}
@@ -380,6 +385,23 @@ func (l *listener) invoke(ctx context.Context, msg message) error {
 		ev.Value = funcd.StringValue(string(content))
 	}
 	return l.inv.Invoke(ctx, ev)
+}
+
+// ReceiptKeeper is implemented by blob stores that keep the receipts of
+// their blobs themselves, by host id: an Azure Storage account keeps them
+// in its azure-webjobs-hosts container, where the real host keeps them, so
+// that every host sharing the account (funcd's or the real one) sees them.
+type ReceiptKeeper interface {
+	BlobReceipts(hostID string) storage.Receipts
+}
+
+// receiptsOf returns where a trigger on prov's blobs keeps its receipts:
+// with the blobs when their store keeps receipts, else in funcd's store.
+func receiptsOf(prov *binding.Provider, env *binding.Env) storage.Receipts {
+	if k, ok := prov.Blobs.(ReceiptKeeper); ok {
+		return k.BlobReceipts(env.HostID)
+	}
+	return env.Store
 }
 
 // BlobURLer is implemented by blob stores that know their blobs' URLs (an

@@ -335,6 +335,7 @@ func receiptClaims(e *env, s storage.Receipts) {
 			t.Errorf("claim of a completed receipt by %s = %v, %v; want completed", owner, c, done)
 		}
 	}
+	e.needFakeClock("an hour passing")
 	e.advance(time.Hour)
 	if c, done := claim(e, s, k, "host-a", time.Minute); c || !done {
 		t.Errorf("a completed receipt an hour later = %v, %v; want completed", c, done)
@@ -344,8 +345,9 @@ func receiptClaims(e *env, s storage.Receipts) {
 func receiptExpiry(e *env, s storage.Receipts) {
 	t := e.t
 	k := storage.ReceiptKey{Function: "fn", Container: "in", Name: "x", ETag: `"1"`}
-	claim(e, s, k, "host-a", 3*time.Second)
-	e.advance(3 * time.Second)
+	ttl := max(3*time.Second, e.minLease)
+	claim(e, s, k, "host-a", ttl)
+	e.advance(ttl)
 	if c, done := claim(e, s, k, "host-b", time.Minute); !c || done {
 		t.Fatalf("claim of an expired claim = %v, %v; want claimed", c, done)
 	}

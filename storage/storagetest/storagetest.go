@@ -52,7 +52,15 @@ type PairOpener func(t *testing.T, clk clock.Clock) (a, b storage.Store)
 type Option func(*config)
 
 type config struct {
-	realTime string // why the backend reads the real clock; "" when it takes a fake one
+	realTime string        // why the backend reads the real clock; "" when it takes a fake one
+	minLease time.Duration // the shortest claim the backend keeps; 0: any
+}
+
+// MinLease says that the backend keeps no claim (receipt) shorter than d,
+// as Azure's blob leases last at least 15 seconds: the cases that let a
+// short claim expire ask for d instead.
+func MinLease(d time.Duration) Option {
+	return func(c *config) { c.minLease = d }
 }
 
 // RealTime says that the backend reads the real clock rather than the one it
@@ -99,6 +107,7 @@ type env struct {
 	ctx      context.Context
 	fake     *clocktest.Fake // nil in real time
 	realTime string
+	minLease time.Duration
 }
 
 func newEnv(t *testing.T, opts []Option) *env {
@@ -106,7 +115,7 @@ func newEnv(t *testing.T, opts []Option) *env {
 	for _, o := range opts {
 		o(&c)
 	}
-	e := &env{t: t, ctx: t.Context(), realTime: c.realTime}
+	e := &env{t: t, ctx: t.Context(), realTime: c.realTime, minLease: c.minLease}
 	if c.realTime == "" {
 		e.fake = clocktest.New(Epoch)
 	}
