@@ -74,8 +74,13 @@ type HostConfig struct {
 	// ExtensionBundle is echoed in host status; funcd needs no bundle.
 	ExtensionBundle *ExtensionBundle
 
-	// Raw is host.json as read (after overrides), for --verbose and the admin
-	// API.
+	// Extensions are host.json's "extensions" sections by lower-case name,
+	// with AzureFunctionsJobHost__extensions__* variables laid over them
+	// (as strings): what the bindings read their options from.
+	Extensions map[string]json.RawMessage
+
+	// Raw is host.json as read (before overrides), for --verbose and the
+	// admin API.
 	Raw json.RawMessage
 }
 

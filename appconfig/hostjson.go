@@ -80,6 +80,7 @@ func (l *loader) loadHost() {
 	l.bindSingleton()
 	l.bindLogging()
 	l.bindExtensionBundle()
+	l.bindExtensions()
 	l.loadCustomHandler()
 }
 

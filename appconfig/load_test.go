@@ -93,3 +93,32 @@ func TestDescribeAttributesLocalSettings(t *testing.T) {
 		t.Errorf("without local settings: %+v", s)
 	}
 }
+
+// The bindings read host.json extensions sections with the
+// AzureFunctionsJobHost__extensions__* variables laid over them.
+func TestExtensionsWithOverrides(t *testing.T) {
+	hostJSON := `{"version": "2.0", "extensions": {"Queues": {"batchSize": 8, "maxDequeueCount": 3}, "blobs": {"maxDegreeOfParallelism": 2}}}`
+	fsys := fstest.MapFS{"host.json": &fstest.MapFile{Data: []byte(hostJSON)}}
+	app, err := Load(fsys, Options{Env: map[string]string{
+		"AzureFunctionsJobHost__extensions__queues__BATCHSIZE":       "4",
+		"AzureFunctionsJobHost__extensions__queues__messageEncoding": "none",
+		"AzureFunctionsJobHost__extensions__serviceBus__prefetch":    "10",
+		"AzureFunctionsJobHost__functionTimeout":                     "00:01:00",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"queues":     `{"batchSize":"4","maxDequeueCount":3,"messageEncoding":"none"}`,
+		"blobs":      `{"maxDegreeOfParallelism": 2}`,
+		"servicebus": `{"prefetch":"10"}`,
+	}
+	if len(app.Host.Extensions) != len(want) {
+		t.Errorf("sections %v, want %v", app.Host.Extensions, want)
+	}
+	for name, w := range want {
+		if got := string(app.Host.Extensions[name]); got != w {
+			t.Errorf("extensions.%s = %s, want %s", name, got, w)
+		}
+	}
+}

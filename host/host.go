@@ -387,7 +387,7 @@ func (h *Host) newEnv(app *funcd.App, local *funcd.LocalSettings, log *slog.Logg
 		Settings:           app.Settings,
 		Store:              st,
 		Connect:            c.Connect,
-		Extensions:         extensionSections(app.Host.Raw),
+		Extensions:         app.Host.Extensions,
 		ListenerLockPeriod: app.Host.Singleton.ListenerLockPeriod,
 		Development:        isDevelopment(app.Settings),
 		Clock:              h.clock,

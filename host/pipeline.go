@@ -347,26 +347,6 @@ func (g *Generation) InvokeManual(ctx context.Context, fn *funcd.Function, input
 	return g.InvokeEvent(ctx, ev)
 }
 
-// extensionSections returns host.json "extensions" sections by lower-case
-// name.
-func extensionSections(raw json.RawMessage) map[string]json.RawMessage {
-	var root map[string]json.RawMessage
-	if json.Unmarshal(raw, &root) != nil {
-		return nil
-	}
-	var ext map[string]json.RawMessage
-	for k, v := range root {
-		if strings.EqualFold(k, "extensions") {
-			_ = json.Unmarshal(v, &ext)
-		}
-	}
-	out := make(map[string]json.RawMessage, len(ext))
-	for k, v := range ext {
-		out[strings.ToLower(k)] = v
-	}
-	return out
-}
-
 // isDevelopment reports whether AZURE_FUNCTIONS_ENVIRONMENT is
 // Development.
 func isDevelopment(settings map[string]string) bool {

@@ -114,7 +114,7 @@ func CheckBindings(app *funcd.App, local *funcd.LocalSettings) {
 		HostID:             hostID(app.Settings, app.Root),
 		Settings:           app.Settings,
 		Connect:            c.Connect,
-		Extensions:         extensionSections(app.Host.Raw),
+		Extensions:         app.Host.Extensions,
 		ListenerLockPeriod: app.Host.Singleton.ListenerLockPeriod,
 		Development:        isDevelopment(app.Settings),
 		Clock:              clock.Real{},
