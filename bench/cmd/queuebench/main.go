@@ -50,6 +50,7 @@ import (
 	"github.com/funcd/funcd/postgres"
 	"github.com/funcd/funcd/sqlite"
 	"github.com/funcd/funcd/storage"
+	"github.com/jackc/pgx/v5"
 )
 
 // config is the command line.
@@ -232,6 +233,8 @@ func measure(ctx context.Context, c config, ps *benchproc.Set, work, handlerBin,
 			return result{}, fmt.Errorf("PostgreSQL at %s: %w", c.pg, err)
 		}
 		store, closeStore = s, s.Close
+		// Deferred before funcd starts, so it runs after funcd has stopped.
+		defer dropSchema(c.pg, schema)
 		sep := "?"
 		if strings.Contains(c.pg, "?") {
 			sep = "&"
@@ -487,3 +490,18 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 
 func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// dropSchema removes a round's PostgreSQL schema; a failure is only
+// reported, as the figures are taken by then.
+func dropSchema(conn, schema string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, conn)
+	if err == nil {
+		_, err = c.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+		_ = c.Close(ctx)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "queuebench: cannot drop schema %s: %v\n", schema, err)
+	}
+}
