@@ -193,6 +193,18 @@ func (w *Worker) invokeDefault(ctx context.Context, g *generation, inv *funcd.In
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, w.statusError(inv, resp, body)
 	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		// An empty 2xx reply is a run without outputs, logs or return
+		// value. The real host reads it as a null result and never
+		// completes the invocation (it waits until functionTimeout), which
+		// no app wants; handlers written for it, such as queue handlers
+		// that only print, answer this way.
+		if _, warned := w.emptyWarned.LoadOrStore(inv.Function.Name, true); !warned {
+			w.log.Warn(fmt.Sprintf("The custom handler answered function '%s' with %d and an empty body: the function ran and bound no outputs. Answer {} to say so; the Azure Functions host would wait for this invocation until functionTimeout.", inv.Function.Name, resp.StatusCode),
+				"function", inv.Function.Name)
+		}
+		body = []byte("{}")
+	}
 	r, logs, err := parseReply(body)
 	if err != nil {
 		return nil, w.invalidReply(inv, resp, body, err)

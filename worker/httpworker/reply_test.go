@@ -3,6 +3,7 @@ package httpworker
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -146,7 +147,6 @@ func TestReplyFailures(t *testing.T) {
 			[]string{"Invalid HttpResponseMessage: function 'reply'", handlerBin, `"this is not JSON"`, "JSON object"}},
 		{"array", 200, "application/json", "[1,2]", []string{"Invalid HttpResponseMessage"}},
 		{"null", 200, "application/json", "null", []string{"Invalid HttpResponseMessage"}},
-		{"empty", 200, "application/json", "", []string{"Invalid HttpResponseMessage", "(empty body)"}},
 		{"Outputs not an object", 200, "application/json", `{"Outputs":[1]}`, []string{"Invalid HttpResponseMessage"}},
 		{"Logs of objects", 200, "application/json", `{"Logs":[{}]}`, []string{"Invalid HttpResponseMessage"}},
 		{"res a number", 200, "application/json", `{"Outputs":{"res":5}}`,
@@ -184,6 +184,30 @@ func TestReplyFailures(t *testing.T) {
 		t.Errorf("handler restarted after bad replies: pid %d -> %d", pid, got)
 	}
 	e.mustInvoke(replyInvocation(fn, 200, "application/json", `{}`))
+}
+
+// An empty 2xx reply is a run without outputs (the real host would wait for
+// it until functionTimeout); the first one of each function is logged.
+func TestReplyEmptyBody(t *testing.T) {
+	e := newTestEnv(t).start()
+	fn := httpFunction("reply", "")
+	for _, body := range []string{"", "", " \n"} {
+		// No response bound: the host answers the caller 200 with an
+		// empty body, as for a reply of {}.
+		if res := e.mustInvoke(replyInvocation(fn, 200, "", body)); res.HTTP != nil || len(res.Outputs) != 0 {
+			t.Errorf("reply %q: HTTP %v, outputs %v; want none", body, res.HTTP, res.Outputs)
+		}
+	}
+	warned := 0
+	e.logs.find(func(r logRecord) bool {
+		if strings.Contains(r.msg, "answered function 'reply' with 200 and an empty body") && r.level == slog.LevelWarn {
+			warned++
+		}
+		return false
+	})
+	if warned != 1 {
+		t.Errorf("%d warnings about the empty reply, want 1; logs:\n%s", warned, e.logs)
+	}
 }
 
 func TestReplyContentTypeIsNotChecked(t *testing.T) {

@@ -100,6 +100,7 @@ type Worker struct {
 	hostVersion []string // shared, read-only header values
 	userAgent   string
 	calls       callTracker
+	emptyWarned sync.Map // function name -> true once its empty reply was logged
 
 	shutdown sync.Once
 	shutErr  error
