@@ -80,6 +80,10 @@ type Store struct {
 	blobW  watchers
 	batch  batcher
 
+	stopWatch chan struct{} // closed by Close: ends watchOthers
+	closeOnce sync.Once
+	watching  sync.WaitGroup // watchOthers
+
 	purgeMu   sync.Mutex
 	lastPurge map[string]time.Time // queue -> when its expired messages were last removed; guarded by purgeMu
 }
@@ -115,6 +119,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		clock:     opts.Clock,
 		log:       opts.Logger.With("store", dir),
 		lastPurge: map[string]time.Time{},
+		stopWatch: make(chan struct{}),
 	}
 	if err := os.MkdirAll(s.blobs, 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: cannot create the store's folder: %w", err)
@@ -162,11 +167,14 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.removeOrphans(ctx, orphanAge)
+	s.watching.Go(func() { s.watchOthers(s.stopWatch) })
 	return s, nil
 }
 
 // Close closes the database. Blob readers still open keep working.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.stopWatch) })
+	s.watching.Wait()
 	s.stmts.close()
 	return s.closeDBs()
 }
