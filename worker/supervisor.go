@@ -104,6 +104,12 @@ type Config struct {
 	// Output receives every output line of every process; nil discards.
 	Output OutputFunc
 
+	// Terminate, if set, asks a process to stop when the Supervisor stops:
+	// a protocol's own shutdown message, say. Without it, or when it fails,
+	// the process group gets SIGTERM. Either way SIGKILL follows after
+	// StopGrace.
+	Terminate func(p *Process) error
+
 	// Clock times the backoff and the stop grace period; default the real
 	// clock.
 	Clock clock.Clock
@@ -373,9 +379,10 @@ func (s *Supervisor) Restart(reason string) {
 	}
 }
 
-// Stop stops the Supervisor: the current process gets SIGTERM, then SIGKILL
-// after StopGrace or as soon as ctx is done, and Stop waits until the
-// process and the Supervisor's goroutine are gone. It returns ctx's error if
+// Stop stops the Supervisor: the current process gets SIGTERM (or
+// Config.Terminate's request), then SIGKILL after StopGrace or as soon as
+// ctx is done, and Stop waits until the process and the Supervisor's
+// goroutine are gone. It returns ctx's error if
 // ctx ended the grace period. Stop is idempotent.
 func (s *Supervisor) Stop(ctx context.Context) error {
 	s.mu.Lock()
@@ -507,7 +514,9 @@ func (s *Supervisor) stopProcess(p *Process) {
 	s.mu.Lock()
 	ctx := s.stopCtx
 	s.mu.Unlock()
-	_ = p.Terminate()
+	if s.cfg.Terminate == nil || s.cfg.Terminate(p) != nil {
+		_ = p.Terminate()
+	}
 	t := s.cfg.Clock.NewTimer(s.cfg.StopGrace)
 	defer t.Stop()
 	select {

@@ -392,3 +392,39 @@ func TestSupervisorConcurrentUse(t *testing.T) {
 	}
 	checkGoroutines(t, base)
 }
+
+// TestSupervisorTerminateHook: Config.Terminate replaces SIGTERM when it
+// succeeds; SIGKILL still follows after StopGrace.
+func TestSupervisorTerminateHook(t *testing.T) {
+	var asked atomic.Int32
+	h := newHarness(t, func(int) Spec { return helperSpec("sleep", 0) }, nil, func(c *Config) {
+		c.Terminate = func(*Process) error { asked.Add(1); return nil }
+	})
+	h.start()
+	p, err := h.sup.Wait(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan error)
+	go func() { stopped <- h.sup.Stop(context.Background()) }()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := h.clock.BlockUntil(ctx, 1); err != nil {
+		t.Fatal("Stop did not start a grace timer")
+	}
+	if asked.Load() != 1 {
+		t.Fatalf("Terminate called %d times", asked.Load())
+	}
+	select {
+	case <-p.Done():
+		t.Fatal("the process got SIGTERM although Terminate succeeded")
+	default:
+	}
+	h.clock.Advance(DefaultStopGrace)
+	if err := <-stopped; err != nil {
+		t.Fatalf("Stop = %v", err)
+	}
+	if p.ExitCode() != 137 {
+		t.Errorf("ExitCode = %d, want 137", p.ExitCode())
+	}
+}
