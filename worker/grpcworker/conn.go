@@ -1,0 +1,252 @@
+package grpcworker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/funcd/funcd/worker/grpcworker/internal/rpcpb"
+)
+
+// conn is one worker's EventStream, from its StartStream to its end.
+type conn struct {
+	stream rpcpb.FunctionRpc_EventStreamServer
+	w      *Worker
+	sess   *session
+
+	sendMu sync.Mutex
+	closed bool // no more sends; guarded by sendMu
+
+	mu          sync.Mutex
+	replies     map[string]chan *rpcpb.StreamingMessage   // by replyKey
+	invocations map[string]chan *rpcpb.InvocationResponse // by invocation id
+
+	done chan struct{}
+	err  error // why the stream ended; set before done is closed
+
+	// From the handshake, read-only afterwards.
+	capabilities map[string]string
+	metadata     *WorkerMetadata
+	functions    []Function
+}
+
+func newConn(w *Worker, sess *session, stream rpcpb.FunctionRpc_EventStreamServer) *conn {
+	return &conn{
+		stream:      stream,
+		w:           w,
+		sess:        sess,
+		replies:     make(map[string]chan *rpcpb.StreamingMessage),
+		invocations: make(map[string]chan *rpcpb.InvocationResponse),
+		done:        make(chan struct{}),
+	}
+}
+
+// replyKey names what a reply answers. Workers differ in whether they copy
+// a request's request_id, so replies are matched by kind and, for loads,
+// by function id, as the Functions host does.
+func replyKey(m *rpcpb.StreamingMessage) string {
+	switch c := m.Content.(type) {
+	case *rpcpb.StreamingMessage_WorkerInitResponse:
+		return "init"
+	case *rpcpb.StreamingMessage_FunctionMetadataResponse:
+		return "metadata"
+	case *rpcpb.StreamingMessage_FunctionLoadResponse:
+		return "load/" + c.FunctionLoadResponse.GetFunctionId()
+	case *rpcpb.StreamingMessage_WorkerStatusResponse:
+		return "status"
+	}
+	return ""
+}
+
+// run reads the stream until it ends, then fails every request waiting.
+func (c *conn) run() error {
+	for {
+		m, err := c.stream.Recv()
+		if err != nil {
+			c.close(err)
+			return err
+		}
+		c.dispatch(m)
+	}
+}
+
+func (c *conn) dispatch(m *rpcpb.StreamingMessage) {
+	log := c.w.logger
+	switch x := m.Content.(type) {
+	case *rpcpb.StreamingMessage_RpcLog:
+		c.w.deliverLog(c, x.RpcLog)
+		return
+	case *rpcpb.StreamingMessage_InvocationResponse:
+		id := x.InvocationResponse.GetInvocationId()
+		c.mu.Lock()
+		ch := c.invocations[id]
+		delete(c.invocations, id)
+		c.mu.Unlock()
+		if ch == nil {
+			log.Warn("Language worker replied to an unknown invocation; ignored", "invocation_id", id, "pid", c.pid())
+			return
+		}
+		ch <- x.InvocationResponse
+		return
+	}
+	if key := replyKey(m); key != "" {
+		c.mu.Lock()
+		ch := c.replies[key]
+		delete(c.replies, key)
+		c.mu.Unlock()
+		if ch != nil {
+			ch <- m
+			return
+		}
+	}
+	log.Debug("Language worker sent a message the host does not wait for; ignored",
+		"message", messageName(m), "pid", c.pid())
+}
+
+// close ends the conn: no more sends, every waiter fails with err.
+func (c *conn) close(err error) {
+	c.sendMu.Lock()
+	c.closed = true
+	c.sendMu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	c.err = &StreamClosedError{Path: c.w.path, Pid: c.pid(), Err: err}
+	c.replies, c.invocations = nil, nil
+	close(c.done)
+}
+
+func (c *conn) pid() int {
+	if p := c.sess.proc.Load(); p != nil {
+		return p.Pid()
+	}
+	return 0
+}
+
+// send sends m, or fails without sending when m is over the message limit
+// or the stream has ended.
+func (c *conn) send(m *rpcpb.StreamingMessage) error {
+	if n := proto.Size(m); n > c.w.cfg.MaxMessageBytes {
+		return &MessageTooLargeError{What: messageName(m), Size: n, Limit: c.w.cfg.MaxMessageBytes}
+	}
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if c.closed {
+		<-c.done
+		return c.err
+	}
+	if err := c.stream.Send(m); err != nil {
+		return &StreamClosedError{Path: c.w.path, Pid: c.pid(), Err: err}
+	}
+	return nil
+}
+
+// request sends m and waits for the reply with key.
+func (c *conn) request(ctx context.Context, key string, m *rpcpb.StreamingMessage) (*rpcpb.StreamingMessage, error) {
+	ch, err := c.expect(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.send(m); err != nil {
+		c.forget(key, ch)
+		return nil, err
+	}
+	return c.await(ctx, key, ch)
+}
+
+func (c *conn) expect(key string) (chan *rpcpb.StreamingMessage, error) {
+	ch := make(chan *rpcpb.StreamingMessage, 1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.replies == nil {
+		return nil, c.err
+	}
+	if c.replies[key] != nil {
+		return nil, fmt.Errorf("a %s request is already waiting for its reply", key)
+	}
+	c.replies[key] = ch
+	return ch, nil
+}
+
+func (c *conn) await(ctx context.Context, key string, ch chan *rpcpb.StreamingMessage) (*rpcpb.StreamingMessage, error) {
+	select {
+	case r := <-ch:
+		return r, nil
+	case <-c.done:
+		return nil, c.err
+	case <-ctx.Done():
+		c.forget(key, ch)
+		return nil, ctx.Err()
+	}
+}
+
+func (c *conn) forget(key string, ch chan *rpcpb.StreamingMessage) {
+	c.mu.Lock()
+	if c.replies != nil && c.replies[key] == ch {
+		delete(c.replies, key)
+	}
+	c.mu.Unlock()
+}
+
+// invoke sends req and waits for its response; see Worker.Invoke.
+func (c *conn) invoke(ctx context.Context, req *InvocationRequest) (*InvocationResponse, error) {
+	id := req.GetInvocationId()
+	if id == "" {
+		return nil, fmt.Errorf("the InvocationRequest has no invocation_id")
+	}
+	ch := make(chan *rpcpb.InvocationResponse, 1)
+	c.mu.Lock()
+	switch {
+	case c.invocations == nil:
+		c.mu.Unlock()
+		return nil, c.err
+	case c.invocations[id] != nil:
+		c.mu.Unlock()
+		return nil, fmt.Errorf("invocation %s is already running on the language worker", id)
+	}
+	c.invocations[id] = ch
+	c.mu.Unlock()
+	forget := func() {
+		c.mu.Lock()
+		if c.invocations != nil {
+			delete(c.invocations, id)
+		}
+		c.mu.Unlock()
+	}
+
+	err := c.send(&rpcpb.StreamingMessage{Content: &rpcpb.StreamingMessage_InvocationRequest{InvocationRequest: req}})
+	if err != nil {
+		forget()
+		return nil, err
+	}
+	select {
+	case r := <-ch:
+		return r, nil
+	case <-c.done:
+		return nil, fmt.Errorf("invocation %s: %w", id, c.err)
+	case <-ctx.Done():
+		forget()
+		cancel := &rpcpb.StreamingMessage{Content: &rpcpb.StreamingMessage_InvocationCancel{
+			InvocationCancel: &rpcpb.InvocationCancel{InvocationId: id}}}
+		if err := c.send(cancel); err != nil {
+			c.w.logger.Debug("Cannot send InvocationCancel", "invocation_id", id, "err", err)
+		}
+		return nil, ctx.Err()
+	}
+}
+
+// messageName names m's content, "InvocationRequest" say.
+func messageName(m *rpcpb.StreamingMessage) string {
+	r := m.ProtoReflect()
+	od := r.Descriptor().Oneofs().ByName("content")
+	if f := r.WhichOneof(od); f != nil {
+		return string(f.Message().Name())
+	}
+	return "StreamingMessage"
+}
