@@ -262,6 +262,11 @@ func (w *Worker) Invoke(ctx context.Context, req *InvocationRequest) (*Invocatio
 	return c.invoke(ctx, req)
 }
 
+// Restart replaces the ready worker process with a new one at once,
+// without counting a failure: what the Functions host does after a
+// function timeout. Invocations in flight on it fail.
+func (w *Worker) Restart(reason string) { w.sup.Restart(reason) }
+
 // Ping sends a WorkerStatusRequest and returns how long the reply took.
 func (w *Worker) Ping(ctx context.Context) (time.Duration, error) {
 	c, err := w.current(ctx)

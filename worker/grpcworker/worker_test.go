@@ -253,6 +253,40 @@ func TestCrashMidInvocation(t *testing.T) {
 	}
 }
 
+// TestRestart: Restart replaces the worker without counting a failure; the
+// invocation in flight fails and the new worker serves.
+func TestRestart(t *testing.T) {
+	e := newEnv(t, "normal")
+	e.start()
+	first := e.w.Health().Pid
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.w.Invoke(t.Context(), invocation("inv-slow", "slow", str("x")))
+		done <- err
+	}()
+	e.eventually(func() bool {
+		c, err := e.w.current(t.Context())
+		if err != nil {
+			return false
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.invocations["inv-slow"] != nil
+	}, "the invocation was not sent")
+	e.w.Restart("function timeout")
+	var closed *StreamClosedError
+	if err := <-done; !errors.As(err, &closed) {
+		t.Fatalf("the invocation in flight = %v, want a *StreamClosedError", err)
+	}
+	e.eventually(func() bool {
+		_, err := e.w.Invoke(t.Context(), invocation("inv-next", "echo", str("x")))
+		return err == nil && e.w.Health().Pid != first
+	}, "no new worker served after Restart")
+	if h := e.w.Health(); h.Failures != 0 {
+		t.Errorf("Health after Restart = %+v, want no failure", h)
+	}
+}
+
 // TestUnknownInvocation: a response for an invocation the host did not
 // send is logged and ignored; an unexpected message too.
 func TestUnknownInvocation(t *testing.T) {
