@@ -326,6 +326,17 @@ func TestNeverConnects(t *testing.T) {
 	}
 }
 
+// TestSilentWorker: a worker that connects but never answers its
+// WorkerInitRequest fails the start after StartTimeout.
+func TestSilentWorker(t *testing.T) {
+	e := newEnv(t, "silent", func(c *Config) { c.StartTimeout = 300 * time.Millisecond })
+	err := e.w.Start(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "did not initialise within 300ms") ||
+		!strings.Contains(err.Error(), "WorkerInitRequest") || !strings.Contains(err.Error(), fakeBin) {
+		t.Fatalf("Start = %v", err)
+	}
+}
+
 // TestInitFailure: a failed WorkerInitResponse fails the start with the
 // worker's message.
 func TestInitFailure(t *testing.T) {

@@ -7,6 +7,7 @@
 //	wrongid   connect with a worker id the host did not give
 //	initfail  fail the WorkerInitRequest
 //	noindex   ask the host to index (use_default_metadata_indexing)
+//	silent    connect, then answer nothing
 //
 // In the normal script each function behaves as its name says: "echo"
 // returns its first input and logs, "slow" waits for its InvocationCancel,
@@ -116,6 +117,9 @@ func (w *fake) send(m *rpcpb.StreamingMessage) {
 var success = &rpcpb.StatusResult{Status: rpcpb.StatusResult_Success}
 
 func (w *fake) handle(m *rpcpb.StreamingMessage) {
+	if w.script == "silent" {
+		return
+	}
 	rid := m.RequestId
 	switch x := m.Content.(type) {
 	case *rpcpb.StreamingMessage_WorkerInitRequest:
