@@ -194,18 +194,19 @@ func (s *search) read(path, dir string) (*Config, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, &funcd.ConfigError{File: path, Msg: "cannot read the file: " + err.Error()}
-	}
-	cfg, err := Parse(path, dir, data)
-	if err != nil {
-		if folderLanguage(dir, s.lang) || dir == s.opts.AppRoot {
-			return nil, err
+	if err == nil {
+		var cfg *Config
+		if cfg, err = Parse(path, dir, data); err == nil {
+			return cfg, nil
 		}
-		s.problems = append(s.problems, err.Error())
-		return nil, nil
+	} else {
+		err = &funcd.ConfigError{File: path, Msg: "cannot read the file: " + err.Error()}
 	}
-	return cfg, nil
+	if folderLanguage(dir, s.lang) || dir == s.opts.AppRoot {
+		return nil, err
+	}
+	s.problems = append(s.problems, err.Error())
+	return nil, nil
 }
 
 func folderLanguage(dir, lang string) bool { return strings.EqualFold(filepath.Base(dir), lang) }
@@ -223,8 +224,10 @@ func (s *search) scan(folder string) (*Worker, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.IsDir() || e.Type()&fs.ModeSymlink != 0 {
+		if e.IsDir() {
 			names = append(names, e.Name())
+		} else if info, err := os.Stat(filepath.Join(folder, e.Name())); err == nil && info.IsDir() {
+			names = append(names, e.Name()) // a link to a folder
 		}
 	}
 	slices.SortStableFunc(names, func(a, b string) int {

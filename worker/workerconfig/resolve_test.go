@@ -468,3 +468,28 @@ func TestSettingsGet(t *testing.T) {
 		t.Error("found an unset setting")
 	}
 }
+
+func TestResolveFolderEntries(t *testing.T) {
+	// A stray file and a link to a file in the workers folder are passed
+	// over; a link to a worker folder is followed.
+	root := t.TempDir()
+	tree(t, root, map[string]string{
+		"workers/README":                   `not a worker`,
+		"real/node/worker.config.json":     `{"description":{"language":"node","defaultExecutablePath":"node"}}`,
+		"real/node/nodejsWorker.js":        "",
+		"workers/other/worker.config.json": `{"description":{"language":"python","defaultExecutablePath":"python"}}`,
+	})
+	if err := os.Symlink(filepath.Join(root, "workers/README"), filepath.Join(root, "workers/a-link-to-a-file")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(root, "real/node"), filepath.Join(root, "workers/n")); err != nil {
+		t.Fatal(err)
+	}
+	w, err := Resolve(Options{AppRoot: root, Folders: []string{filepath.Join(root, "workers")}, Settings: Settings{"FUNCTIONS_WORKER_RUNTIME": "node"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Source != filepath.Join(root, "workers/n/worker.config.json") || w.Command.Path != "node" {
+		t.Errorf("source %q command %+v", w.Source, w.Command)
+	}
+}
