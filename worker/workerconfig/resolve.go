@@ -157,14 +157,7 @@ func (s *search) find() (*Worker, error) {
 		}
 	}
 	// 3. Folders of worker folders: the settings', then the caller's.
-	var folders []string
-	for _, key := range []string{WorkersDirSetting, LanguageWorkersSection + ":workersDirectory"} {
-		if v := s.opts.Settings.Value(key); v != "" {
-			folders = append(folders, s.absolute(v))
-		}
-	}
-	folders = append(folders, s.opts.Folders...)
-	for _, folder := range folders {
+	for _, folder := range s.folders() {
 		if w, err := s.scan(folder); w != nil || err != nil {
 			return w, err
 		}
@@ -176,6 +169,18 @@ func (s *search) find() (*Worker, error) {
 		return s.use(cfg)
 	}
 	return nil, s.notFound()
+}
+
+// folders are the folders of worker folders: the settings', then the
+// caller's.
+func (s *search) folders() []string {
+	var folders []string
+	for _, key := range []string{WorkersDirSetting, LanguageWorkersSection + ":workersDirectory"} {
+		if v := s.opts.Settings.Value(key); v != "" {
+			folders = append(folders, s.absolute(v))
+		}
+	}
+	return append(folders, s.opts.Folders...)
 }
 
 // absolute resolves a folder a setting names against the app's folder.
@@ -664,4 +669,59 @@ func splitCommandLine(s string) []string {
 		out = append(out, arg.String())
 	}
 	return out
+}
+
+// Discover lists every worker.config.json in the places Resolve searches,
+// whatever its language, in search order, with the files that do not parse
+// (for funcd doctor). The built-in golang description is not listed.
+func Discover(opts Options) ([]*Config, []error) {
+	s := &search{opts: opts}
+	var found []*Config
+	var problems []error
+	add := func(path, dir string) {
+		data, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return
+		case err != nil:
+			problems = append(problems, &funcd.ConfigError{File: path, Msg: "cannot read the file: " + err.Error()})
+			return
+		}
+		cfg, err := Parse(path, dir, data)
+		if err != nil {
+			problems = append(problems, err)
+			return
+		}
+		found = append(found, cfg)
+	}
+	var dirs []string
+	for k, v := range opts.Settings {
+		parts := strings.Split(normalizeKey(k), ":")
+		if len(parts) == 3 && parts[0] == strings.ToUpper(LanguageWorkersSection) && parts[2] == "WORKERDIRECTORY" && v != "" {
+			dirs = append(dirs, s.absolute(v))
+		}
+	}
+	slices.Sort(dirs)
+	if opts.AppRoot != "" {
+		dirs = append(dirs, opts.AppRoot)
+	}
+	for _, dir := range slices.Compact(dirs) {
+		add(filepath.Join(dir, FileName), dir)
+	}
+	for _, folder := range s.folders() {
+		entries, err := os.ReadDir(folder)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				problems = append(problems, err)
+			}
+			continue
+		}
+		for _, e := range entries {
+			dir := filepath.Join(folder, e.Name())
+			if info, err := os.Stat(dir); err == nil && info.IsDir() {
+				add(filepath.Join(dir, FileName), dir)
+			}
+		}
+	}
+	return found, problems
 }

@@ -493,3 +493,27 @@ func TestResolveFolderEntries(t *testing.T) {
 		t.Errorf("source %q command %+v", w.Source, w.Command)
 	}
 }
+
+func TestDiscover(t *testing.T) {
+	root := t.TempDir()
+	tree(t, root, map[string]string{
+		"app/worker.config.json":            golangConfig,
+		"workers/node/worker.config.json":   nodeConfig,
+		"workers/python/worker.config.json": `{"description":{}}`,
+		"workers/empty/README":              "",
+		"mine/java/worker.config.json":      javaConfig,
+		"other/worker.config.json":          `{"description":{"language":"custom-x","defaultExecutablePath":"x"}}`,
+	})
+	found, problems := Discover(Options{AppRoot: filepath.Join(root, "app"), Folders: []string{filepath.Join(root, "workers"), filepath.Join(root, "missing")},
+		Settings: Settings{"FUNCD_WORKERS_DIR": filepath.Join(root, "mine"), "languageWorkers__x__workerDirectory": filepath.Join(root, "other")}})
+	var langs []string
+	for _, c := range found {
+		langs = append(langs, c.Description.Language)
+	}
+	if want := []string{"custom-x", "golang", "java", "node"}; !reflect.DeepEqual(langs, want) {
+		t.Errorf("languages %q, want %q", langs, want)
+	}
+	if len(problems) != 1 || !strings.Contains(problems[0].Error(), "python/worker.config.json: description.language: WorkerDescription Language cannot be empty") {
+		t.Errorf("problems %v", problems)
+	}
+}
