@@ -129,21 +129,25 @@ func (s *search) find() (*Worker, error) {
 	// description of the language.
 	if dir, ok := s.opts.Settings.languageSetting(s.lang, "workerDirectory"); ok && dir != "" {
 		dir = s.absolute(dir)
-		cfg, err := s.read(filepath.Join(dir, FileName), dir)
+		field := LanguageWorkersSection + ":" + s.lang + ":workerDirectory"
+		cfg, err := s.read(filepath.Join(dir, FileName), dir, true)
 		if err != nil {
 			return nil, err
 		}
 		if cfg == nil {
-			return nil, &funcd.ConfigError{Field: LanguageWorkersSection + ":" + s.lang + ":workerDirectory",
-				Msg: fmt.Sprintf("names %s, which has no %s", dir, FileName)}
+			return nil, &funcd.ConfigError{Field: field, Msg: fmt.Sprintf("names %s, which has no %s", dir, FileName)}
 		}
 		if w, err := s.use(cfg); w != nil || err != nil {
 			return w, err
 		}
+		if !strings.EqualFold(cfg.Description.Language, s.lang) {
+			return nil, &funcd.ConfigError{Field: field,
+				Msg: fmt.Sprintf("names %s, whose %s is for language %q, not %q", dir, FileName, cfg.Description.Language, s.lang)}
+		}
 	}
 	// 2. The app's own worker.config.json.
 	if s.opts.AppRoot != "" {
-		cfg, err := s.read(filepath.Join(s.opts.AppRoot, FileName), s.opts.AppRoot)
+		cfg, err := s.read(filepath.Join(s.opts.AppRoot, FileName), s.opts.AppRoot, true)
 		if err != nil {
 			return nil, err
 		}
@@ -191,10 +195,10 @@ func (s *search) absolute(p string) string {
 	return filepath.Join(s.opts.AppRoot, p)
 }
 
-// read parses path, or returns nil if there is no such file. Only a file of
-// the selected language that does not parse is an error; another one is a
-// problem to mention if nothing is found.
-func (s *search) read(path, dir string) (*Config, error) {
+// read parses path, or returns nil if there is no such file. A file that
+// does not parse is an error when strict or in the folder named after the
+// language; another one is a problem to mention if nothing is found.
+func (s *search) read(path, dir string, strict bool) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -207,7 +211,7 @@ func (s *search) read(path, dir string) (*Config, error) {
 	} else {
 		err = &funcd.ConfigError{File: path, Msg: "cannot read the file: " + err.Error()}
 	}
-	if folderLanguage(dir, s.lang) || dir == s.opts.AppRoot {
+	if strict || folderLanguage(dir, s.lang) {
 		return nil, err
 	}
 	s.problems = append(s.problems, err.Error())
@@ -247,7 +251,7 @@ func (s *search) scan(folder string) (*Worker, error) {
 	})
 	for _, name := range names {
 		dir := filepath.Join(folder, name)
-		cfg, err := s.read(filepath.Join(dir, FileName), dir)
+		cfg, err := s.read(filepath.Join(dir, FileName), dir, false)
 		if err != nil {
 			return nil, err
 		}

@@ -363,6 +363,18 @@ func TestResolveErrors(t *testing.T) {
 			field:    "languageWorkers:node:workerDirectory", msg: "names {root}/app/nowhere, which has no worker.config.json",
 		},
 		{
+			name:     "workerDirectory names a folder whose file is broken",
+			files:    map[string]string{"app/w/worker.config.json": `{"description":{"language":"node","defaultExecutablePath":"node","extensions":".js"}}`},
+			settings: Settings{"FUNCTIONS_WORKER_RUNTIME": "node", "languageWorkers__node__workerDirectory": "w"},
+			file:     "app/w/worker.config.json", field: "description.extensions", msg: "expected an array of strings, got a string",
+		},
+		{
+			name:     "workerDirectory names a folder of another language",
+			files:    map[string]string{"app/w/worker.config.json": `{"description":{"language":"python","defaultExecutablePath":"python"}}`},
+			settings: Settings{"FUNCTIONS_WORKER_RUNTIME": "node", "languageWorkers__node__workerDirectory": "w"},
+			field:    "languageWorkers:node:workerDirectory", msg: `whose worker.config.json is for language "python", not "node"`,
+		},
+		{
 			name:     "FUNCTIONS_WORKER_PROCESS_COUNT not a number",
 			files:    map[string]string{"workers/x/worker.config.json": `{"description":{"language":"x","defaultExecutablePath":"x"}}`},
 			settings: Settings{"FUNCTIONS_WORKER_RUNTIME": "x", "FUNCTIONS_WORKER_PROCESS_COUNT": "two"},
