@@ -1,6 +1,7 @@
 package workerconfig
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -21,6 +22,9 @@ func FuzzParse(f *testing.F) {
 			var ce *funcd.ConfigError
 			if !errors.As(err, &ce) || ce.File != "worker.config.json" || ce.Msg == "" {
 				t.Fatalf("error %#v is not a located *funcd.ConfigError", err)
+			}
+			if ce.Line < 0 || ce.Line > bytes.Count(data, []byte("\n"))+1 || (ce.Line > 0) != (ce.Column > 0) {
+				t.Fatalf("error %v at %d:%d, outside the file", err, ce.Line, ce.Column)
 			}
 			return
 		}

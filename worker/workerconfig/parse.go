@@ -161,8 +161,16 @@ func (p *parser) errorf(field, format string, args ...any) *funcd.ConfigError {
 // Parse checks what the host's validation checks (a language and an
 // executable), not the paths: Resolve does that.
 func Parse(file, dir string, data []byte) (*Config, error) {
-	p := &parser{file: file, data: data}
 	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
+	cfg, err := parse(file, dir, data)
+	if e, ok := err.(*funcd.ConfigError); ok {
+		locateError(data, e)
+	}
+	return cfg, err
+}
+
+func parse(file, dir string, data []byte) (*Config, error) {
+	p := &parser{file: file, data: data}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &funcd.ConfigError{File: file, Msg: "the file is empty; expected a JSON object with a \"description\""}
 	}

@@ -525,7 +525,7 @@ func TestDiscover(t *testing.T) {
 	if want := []string{"custom-x", "golang", "java", "node"}; !reflect.DeepEqual(langs, want) {
 		t.Errorf("languages %q, want %q", langs, want)
 	}
-	if len(problems) != 1 || !strings.Contains(problems[0].Error(), "python/worker.config.json: description.language: WorkerDescription Language cannot be empty") {
+	if len(problems) != 1 || !strings.Contains(problems[0].Error(), "python/worker.config.json:1:16: description.language: WorkerDescription Language cannot be empty") {
 		t.Errorf("problems %v", problems)
 	}
 }
