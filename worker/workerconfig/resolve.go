@@ -66,6 +66,9 @@ type Worker struct {
 	ProcessOptions ProcessOptions
 	// Command starts the worker, without the gRPC flags.
 	Command Command
+	// Warnings are the host's warnings about the description (a runtime
+	// version below minimumSupportedRuntimeVersion), to log.
+	Warnings []string
 }
 
 // Command is how to start a worker process. The launcher appends the gRPC
@@ -122,6 +125,7 @@ type search struct {
 	lang     string
 	searched []string // where it looked, for the not-found error
 	problems []string // files it skipped, and why
+	warnings []string // for Worker.Warnings
 }
 
 func (s *search) find() (*Worker, error) {
@@ -292,7 +296,26 @@ func (s *search) use(cfg *Config) (*Worker, error) {
 		return nil, err
 	}
 	w.Description = d
+	w.Warnings = s.warnings
 	return w, nil
+}
+
+// parseVersion reads a .NET Version: two to four dot-separated whole
+// numbers. Missing components compare as -1, as .NET's do.
+func parseVersion(v string) ([]int, bool) {
+	parts := strings.Split(strings.TrimSpace(v), ".")
+	if len(parts) < 2 || len(parts) > 4 {
+		return nil, false
+	}
+	out := []int{-1, -1, -1, -1}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || strings.ContainsAny(p, "+-") {
+			return nil, false
+		}
+		out[i] = n
+	}
+	return out, true
 }
 
 // holds evaluates a profile's conditions: all must hold.
@@ -426,6 +449,19 @@ func (s *search) formatWorkerPath(d *Description) *funcd.ConfigError {
 			v = re.FindString(v)
 		}
 		d.DefaultRuntimeVersion = v
+	}
+	if d.MinimumSupportedRuntimeVersion != "" && d.DefaultRuntimeVersion != "" {
+		cur, ok1 := parseVersion(d.DefaultRuntimeVersion)
+		low, ok2 := parseVersion(d.MinimumSupportedRuntimeVersion)
+		switch {
+		case !ok1 || !ok2:
+			s.warnings = append(s.warnings, fmt.Sprintf("Could not parse runtime version(s): '%s' or '%s' for language '%s'.",
+				d.DefaultRuntimeVersion, d.MinimumSupportedRuntimeVersion, d.Language))
+		case slices.Compare(cur, low) < 0:
+			s.warnings = append(s.warnings, fmt.Sprintf("The configured runtime version '%s' for language '%s' is lower than the minimum supported version '%s'. "+
+				"Please update to a supported version. Visit aka.ms/supported-language-versions for more information.",
+				d.DefaultRuntimeVersion, d.Language, d.MinimumSupportedRuntimeVersion))
+		}
 	}
 	p := d.DefaultWorkerPath
 	osn, arch := osName(s.opts.goos()), archName(s.opts.goarch())

@@ -192,6 +192,20 @@ func TestResolve(t *testing.T) {
 			profile: "7.2",
 		},
 		{
+			name: "a runtime version below the minimum is a warning",
+			files: map[string]string{"workers/python/worker.config.json": `{"description":{"language":"python","defaultExecutablePath":"python",
+				"defaultWorkerPath":"%FUNCTIONS_WORKER_RUNTIME_VERSION%/worker.py","supportedRuntimeVersions":["3.8","3.9"],"minimumSupportedRuntimeVersion":"3.9"}}`,
+				"workers/python/3.8/worker.py": ""},
+			settings: Settings{"FUNCTIONS_WORKER_RUNTIME": "python", "FUNCTIONS_WORKER_RUNTIME_VERSION": "3.8", "PYTHON_THREADPOOL_THREAD_COUNT": "1"},
+			want:     Command{Path: "python", Args: []string{"{root}/workers/python/3.8/worker.py"}, Env: []string{"FUNCTIONS_WORKER_RUNTIME_VERSION=3.8"}},
+			source:   "workers/python/worker.config.json",
+			check: func(t *testing.T, w *Worker) {
+				if len(w.Warnings) != 1 || !strings.Contains(w.Warnings[0], "The configured runtime version '3.8' for language 'python' is lower than the minimum supported version '3.9'.") {
+					t.Errorf("warnings %q", w.Warnings)
+				}
+			},
+		},
+		{
 			name:     "FUNCTIONS_WORKER_PROCESS_COUNT, below 1 counts as 1",
 			files:    map[string]string{"workers/x/worker.config.json": `{"description":{"language":"x","defaultExecutablePath":"x"}}`},
 			settings: Settings{"FUNCTIONS_WORKER_RUNTIME": "x", "FUNCTIONS_WORKER_PROCESS_COUNT": "0"},
@@ -460,6 +474,27 @@ func TestExpandEnv(t *testing.T) {
 	for _, tt := range tests {
 		if got := expandEnv(tt.in, lookup); got != tt.want {
 			t.Errorf("expandEnv(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestParseVersion(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []int
+	}{
+		{"3.9", []int{3, 9, -1, -1}},
+		{"3.10.1", []int{3, 10, 1, -1}},
+		{"1.2.3.4", []int{1, 2, 3, 4}},
+		{"3", nil},
+		{"1.2.3.4.5", nil},
+		{"3.x", nil},
+		{"3.+1", nil},
+	}
+	for _, tt := range tests {
+		got, ok := parseVersion(tt.in)
+		if !reflect.DeepEqual(got, tt.want) || ok != (tt.want != nil) {
+			t.Errorf("parseVersion(%q) = %v, %v; want %v", tt.in, got, ok, tt.want)
 		}
 	}
 }
