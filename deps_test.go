@@ -42,21 +42,23 @@ const module = "github.com/funcd/funcd"
 func TestDependencyDirection(t *testing.T) {
 	// Each package may import, of the project's packages, only these.
 	allowed := map[string][]string{
-		"":                   {},
-		"/clock":             {},
-		"/route":             {},
-		"/appconfig":         {"", "/route"},
-		"/keys":              {""},
-		"/worker":            {"", "/clock"},
-		"/worker/httpworker": {"", "/clock", "/worker"},
-		"/frontdoor":         {},
+		"":                     {},
+		"/clock":               {},
+		"/route":               {},
+		"/appconfig":           {"", "/route"},
+		"/keys":                {""},
+		"/worker":              {"", "/clock"},
+		"/worker/httpworker":   {"", "/clock", "/worker"},
+		"/worker/workerconfig": {""},
+		"/frontdoor":           {},
 	}
 	// And none of these at all, whatever the package.
 	banned := map[string][]string{
-		"":           {"net/http", "net", "os", "database/sql"},
-		"/appconfig": {"net/http", "os/exec"},
-		"/route":     {"net/http"},
-		"/host":      {"net/http"},
+		"":                     {"net/http", "net", "os", "database/sql"},
+		"/appconfig":           {"net/http", "os/exec"},
+		"/route":               {"net/http"},
+		"/host":                {"net/http"},
+		"/worker/workerconfig": {"os/exec", "net", "net/http"},
 	}
 	for _, p := range listPackages(t) {
 		rel := strings.TrimPrefix(p.ImportPath, module)
