@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -393,7 +394,27 @@ func (m *Manager) hostSecrets(ctx context.Context) (*HostSecrets, error) {
 		FunctionKeys: []Key{{Name: defaultKeyName, Value: Generate(Function)}},
 	}
 	m.log.Debug("creating host secrets")
+	if cs, ok := m.store.(creatingStore); ok {
+		m.stamp(&hs.Metadata)
+		stored, err := cs.CreateHostSecrets(ctx, hs)
+		if err != nil {
+			return nil, err
+		}
+		if stored == nil {
+			return nil, errors.New("keys: the host secrets vanished while they were created")
+		}
+		m.host = stored
+		return stored, nil
+	}
 	return hs, m.writeHost(ctx, hs)
+}
+
+// A creatingStore stores first secrets only where there are none, so that
+// two processes making them at once (funcd start and funcd keys list run
+// together, say) end with one set: the later one gets the earlier one's.
+type creatingStore interface {
+	CreateHostSecrets(ctx context.Context, hs *HostSecrets) (*HostSecrets, error)
+	CreateFunctionSecrets(ctx context.Context, function string, fs *FunctionSecrets) (*FunctionSecrets, error)
 }
 
 // functionSecrets returns a function's cached secrets, loading or creating
@@ -420,6 +441,18 @@ func (m *Manager) functionSecrets(ctx context.Context, function string) (*Functi
 	}
 	fs = &FunctionSecrets{Keys: []Key{{Name: defaultKeyName, Value: Generate(Function)}}}
 	m.log.Debug("creating function secrets", "function", function)
+	if cs, ok := m.store.(creatingStore); ok {
+		m.stamp(&fs.Metadata)
+		stored, err := cs.CreateFunctionSecrets(ctx, function, fs)
+		if err != nil {
+			return nil, err
+		}
+		if stored == nil {
+			return nil, fmt.Errorf("keys: the secrets of function %s vanished while they were created", function)
+		}
+		m.funcs[id] = stored
+		return stored, nil
+	}
 	return fs, m.writeFunction(ctx, function, fs)
 }
 

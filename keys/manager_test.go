@@ -600,3 +600,43 @@ func TestRefreshOnMiss(t *testing.T) {
 		t.Errorf("not reloaded after the interval (level %v)", level)
 	}
 }
+
+// Two processes that create the secrets at once (funcd start and funcd keys
+// list run together, say) end with the same keys: the later creation takes
+// the earlier one's.
+func TestConcurrentCreationAgrees(t *testing.T) {
+	ctx := context.Background()
+	for range 20 {
+		dir := t.TempDir()
+		const n = 4
+		masters := make([]string, n)
+		funcKeys := make([]string, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				m := NewManager(FileStore{Dir: dir}, Options{}) // a process of its own
+				mk, err := m.MasterKey(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				fk, err := m.FunctionKey(ctx, "products", "default")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				masters[i], funcKeys[i] = mk, fk.Value
+			})
+		}
+		wg.Wait()
+		stored, err := FileStore{Dir: dir}.ReadHostSecrets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			if masters[i] != stored.MasterKey.Value || funcKeys[i] != funcKeys[0] || masters[i] == "" {
+				t.Fatalf("managers disagree: masters %v (stored %s), function keys %v", masters, stored.MasterKey.Value, funcKeys)
+			}
+		}
+	}
+}

@@ -65,6 +65,20 @@ func (s FileStore) WriteHostSecrets(ctx context.Context, hs *HostSecrets) error 
 	return s.write(ctx, hostFile, data)
 }
 
+// CreateHostSecrets writes Dir/host.json only if it does not exist, and
+// returns the secrets stored: hs, or those another process stored first.
+func (s FileStore) CreateHostSecrets(ctx context.Context, hs *HostSecrets) (*HostSecrets, error) {
+	data, err := encodeHostSecrets(hs)
+	if err != nil {
+		return nil, err
+	}
+	created, err := s.create(ctx, hostFile, data)
+	if err != nil || created {
+		return hs, err
+	}
+	return s.ReadHostSecrets(ctx)
+}
+
 // ReadFunctionSecrets reads Dir/<function>.json. An invalid function name
 // is a *funcd.Error with code EINVALID.
 func (s FileStore) ReadFunctionSecrets(ctx context.Context, function string) (*FunctionSecrets, error) {
@@ -94,6 +108,25 @@ func (s FileStore) WriteFunctionSecrets(ctx context.Context, function string, se
 		return err
 	}
 	return s.write(ctx, name, data)
+}
+
+// CreateFunctionSecrets writes Dir/<function>.json only if it does not
+// exist, and returns the secrets stored: secrets, or those another process
+// stored first.
+func (s FileStore) CreateFunctionSecrets(ctx context.Context, function string, secrets *FunctionSecrets) (*FunctionSecrets, error) {
+	name, err := functionFile(function)
+	if err != nil {
+		return nil, err
+	}
+	data, err := encodeFunctionSecrets(secrets)
+	if err != nil {
+		return nil, err
+	}
+	created, err := s.create(ctx, name, data)
+	if err != nil || created {
+		return secrets, err
+	}
+	return s.ReadFunctionSecrets(ctx, function)
 }
 
 // DeleteFunctionSecrets removes Dir/<function>.json if it exists.
@@ -148,7 +181,29 @@ func (s FileStore) read(ctx context.Context, name string) ([]byte, string, error
 
 // write replaces a file atomically: the data goes to a temporary file in the
 // same folder, which is then renamed over the target.
-func (s FileStore) write(ctx context.Context, name string, data []byte) (err error) {
+func (s FileStore) write(ctx context.Context, name string, data []byte) error {
+	return s.put(ctx, name, data, func(tmp, target string) error { return os.Rename(tmp, target) })
+}
+
+// create writes a file only if it does not exist: the temporary file is
+// linked to the target, which fails if the target is there, so that the
+// first of two writers wins whole and the other sees its file complete. It
+// reports whether this call created the file.
+func (s FileStore) create(ctx context.Context, name string, data []byte) (created bool, err error) {
+	err = s.put(ctx, name, data, func(tmp, target string) error {
+		err := os.Link(tmp, target)
+		os.Remove(tmp)
+		return err
+	})
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// put writes data to a temporary file in the folder and hands it to place,
+// which moves it to the target.
+func (s FileStore) put(ctx context.Context, name string, data []byte, place func(tmp, target string) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -178,7 +233,7 @@ func (s FileStore) write(ctx context.Context, name string, data []byte) (err err
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), filepath.Join(s.Dir, name))
+	return place(tmp.Name(), filepath.Join(s.Dir, name))
 }
 
 // functionFile returns a function's secrets file name. Function names

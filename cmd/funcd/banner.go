@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -15,24 +16,28 @@ import (
 // (a person reads it there; a log file or a CI job's output would keep the
 // key); otherwise, and for functions that need the master key, which the
 // banner never prints, the URL is followed by the command that lists keys.
+//
+// The listing goes out in one write, so that log lines written meanwhile
+// never split it and a reader never sees half of it.
 func printBanner(g *globals, h *host.Host, o startOptions, base string) {
 	gen := h.Current()
-	w := g.stdout
+	var w bytes.Buffer
+	defer func() { _, _ = g.stdout.Write(w.Bytes()) }()
 	if o.noAuth {
-		fmt.Fprintln(w, "\nAuthentication is off (--no-auth): every request is treated as admin. Use this for local development only.")
+		fmt.Fprintln(&w, "\nAuthentication is off (--no-auth): every request is treated as admin. Use this for local development only.")
 	} else {
-		fmt.Fprintf(w, "\nKeys are enforced. Keys are stored in %s; list them with `funcd keys list`.\n", h.StateDir())
+		fmt.Fprintf(&w, "\nKeys are enforced. Keys are stored in %s; list them with `funcd keys list`.\n", h.StateDir())
 	}
-	fmt.Fprint(w, "\nFunctions:\n\n")
+	fmt.Fprint(&w, "\nFunctions:\n\n")
 	for _, fn := range gen.Functions() {
 		if fn.Disabled {
-			fmt.Fprintf(w, "Function %s is disabled.\n\n", fn.Name)
+			fmt.Fprintf(&w, "Function %s is disabled.\n\n", fn.Name)
 			continue
 		}
 		t := fn.HTTPTrigger()
 		if t == nil {
 			if tr := fn.Trigger(); tr != nil {
-				fmt.Fprintf(w, "\t%s: %s\n\n", fn.Name, tr.Type)
+				fmt.Fprintf(&w, "\t%s: %s\n\n", fn.Name, tr.Type)
 			}
 			continue
 		}
@@ -48,17 +53,17 @@ func printBanner(g *globals, h *host.Host, o startOptions, base string) {
 		if len(t.Methods) > 0 {
 			methods = "[" + strings.Join(t.Methods, ",") + "]"
 		}
-		fmt.Fprintf(w, "\t%s: %s %s\n\n", fn.Name, methods, url)
+		fmt.Fprintf(&w, "\t%s: %s %s\n\n", fn.Name, methods, url)
 	}
 	for _, fn := range gen.App.Functions {
 		// A function outside the allow list is not reported, as the host
 		// reports no errors for it.
 		if !fn.OK() && !fn.NotAllowed && !fn.Excluded {
-			fmt.Fprintf(w, "\t%s: not loaded, %d error(s); run `funcd doctor` for details\n\n", fn.Name, len(fn.Errors))
+			fmt.Fprintf(&w, "\t%s: not loaded, %d error(s); run `funcd doctor` for details\n\n", fn.Name, len(fn.Errors))
 		}
 	}
 	if !g.verbose {
-		fmt.Fprintln(w, "For detailed output, run funcd with --verbose flag.")
+		fmt.Fprintln(&w, "For detailed output, run funcd with --verbose flag.")
 	}
 }
 
