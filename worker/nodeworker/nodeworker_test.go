@@ -2,6 +2,7 @@ package nodeworker_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -67,10 +68,12 @@ func TestHandshake(t *testing.T) {
 		procs []*worker.Process
 	)
 	w, err := grpcworker.New(grpcworker.Config{
-		Path:           node,
-		Args:           []string{entry},
-		HostVersion:    "4.1040.0.0",
-		AppDirectory:   t.TempDir(),
+		Path:         node,
+		Args:         []string{entry},
+		HostVersion:  "4.1040.0.0",
+		AppDirectory: t.TempDir(),
+		Functions: []*grpcworker.FunctionMetadata{{Name: "hello", FunctionId: "fn-1", Language: "node",
+			RawBindings: []string{`{"type":"httpTrigger","direction":"in","name":"req"}`}}},
 		StartTimeout:   30 * time.Second,
 		TerminateGrace: 5 * time.Second,
 		OnLog: func(l grpcworker.Log) {
@@ -117,8 +120,9 @@ func TestHandshake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(fns) != 0 {
-		t.Errorf("Functions = %v, want none", fns)
+	// The worker asks for the host's index and acknowledges its load.
+	if len(fns) != 1 || fns[0].Metadata.GetName() != "hello" || fns[0].Err != nil {
+		t.Errorf("Functions = %v, want hello loaded", fns)
 	}
 	for range 3 {
 		if _, err := w.Ping(ctx); err != nil {
@@ -167,4 +171,36 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// TestBadFlags: a worker started without its flags says why on stderr
+// and exits 2.
+func TestBadFlags(t *testing.T) {
+	node := nodePath(t)
+	entry, err := nodeworker.Install(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.CommandContext(t.Context(), node, entry, "--functions-uri", "http://127.0.0.1:1/").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Fatalf("exit = %v, want 2; output %s", err, out)
+	}
+	if !strings.HasPrefix(string(out), "LanguageWorkerConsoleLog") || !strings.Contains(string(out), "missing --functions-worker-id") {
+		t.Errorf("output = %q", out)
+	}
+}
+
+// TestJS runs the node:test suite of grpc.js and worker.js (protobuf.js's
+// suite runs from worker/grpcworker/internal/jsschema, with Go's vectors).
+func TestJS(t *testing.T) {
+	node := nodePath(t)
+	cmd := exec.CommandContext(t.Context(), node, "--test", "--test-reporter=tap", filepath.Join("js", "test", "grpc.test.js"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "# fail 0") || !strings.Contains(string(out), "# skipped 0") {
+		t.Fatalf("node --test:\n%s", out)
+	}
 }

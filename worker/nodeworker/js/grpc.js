@@ -98,6 +98,7 @@ function frame(payload) {
 class EventStream extends EventEmitter {
   constructor(uri, { maxMessageLength = DEFAULT_MAX } = {}) {
     super();
+    this.uri = uri;
     this.max = maxMessageLength;
     this.reader = new FrameReader(maxMessageLength);
     this.closed = false;
@@ -149,7 +150,7 @@ class EventStream extends EventEmitter {
       else if (this.status === 0) this.close(null);
       else this.close(this.statusError);
     });
-    this.req.on('error', (err) => this.close(new GrpcError(`stream: ${err.message}`)));
+    this.req.on('error', (err) => this.close(new GrpcError(`stream to ${uri}: ${err.message}`)));
     this.req.on('close', () => {
       if (!this.closed) {
         const code = this.req.rstCode;
@@ -200,6 +201,11 @@ class EventStream extends EventEmitter {
       err.message += ` (${this.reader.pending} bytes of an incomplete message)`;
     }
     this.emit('close', err);
+    if (err) {
+      this.session.destroy();
+      return;
+    }
+    if (!this.req.writableEnded) this.req.end();
     this.session.close();
   }
 }

@@ -31,8 +31,9 @@
 // holds its default ('' / 0 / false / empty bytes / the enum's 0 / empty
 // array or map); null or undefined is never written. A member of a oneof is
 // written whenever it is set (not null or undefined), default or not; more
-// than one set member of one oneof is an error. Repeated numeric fields are
-// written packed.
+// than one set member of one oneof is an error. Fields are written in
+// field-number order, map entries in the object's key order. Repeated
+// numeric fields are written packed.
 //
 // Decoding gives what @grpc/proto-loader gives with {keepCase: false,
 // defaults: false, oneofs: true}: only the fields present on the wire are
@@ -88,7 +89,7 @@ function messageType(name) {
   m = messageCache.get(full);
   if (!m) {
     const def = schema.messages[full];
-    m = { name: full, fields: def.fields, byNumber: new Map(), oneofs: def.oneofs };
+    m = { name: full, fields: [...def.fields].sort((a, b) => a.number - b.number), byNumber: new Map(), oneofs: def.oneofs };
     for (const f of def.fields) m.byNumber.set(f.number, f);
     m.oneofProps = {};
     for (const o of Object.keys(def.oneofs)) m.oneofProps[o] = o.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
