@@ -7,7 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/funcd/funcd/worker/grpcworker/internal/rpcpb"
+	"github.com/funcd/funcd/worker/grpcworker/rpcpb"
 )
 
 // conn is one worker's EventStream, from its StartStream to its end.

@@ -37,8 +37,9 @@
 // of the handshake with a failed StatusResult). A response for an
 // invocation the host is not waiting for is logged and ignored.
 //
-// The generated protocol code (internal/rpcpb, from the .proto files there)
-// stays inside this package; messages.go names the protocol messages the
-// API carries. Turning funcd's invocations into these messages, and the
+// The generated protocol code is the subpackage rpcpb, from funcd's own
+// .proto files there; messages.go names the protocol messages the API
+// carries. rpcpb imports only protobuf and gRPC, so that the Go SDK (which
+// speaks the worker's side) shares it without importing the host. Turning funcd's invocations into these messages, and the
 // worker.config.json discovery of installed workers, are the host's part.
 package grpcworker

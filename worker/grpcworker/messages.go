@@ -1,6 +1,6 @@
 package grpcworker
 
-import "github.com/funcd/funcd/worker/grpcworker/internal/rpcpb"
+import "github.com/funcd/funcd/worker/grpcworker/rpcpb"
 
 // The protocol's messages that the API carries. They are the generated
 // types under their protocol names; the generated package itself stays

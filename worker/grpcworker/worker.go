@@ -19,7 +19,7 @@ import (
 
 	"github.com/funcd/funcd/clock"
 	"github.com/funcd/funcd/worker"
-	"github.com/funcd/funcd/worker/grpcworker/internal/rpcpb"
+	"github.com/funcd/funcd/worker/grpcworker/rpcpb"
 )
 
 // Defaults of Config.

@@ -17,7 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/funcd/funcd/worker/grpcworker/internal/rpcpb"
+	"github.com/funcd/funcd/worker/grpcworker/rpcpb"
 )
 
 // jsDir is the Node worker's source folder.

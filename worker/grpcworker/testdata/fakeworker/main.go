@@ -29,7 +29,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/funcd/funcd/worker/grpcworker/internal/rpcpb"
+	"github.com/funcd/funcd/worker/grpcworker/rpcpb"
 )
 
 func main() {

@@ -308,7 +308,7 @@ const file_nullable_proto_rawDesc = "" +
 	"\x04bool\"T\n" +
 	"\x11NullableTimestamp\x122\n" +
 	"\x05value\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampH\x00R\x05valueB\v\n" +
-	"\ttimestampB9Z7github.com/funcd/funcd/worker/grpcworker/internal/rpcpbb\x06proto3"
+	"\ttimestampB0Z.github.com/funcd/funcd/worker/grpcworker/rpcpbb\x06proto3"
 
 var (
 	file_nullable_proto_rawDescOnce sync.Once

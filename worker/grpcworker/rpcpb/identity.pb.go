@@ -157,7 +157,7 @@ const file_identity_proto_rawDesc = "" +
 	"\x06claims\x18\x04 \x03(\v2#.AzureFunctionsRpcMessages.RpcClaimR\x06claims\"4\n" +
 	"\bRpcClaim\x12\x14\n" +
 	"\x05value\x18\x01 \x01(\tR\x05value\x12\x12\n" +
-	"\x04type\x18\x02 \x01(\tR\x04typeB9Z7github.com/funcd/funcd/worker/grpcworker/internal/rpcpbb\x06proto3"
+	"\x04type\x18\x02 \x01(\tR\x04typeB0Z.github.com/funcd/funcd/worker/grpcworker/rpcpbb\x06proto3"
 
 var (
 	file_identity_proto_rawDescOnce sync.Once

@@ -4460,7 +4460,7 @@ const file_functionrpc_proto_rawDesc = "" +
 	"\x12\x15\n" +
 	"\x11collection_sint64\x10\v2|\n" +
 	"\vFunctionRpc\x12m\n" +
-	"\vEventStream\x12+.AzureFunctionsRpcMessages.StreamingMessage\x1a+.AzureFunctionsRpcMessages.StreamingMessage\"\x00(\x010\x01B9Z7github.com/funcd/funcd/worker/grpcworker/internal/rpcpbb\x06proto3"
+	"\vEventStream\x12+.AzureFunctionsRpcMessages.StreamingMessage\x1a+.AzureFunctionsRpcMessages.StreamingMessage\"\x00(\x010\x01B0Z.github.com/funcd/funcd/worker/grpcworker/rpcpbb\x06proto3"
 
 var (
 	file_functionrpc_proto_rawDescOnce sync.Once
