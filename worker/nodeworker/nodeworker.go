@@ -77,36 +77,45 @@ func Install(dir string) (string, error) {
 		return "", fmt.Errorf("nodeworker: %w", err)
 	}
 	final := filepath.Join(dir, "node-"+version)
-	entry := filepath.Join(final, Entry)
+	if err := install(final, contents); err != nil {
+		return "", err
+	}
+	return filepath.Join(final, Entry), nil
+}
+
+// install writes contents to the folder final unless it already holds
+// them: to a temporary sibling first, renamed into place.
+func install(final string, contents map[string][]byte) error {
 	if ok, err := installed(final, contents); err != nil {
-		return "", fmt.Errorf("nodeworker: %w", err)
+		return fmt.Errorf("nodeworker: %w", err)
 	} else if ok {
-		return entry, nil
+		return nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("nodeworker: %w", err)
+	parent := filepath.Dir(final)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("nodeworker: %w", err)
 	}
-	tmp, err := os.MkdirTemp(dir, ".node-"+version+"-")
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(final)+"-")
 	if err != nil {
-		return "", fmt.Errorf("nodeworker: %w", err)
+		return fmt.Errorf("nodeworker: %w", err)
 	}
 	defer os.RemoveAll(tmp)
 	for name, b := range contents {
 		if err := os.WriteFile(filepath.Join(tmp, path.Base(name)), b, 0o644); err != nil {
-			return "", fmt.Errorf("nodeworker: %w", err)
+			return fmt.Errorf("nodeworker: %w", err)
 		}
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		return "", fmt.Errorf("nodeworker: %w", err)
+		return fmt.Errorf("nodeworker: %w", err)
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		// Another install may have won the race.
 		if ok, err2 := installed(final, contents); err2 == nil && ok {
-			return entry, nil
+			return nil
 		}
-		return "", fmt.Errorf("nodeworker: %w", err)
+		return fmt.Errorf("nodeworker: %w", err)
 	}
-	return entry, nil
+	return nil
 }
 
 // installed reports whether dir holds exactly the given contents.

@@ -15,6 +15,7 @@ import (
 	"github.com/funcd/funcd/worker"
 	"github.com/funcd/funcd/worker/grpcworker"
 	"github.com/funcd/funcd/worker/nodeworker"
+	"github.com/funcd/funcd/worker/workerconfig"
 )
 
 func nodePath(t *testing.T) string {
@@ -202,5 +203,30 @@ func TestJS(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "# fail 0") || !strings.Contains(string(out), "# skipped 0") {
 		t.Fatalf("node --test:\n%s", out)
+	}
+}
+
+func TestInstallWorkers(t *testing.T) {
+	dir := t.TempDir()
+	folder, err := nodeworker.InstallWorkers(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, nodeworker.Version()); folder != want {
+		t.Errorf("InstallWorkers = %s, want %s", folder, want)
+	}
+	w, err := workerconfig.Resolve(workerconfig.Options{
+		AppRoot:  t.TempDir(),
+		Folders:  []string{folder},
+		Settings: workerconfig.Settings{workerconfig.RuntimeSetting: "node"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Command.Path != "node" || len(w.Command.Args) != 1 || w.Command.Args[0] != filepath.Join(folder, "node", nodeworker.Entry) {
+		t.Errorf("command = %s %q, want node <folder>/node/worker.js", w.Command.Path, w.Command.Args)
+	}
+	if again, err := nodeworker.InstallWorkers(dir); err != nil || again != folder {
+		t.Errorf("second InstallWorkers = %s, %v", again, err)
 	}
 }
