@@ -1,7 +1,7 @@
 # make check runs everything CI runs: format, vet, lint and every test.
 GO ?= go
 
-.PHONY: check fmt vet lint test azurite run build install bench bench-queue clean
+.PHONY: check fmt vet lint test azurite nodeapps run build install bench bench-queue clean
 
 check: fmt vet lint test
 
@@ -14,7 +14,7 @@ vet:
 lint:
 	$(GO) tool staticcheck ./...
 
-test: azurite
+test: azurite nodeapps
 	$(GO) test -race -count=1 ./...
 
 # azurite installs the Azure Storage emulator that package azstorage's tests
@@ -26,6 +26,18 @@ azurite: $(AZURITE_STAMP)
 
 $(AZURITE_STAMP): tools/azurite/package.json tools/azurite/package-lock.json
 	npm ci --prefix tools/azurite --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# nodeapps installs the npm packages of the Node.js test apps that package
+# nodeworker's tests (and the end-to-end tests) run, from each app's
+# package-lock.json, again only when the lock file changes.
+NODE_APPS = e2e/testdata/nodev4 e2e/testdata/nodev4stream
+NODE_APP_STAMPS = $(addsuffix /node_modules/.package-lock.json,$(NODE_APPS))
+
+nodeapps: $(NODE_APP_STAMPS)
+
+e2e/testdata/%/node_modules/.package-lock.json: e2e/testdata/%/package.json e2e/testdata/%/package-lock.json
+	npm ci --prefix e2e/testdata/$* --no-audit --no-fund --loglevel=error
 	@touch $@
 
 build:

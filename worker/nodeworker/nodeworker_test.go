@@ -121,9 +121,13 @@ func TestHandshake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The worker asks for the host's index and acknowledges its load.
-	if len(fns) != 1 || fns[0].Metadata.GetName() != "hello" || fns[0].Err != nil {
-		t.Errorf("Functions = %v, want hello loaded", fns)
+	// An app without package.json "main" registers nothing: the worker
+	// asks for the host's index, and refuses to load function.json (v3)
+	// functions, saying why.
+	if len(fns) != 1 || fns[0].Metadata.GetName() != "hello" || fns[0].Err == nil ||
+		!strings.Contains(fns[0].Err.Error(), "function hello was not registered by the app") ||
+		!strings.Contains(fns[0].Err.Error(), "@azure/functions v4") {
+		t.Errorf("Functions = %v, want hello refused", fns)
 	}
 	for range 3 {
 		if _, err := w.Ping(ctx); err != nil {

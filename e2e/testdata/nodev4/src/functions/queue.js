@@ -1,0 +1,17 @@
+const { app, output } = require('@azure/functions');
+
+const audit = output.storageQueue({ queueName: 'audit', connection: 'AzureWebJobsStorage' });
+
+// jobs answers each message on the "done" queue ($return) and writes an
+// audit entry through an extra output.
+app.storageQueue('jobs', {
+  queueName: 'jobs',
+  connection: 'AzureWebJobsStorage',
+  return: output.storageQueue({ queueName: 'done', connection: 'AzureWebJobsStorage' }),
+  extraOutputs: [audit],
+  handler: (message, context) => {
+    context.log(`dequeueCount=${context.triggerMetadata.dequeueCount}`);
+    context.extraOutputs.set(audit, { seen: message, id: context.triggerMetadata.id });
+    return `done:${typeof message === 'string' ? message : JSON.stringify(message)}`;
+  },
+});

@@ -1,0 +1,8 @@
+const { app } = require('@azure/functions');
+
+app.timer('tick', {
+  schedule: '0 */5 * * * *',
+  handler: (timer, context) => {
+    context.log(`tick isPastDue=${timer.isPastDue} next=${timer.scheduleStatus && timer.scheduleStatus.next}`);
+  },
+});
