@@ -196,17 +196,23 @@ func TestBadFlags(t *testing.T) {
 	}
 }
 
-// TestJS runs the node:test suite of grpc.js and worker.js (protobuf.js's
-// suite runs from worker/grpcworker/internal/jsschema, with Go's vectors).
+// TestJS runs the node:test suites of grpc.js and worker.js's flags, of
+// glob.js, and of core.js with the worker's app loading and invocation
+// pipeline (protobuf.js's suite runs from worker/grpcworker/internal/jsschema,
+// with Go's vectors).
 func TestJS(t *testing.T) {
 	node := nodePath(t)
-	cmd := exec.CommandContext(t.Context(), node, "--test", "--test-reporter=tap", filepath.Join("js", "test", "grpc.test.js"))
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("node --test: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "# fail 0") || !strings.Contains(string(out), "# skipped 0") {
-		t.Fatalf("node --test:\n%s", out)
+	for _, suite := range []string{"grpc.test.js", "glob.test.js", "core.test.js"} {
+		t.Run(suite, func(t *testing.T) {
+			cmd := exec.CommandContext(t.Context(), node, "--test", "--test-reporter=tap", filepath.Join("js", "test", suite))
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("node --test: %v\n%s", err, out)
+			}
+			if !strings.Contains(string(out), "# fail 0") || !strings.Contains(string(out), "# skipped 0") {
+				t.Fatalf("node --test:\n%s", out)
+			}
+		})
 	}
 }
 
