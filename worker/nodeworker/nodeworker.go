@@ -2,10 +2,18 @@
 // speaks FunctionRpc (see package grpcworker) with nothing but Node itself,
 // embedded in the binary.
 //
+// It runs apps written for the @azure/functions v4 programming model, with
+// the app's own copy of that npm package: the worker provides the
+// @azure/functions-core module the package registers the app's functions
+// and hooks with, loads the files package.json's "main" names, and drives
+// the package's programming model for each invocation.
+//
 // The files under js/ are the worker: worker.js (the entry point node
-// runs), grpc.js (one gRPC stream over node:http2), protobuf.js (a codec
-// driven by schema.js) and schema.js, generated from the protocol's
-// definitions by worker/grpcworker/internal/jsschema. Install writes them
+// runs: app loading, the invocation pipeline, the requests), core.js (the
+// @azure/functions-core module), glob.js (package.json "main" patterns),
+// grpc.js (one gRPC stream over node:http2), protobuf.js (a codec driven
+// by schema.js) and schema.js, generated from the protocol's definitions
+// by worker/grpcworker/internal/jsschema. Install writes them
 // to a folder named after their content and returns the path of worker.js,
 // which the host runs as `node <path>` with grpcworker's flags.
 package nodeworker

@@ -22,6 +22,29 @@ const Module = require('node:module');
 const path = require('node:path');
 
 const MODULE_ID = '@azure/functions-core';
+const GLOBAL_KEY = Symbol.for('funcd.functions-core');
+let loaderInstalled = false;
+
+// The ES module an import of MODULE_ID resolves to: the CommonJS module's
+// members as named exports, and the module itself as the default.
+const ESM_SOURCE = `const core = globalThis[Symbol.for('funcd.functions-core')];
+export default core;
+export const registerFunction = (...a) => core.registerFunction(...a);
+export const registerHook = (...a) => core.registerHook(...a);
+export const setProgrammingModel = (...a) => core.setProgrammingModel(...a);
+export const getProgrammingModel = (...a) => core.getProgrammingModel(...a);
+export const log = (...a) => core.log(...a);
+export const Disposable = core.Disposable;
+export const version = core.version;
+`;
+
+// The module customization hooks (they run on Node's loader thread).
+const ESM_HOOKS = `const url = ${JSON.stringify('data:text/javascript,' + encodeURIComponent(ESM_SOURCE))};
+export async function resolve(specifier, context, next) {
+  if (specifier === ${JSON.stringify(MODULE_ID)}) return { url, shortCircuit: true };
+  return next(specifier, context);
+}
+`;
 const HOOK_NAMES = ['appStart', 'appTerminate', 'preInvocation', 'postInvocation', 'log'];
 
 class Disposable {
@@ -221,15 +244,22 @@ class Core {
     this.sink(level, category, message, invocation);
   }
 
-  // install makes require('@azure/functions-core') return the module, in
-  // CommonJS and (through the library's own require) ES modules alike.
+  // install makes require('@azure/functions-core') return the module, and
+  // an ES module's import of it too (a resolve hook maps the name to a
+  // module re-exporting it; Node >= 20.6). The most recent install wins.
   install() {
     const api = this.api;
+    globalThis[GLOBAL_KEY] = api;
+    if (loaderInstalled) return;
+    loaderInstalled = true;
     const load = Module._load;
     Module._load = function (request, ...rest) {
-      if (request === MODULE_ID) return api;
+      if (request === MODULE_ID) return globalThis[GLOBAL_KEY];
       return load.call(this, request, ...rest);
     };
+    if (typeof Module.register === 'function') {
+      Module.register(`data:text/javascript,${encodeURIComponent(ESM_HOOKS)}`);
+    }
   }
 }
 

@@ -5,6 +5,16 @@
 // the EventStream and answers the host's requests. It needs nothing but
 // Node itself.
 //
+// It runs apps of the @azure/functions v4 programming model with the app's
+// own copy of the library: the library registers the app's functions,
+// hooks and its programming model with the @azure/functions-core module
+// (core.js) while the worker loads the files package.json's "main" names,
+// and each invocation goes through that programming model:
+// getArguments, preInvocation hooks, the function, postInvocation hooks,
+// getResponse. An app that registers no function gets the host's own
+// index (use_default_metadata_indexing), whose function.json functions the
+// worker refuses to load: v3 apps are not supported.
+//
 // Flags (both sets the Functions host passes; the --functions-* ones win):
 //   --functions-uri http://127.0.0.1:PORT/   or  --host H --port P
 //   --functions-worker-id ID                 or  --workerId ID

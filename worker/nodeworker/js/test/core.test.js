@@ -270,9 +270,11 @@ function appDir(files) {
 }
 
 const REGISTER = (name) => `require('@azure/functions-core').registerFunction({ name: '${name}', bindings: {} }, () => {});\n`;
-// An ES module reaches the core module through require, as the library
-// (a CommonJS bundle) does even when an ES module imports it.
-const REGISTER_ESM = (name) => `import { createRequire } from 'node:module';\nconst core = createRequire(import.meta.url)('@azure/functions-core');\ncore.registerFunction({ name: '${name}', bindings: {} }, () => {});\n`;
+// An ES module may import the core module, or require it as the library
+// (a CommonJS bundle) does even when an ES module imports the library.
+const REGISTER_ESM = (name) => `import core from '@azure/functions-core';\ncore.registerFunction({ name: '${name}', bindings: {} }, () => {});\n`;
+const REGISTER_ESM_NAMED = (name) => `import { registerFunction } from '@azure/functions-core';\nregisterFunction({ name: '${name}', bindings: {} }, () => {});\n`;
+const REGISTER_ESM_REQUIRE = (name) => `import { createRequire } from 'node:module';\nconst core = createRequire(import.meta.url)('@azure/functions-core');\ncore.registerFunction({ name: '${name}', bindings: {} }, () => {});\n`;
 
 test('loadApp: CommonJS, ES modules by extension and type, entry files', async () => {
   const { core } = newCore();
@@ -280,8 +282,8 @@ test('loadApp: CommonJS, ES modules by extension and type, entry files', async (
   const dir = appDir({
     'package.json': JSON.stringify({ main: 'src/{index.js,functions/*.{js,mjs,cjs}}', type: 'module' }),
     'src/index.js': REGISTER_ESM('index'),
-    'src/functions/a.js': REGISTER_ESM('a'),
-    'src/functions/b.mjs': REGISTER_ESM('b'),
+    'src/functions/a.js': REGISTER_ESM_NAMED('a'),
+    'src/functions/b.mjs': REGISTER_ESM_REQUIRE('b'),
     'src/functions/c.cjs': REGISTER('c'),
   });
   const warnings = [];
