@@ -221,6 +221,13 @@ func TestV4App(t *testing.T) {
 		if tick := rawBindings(t, byID["tick"])["timerTrigger"]; tick == nil || tick["schedule"] != "0 */5 * * * *" {
 			t.Errorf("tick trigger = %v", tick)
 		}
+		if r := byID["tick"].GetRetryOptions(); r.GetRetryStrategy() != rpcpb.RpcRetryOptions_fixed_delay ||
+			r.GetMaxRetryCount() != 3 || r.GetDelayInterval().AsDuration() != 10*time.Second {
+			t.Errorf("tick retry options = %v", r)
+		}
+		if r := byID["hello"].GetRetryOptions(); r != nil {
+			t.Errorf("hello retry options = %v, want none", r)
+		}
 		if blob := rawBindings(t, byID["copyBlob"]); blob["blobTrigger"]["path"] != "uploads/{name}" || blob["blob"]["path"] != "copies/{name}" {
 			t.Errorf("copyBlob bindings = %v", blob)
 		}
@@ -365,6 +372,17 @@ func TestV4App(t *testing.T) {
 		book.waitLog(t, "with the camelCased dequeueCount", func(l grpcworker.Log) bool {
 			return l.InvocationID == "inv-jobs" && l.Message == "dequeueCount=3"
 		})
+		// The app's log hook rewrote this one.
+		book.waitLog(t, "rewritten by the log hook", func(l grpcworker.Log) bool {
+			return l.InvocationID == "inv-jobs" && l.Message == "secret=[redacted]"
+		})
+		book.mu.Lock()
+		defer book.mu.Unlock()
+		for _, l := range book.logs {
+			if strings.Contains(l.Message, "secret=job-1") {
+				t.Errorf("the log hook did not rewrite %+v", l)
+			}
+		}
 	})
 
 	t.Run("timer", func(t *testing.T) {

@@ -24,6 +24,13 @@ app.hook.postInvocation((context) => {
   );
 });
 
+// A log hook rewrites user logs that carry a secret.
+app.hook.log((context) => {
+  if (context.category === 'user' && context.message.startsWith('secret=')) {
+    context.message = 'secret=[redacted]';
+  }
+});
+
 app.hook.appTerminate((context) => {
   const marker = process.env.NODEV4_TERMINATE_MARKER;
   if (marker) {

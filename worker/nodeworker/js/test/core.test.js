@@ -314,3 +314,32 @@ test('loadApp: no main, bad package.json, zero matches, a failing file', async (
   await assert.rejects(loadApp(core, broken, warn), (e) => /unable to load b\.js \(package.json "main" "\*\.js"\): Cannot read properties of null/.test(e.message) && /b\.js:1/.test(e.stack));
   assert.equal(core.functions.has('never'), false, 'loading stops at the failing file');
 });
+
+test('FunctionEnvironmentReloadRequest replaces the environment, changes folder and loads the app', async () => {
+  const saved = { ...process.env };
+  const cwd = process.cwd();
+  try {
+    const { w, sent } = fakeWorker();
+    w.core.install();
+    const dir = fs.realpathSync(appDir({ 'package.json': '{"main": "index.js"}', 'index.js': REGISTER('reloaded') }));
+    process.env.FUNCD_TEST_GONE = 'x';
+    w.handle({
+      requestId: 'rl',
+      content: 'functionEnvironmentReloadRequest',
+      functionEnvironmentReloadRequest: { environmentVariables: { FUNCD_TEST_NEW: 'y', PATH: saved.PATH || '' }, functionAppDirectory: dir },
+    });
+    await settle(sent.filter((m) => m.functionEnvironmentReloadResponse), 1);
+    const r = sent.find((m) => m.functionEnvironmentReloadResponse).functionEnvironmentReloadResponse;
+    assert.equal(r.result.status, 'Success');
+    assert.equal(r.capabilitiesUpdateStrategy, 'replace');
+    assert.equal(r.capabilities.WorkerStatus, 'true');
+    assert.equal(process.env.FUNCD_TEST_NEW, 'y');
+    assert.equal(process.env.FUNCD_TEST_GONE, undefined);
+    assert.equal(process.cwd(), dir);
+    assert.deepEqual([...w.core.functions.keys()], ['reloaded']);
+  } finally {
+    for (const k of Object.keys(process.env)) delete process.env[k];
+    Object.assign(process.env, saved);
+    process.chdir(cwd);
+  }
+});

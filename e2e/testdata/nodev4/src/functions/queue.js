@@ -11,6 +11,7 @@ app.storageQueue('jobs', {
   extraOutputs: [audit],
   handler: (message, context) => {
     context.log(`dequeueCount=${context.triggerMetadata.dequeueCount}`);
+    context.log(`secret=${message}`);
     context.extraOutputs.set(audit, { seen: message, id: context.triggerMetadata.id });
     return `done:${typeof message === 'string' ? message : JSON.stringify(message)}`;
   },

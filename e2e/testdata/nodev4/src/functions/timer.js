@@ -2,6 +2,7 @@ const { app } = require('@azure/functions');
 
 app.timer('tick', {
   schedule: '0 */5 * * * *',
+  retry: { strategy: 'fixedDelay', maxRetryCount: 3, delayInterval: { seconds: 10 } },
   handler: (timer, context) => {
     context.log(`tick isPastDue=${timer.isPastDue} next=${timer.scheduleStatus && timer.scheduleStatus.next}`);
   },
