@@ -20,7 +20,7 @@ const ConsoleLogPrefix = "LanguageWorkerConsoleLog"
 
 // LogHandler is the SDK's slog.Handler, installed as slog's default when
 // the package loads. Once the worker's stream is open, each record becomes
-// an RpcLog: category User with the invocation's id for records logged
+// an RpcLog: category User, "<function>.Invocation" and the invocation's id for records logged
 // with an invocation's context (a handler's ctx or r.Context()), System
 // for the worker's own. Attributes go into the RpcLog's properties and are
 // appended to the message as key=value. Before the stream opens, records
@@ -135,7 +135,7 @@ func (h *LogHandler) Handle(ctx context.Context, r slog.Record) error {
 		props["function_name"] = &rpcpb.TypedData{Data: &rpcpb.TypedData_String_{String_: mc.FunctionName}}
 		props["trigger_type"] = &rpcpb.TypedData{Data: &rpcpb.TypedData_String_{String_: mc.TriggerType}}
 		if !h.system {
-			l.Category = "Function." + mc.FunctionName + ".User"
+			l.Category = mc.FunctionName + ".Invocation"
 		}
 	}
 	if e, ok := errAttr(r); ok {

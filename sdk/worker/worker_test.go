@@ -326,7 +326,7 @@ func TestTriggersOutputsReturnValue(t *testing.T) {
 		string(out[0].GetData().GetBytes()) != "JOB/2/m-1/2026-12-05T09:00:00Z" {
 		t.Errorf("queue: %v", resp)
 	}
-	if l := h.logsOf("q1"); len(l) != 1 || l[0].GetLevel() != rpcpb.RpcLog_Warning || l[0].GetCategory() != "Function.work.User" {
+	if l := h.logsOf("q1"); len(l) != 1 || l[0].GetLevel() != rpcpb.RpcLog_Warning || l[0].GetCategory() != "work.Invocation" {
 		t.Errorf("queue logs %v", l)
 	}
 	resp = h.invoke(&rpcpb.InvocationRequest{InvocationId: "q2", FunctionId: fid("work", "queueTrigger"),
