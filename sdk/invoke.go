@@ -133,8 +133,6 @@ type invocation struct {
 	r       *http.Request
 }
 
-var invPool = sync.Pool{New: func() any { return new(invocation) }}
-
 func (inv *invocation) set(name string, v any) error {
 	if name == "$return" && inv.fn.trigger.typ == "httpTrigger" {
 		return fmt.Errorf("sdk: function %q: an HTTP function's response is written to its ResponseWriter", inv.fn.name)
@@ -291,8 +289,9 @@ func (f *Function) invoker(h Handler) func(ctx context.Context, req *rpcpb.Invoc
 	w http.ResponseWriter, r *http.Request, send func(*rpcpb.InvocationResponse)) {
 	return func(ctx context.Context, req *rpcpb.InvocationRequest, w http.ResponseWriter, r *http.Request,
 		send func(*rpcpb.InvocationResponse)) {
-		inv := invPool.Get().(*invocation)
-		inv.fn, inv.req = f, req
+		// Not pooled: the context, which code may keep past the
+		// invocation (a goroutine's logs), points at it.
+		inv := &invocation{fn: f, req: req}
 		inv.mc = MiddlewareContext{inv: inv, InvocationContext: InvocationContext{
 			InvocationID: req.GetInvocationId(),
 			FunctionID:   f.id,
@@ -371,8 +370,6 @@ func (f *Function) invoker(h Handler) func(ctx context.Context, req *rpcpb.Invoc
 		if buf != nil {
 			putWriter(buf)
 		}
-		*inv = invocation{}
-		invPool.Put(inv)
 	}
 }
 
