@@ -17,6 +17,7 @@ const InvocationHeader = "X-Ms-Invocation-Id"
 type rendezvous struct {
 	call chan *call    // the invocation side's half, buffered
 	gone chan struct{} // closed when the request side gave up
+	why  string        // why it gave up; set before gone is closed
 }
 
 // call is the invocation side's half.
@@ -55,7 +56,7 @@ func (d *dispatcher) invokeProxied(ctx context.Context, f *bridge.Function, req 
 	defer cancel()
 	c := &call{ctx: ctx, cancel: cancel, f: f, req: req, done: make(chan struct{})}
 	e.call <- c
-	t := time.NewTimer(ProxyTimeout)
+	t := time.NewTimer(d.timeout)
 	defer t.Stop()
 	var why string
 	status := rpcpb.StatusResult_Failure
@@ -63,9 +64,9 @@ func (d *dispatcher) invokeProxied(ctx context.Context, f *bridge.Function, req 
 	case <-c.done:
 		return
 	case <-e.gone:
-		why = "the client disconnected before the invocation arrived"
+		why = e.why
 	case <-t.C:
-		why = "the forwarded HTTP request did not arrive within " + ProxyTimeout.String()
+		why = "the forwarded HTTP request did not arrive within " + d.timeout.String()
 	case <-ctx.Done():
 		why, status = "the invocation was cancelled", rpcpb.StatusResult_Cancelled
 	}
@@ -88,17 +89,17 @@ func (d *dispatcher) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Header.Del(InvocationHeader)
 	e := d.rendezvous(id)
-	t := time.NewTimer(ProxyTimeout)
+	t := time.NewTimer(d.timeout)
 	defer t.Stop()
 	var c *call
 	select {
 	case c = <-e.call:
 		d.forget(id, e)
 	case <-r.Context().Done():
-		d.giveUp(id, e)
+		d.giveUp(id, e, "the client disconnected before the invocation arrived")
 		return
 	case <-t.C:
-		d.giveUp(id, e)
+		d.giveUp(id, e, "the invocation did not arrive within "+d.timeout.String()+" of its forwarded HTTP request")
 		http.Error(w, "the invocation did not arrive", http.StatusGatewayTimeout)
 		return
 	}
@@ -111,9 +112,10 @@ func (d *dispatcher) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 // giveUp leaves a closed rendezvous for a while, so that a late
 // InvocationRequest fails at once.
-func (d *dispatcher) giveUp(id string, e *rendezvous) {
+func (d *dispatcher) giveUp(id string, e *rendezvous, why string) {
+	e.why = why
 	close(e.gone)
-	time.AfterFunc(ProxyTimeout, func() { d.forget(id, e) })
+	time.AfterFunc(d.timeout, func() { d.forget(id, e) })
 }
 
 // trackingWriter is the live ResponseWriter; it knows whether the header

@@ -42,9 +42,10 @@ const Version = "1.0.0"
 // DefaultMaxMessageBytes is the default gRPC message limit.
 const DefaultMaxMessageBytes = 128 << 20
 
-// ProxyTimeout bounds the wait of an HTTP invocation for its other half
-// (the forwarded request or the InvocationRequest).
-var ProxyTimeout = 4 * time.Minute
+// DefaultProxyTimeout bounds the wait of an HTTP invocation for its other
+// half (the forwarded request or the InvocationRequest); the host's
+// ActivityTimeout is the same.
+const DefaultProxyTimeout = 4 * time.Minute
 
 // Config is what the host's launch flags say.
 type Config struct {
@@ -120,7 +121,11 @@ type Option func(*options)
 
 type options struct {
 	disableProxy bool
+	proxyTimeout time.Duration
 }
+
+// WithProxyTimeout replaces DefaultProxyTimeout.
+func WithProxyTimeout(d time.Duration) Option { return func(o *options) { o.proxyTimeout = d } }
 
 // WithoutHTTPProxy turns the loopback HTTP server off, as
 // FUNCTIONS_GO_DISABLE_HTTP_PROXY does.
@@ -149,6 +154,9 @@ func Run(ctx context.Context, app *sdk.App, cfg Config, opts ...Option) error {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.proxyTimeout <= 0 {
+		o.proxyTimeout = DefaultProxyTimeout
+	}
 	if os.Getenv("FUNCTIONS_GO_DISABLE_HTTP_PROXY") != "" {
 		o.disableProxy = true
 	}
@@ -163,6 +171,7 @@ func Run(ctx context.Context, app *sdk.App, cfg Config, opts ...Option) error {
 		cancels:  map[string]context.CancelFunc{},
 		pending:  map[string]*rendezvous{},
 		log:      sdk.SystemLogger(),
+		timeout:  o.proxyTimeout,
 		loaded:   map[string]bool{},
 		terminal: make(chan struct{}),
 	}
@@ -241,6 +250,7 @@ type dispatcher struct {
 	list    []*bridge.Function
 	caps    map[string]string
 	httpURI string
+	timeout time.Duration // of the HTTP rendezvous
 	log     *slog.Logger
 
 	mu       sync.Mutex

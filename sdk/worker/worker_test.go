@@ -383,3 +383,39 @@ func TestParseArgs(t *testing.T) {
 		t.Error("a bad max message length was accepted")
 	}
 }
+
+// TestProxyFailures: each half of a proxied invocation gives up on the
+// other after the timeout; a panic on the live connection answers 500.
+func TestProxyFailures(t *testing.T) {
+	h := startHost(t, testApp(nil), worker.WithProxyTimeout(300*time.Millisecond))
+	caps, _ := h.handshake()
+	uri := caps["HttpUri"]
+
+	// The request never comes.
+	r := h.invoke(httpReq("f1", "hello", &rpcpb.RpcHttp{}, nil))
+	if r.GetResult().GetStatus() != rpcpb.StatusResult_Failure || !strings.Contains(r.GetResult().GetResult(), "did not arrive within 300ms") {
+		t.Errorf("no forwarded request: %v", r.GetResult())
+	}
+
+	// The invocation comes too late: 504, then it fails at once.
+	resp := proxyReq(t, uri, "f2", "/api/hello/x")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGatewayTimeout {
+		t.Errorf("no invocation: status %d", resp.StatusCode)
+	}
+	r = h.invoke(httpReq("f2", "hello", &rpcpb.RpcHttp{}, nil))
+	if r.GetResult().GetStatus() != rpcpb.StatusResult_Failure || !strings.Contains(r.GetResult().GetResult(), "of its forwarded HTTP request") {
+		t.Errorf("late invocation: %v", r.GetResult())
+	}
+
+	// A panic before anything was written: 500 and a failure with the stack.
+	h.send(&rpcpb.StreamingMessage{Content: &rpcpb.StreamingMessage_InvocationRequest{InvocationRequest: httpReq("f3", "boom", &rpcpb.RpcHttp{}, nil)}})
+	resp = proxyReq(t, uri, "f3", "/api/boom")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Errorf("panic: status %d", resp.StatusCode)
+	}
+	if r := h.response("f3"); r.GetResult().GetStatus() != rpcpb.StatusResult_Failure || r.GetResult().GetException().GetStackTrace() == "" {
+		t.Errorf("panic: %v", r.GetResult())
+	}
+}
