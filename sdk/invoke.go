@@ -124,11 +124,14 @@ func SetReturnValue(ctx context.Context, v any) error { return SetOutput(ctx, "$
 
 // invocation is one run of a function.
 type invocation struct {
-	mc      MiddlewareContext
-	fn      *Function
-	req     *rpcpb.InvocationRequest
+	mc  MiddlewareContext
+	fn  *Function
+	req *rpcpb.InvocationRequest
+
+	mu      sync.Mutex // outputs may be set from the handler's goroutines
 	outputs []*rpcpb.ParameterBinding
 	ret     *rpcpb.TypedData
+	ended   bool                // the response was built: no more outputs
 	w       http.ResponseWriter // HTTP: where the handler writes
 	r       *http.Request
 }
@@ -143,6 +146,11 @@ func (inv *invocation) set(name string, v any) error {
 	td, err := toTypedData(v)
 	if err != nil {
 		return fmt.Errorf("sdk: output %q of function %q: %w", name, inv.fn.name, err)
+	}
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if inv.ended {
+		return fmt.Errorf("sdk: output %q of function %q set after its invocation %s ended", name, inv.fn.name, inv.req.GetInvocationId())
 	}
 	if name == "$return" {
 		inv.ret = td
@@ -361,8 +369,11 @@ func (f *Function) invoker(h Handler) func(ctx context.Context, req *rpcpb.Invoc
 		if ctx.Err() != nil && err != nil {
 			resp.Result.Status = rpcpb.StatusResult_Cancelled
 		}
+		inv.mu.Lock()
+		inv.ended = true
 		resp.OutputData = inv.outputs
 		resp.ReturnValue = inv.ret
+		inv.mu.Unlock()
 		if buf != nil {
 			resp.ReturnValue = buf.rpcHTTP()
 		}

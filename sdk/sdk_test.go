@@ -103,6 +103,26 @@ func TestSetOutputErrors(t *testing.T) {
 	}
 }
 
+// TestSetOutputAfterTheEnd: a context kept past its invocation cannot
+// change the response that was sent.
+func TestSetOutputAfterTheEnd(t *testing.T) {
+	app := FunctionApp()
+	var kept context.Context
+	app.Queue("q", func(ctx context.Context, m bindings.QueueMessage) error {
+		kept = ctx
+		return SetOutput(ctx, "out", "v")
+	}, WithQueueName("in")).QueueOutput("out", "o", "")
+	var resp *rpcpb.InvocationResponse
+	bridge.Functions(app)[0].Invoke(t.Context(), &rpcpb.InvocationRequest{InvocationId: "i"}, nil, nil,
+		func(r *rpcpb.InvocationResponse) { resp = r })
+	if err := SetOutput(kept, "out", "late"); err == nil || !strings.Contains(err.Error(), "after its invocation i ended") {
+		t.Errorf("late SetOutput: %v", err)
+	}
+	if got := resp.GetOutputData()[0].GetData().GetString_(); got != "v" {
+		t.Errorf("output %q, want v", got)
+	}
+}
+
 func TestRecoverTo(t *testing.T) {
 	var err error
 	func() {

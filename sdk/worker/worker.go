@@ -22,10 +22,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -132,15 +134,17 @@ func WithProxyTimeout(d time.Duration) Option { return func(o *options) { o.prox
 func WithoutHTTPProxy() Option { return func(o *options) { o.disableProxy = true } }
 
 // Start serves app with the process's flags and exits: 0 when the host
-// ends the stream or terminates the worker, 1 on a bad launch or a lost
-// connection.
+// ends the stream or terminates the worker, or on SIGINT or SIGTERM; 1 on a
+// bad launch or a lost connection.
 func Start(app *sdk.App, opts ...Option) {
 	cfg, err := ParseArgs(os.Args[1:])
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s[Error] %v\n", sdk.ConsoleLogPrefix, err)
 		os.Exit(1)
 	}
-	if err := Run(context.Background(), app, cfg, opts...); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := Run(ctx, app, cfg, opts...); err != nil && ctx.Err() == nil {
 		fmt.Fprintf(os.Stderr, "%s[Error] %v\n", sdk.ConsoleLogPrefix, err)
 		os.Exit(1)
 	}
