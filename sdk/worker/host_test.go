@@ -19,7 +19,7 @@ import (
 // that launches nothing; the worker runs in-process against it.
 type fakeHost struct {
 	rpcpb.UnimplementedFunctionRpcServer
-	t       *testing.T
+	t       testing.TB
 	streams chan rpcpb.FunctionRpc_EventStreamServer
 	start   chan *rpcpb.StartStream
 	stream  rpcpb.FunctionRpc_EventStreamServer
@@ -43,7 +43,7 @@ func (h *fakeHost) EventStream(s rpcpb.FunctionRpc_EventStreamServer) error {
 }
 
 // startHost serves app from a worker connected to a new fake host.
-func startHost(t *testing.T, app *sdk.App, opts ...worker.Option) *fakeHost {
+func startHost(t testing.TB, app *sdk.App, opts ...worker.Option) *fakeHost {
 	t.Helper()
 	h := &fakeHost{t: t, streams: make(chan rpcpb.FunctionRpc_EventStreamServer, 1),
 		start: make(chan *rpcpb.StartStream, 1), msgs: make(chan *rpcpb.StreamingMessage, 100), runErr: make(chan error, 1)}

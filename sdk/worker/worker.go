@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -392,8 +393,19 @@ func workerMetadata() *rpcpb.WorkerMetadata {
 	case "arm64":
 		bits = "Arm64"
 	}
+	props := map[string]string{"sdk": "github.com/funcd/funcd/sdk"}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/funcd/funcd" {
+				props["sdkVersion"] = d.Version
+				if d.Replace != nil {
+					props["sdkReplace"] = d.Replace.Path
+				}
+			}
+		}
+	}
 	return &rpcpb.WorkerMetadata{RuntimeName: "Go", RuntimeVersion: runtime.Version(), WorkerVersion: Version,
-		WorkerBitness: bits, CustomProperties: map[string]string{"sdk": "github.com/funcd/funcd/sdk"}}
+		WorkerBitness: bits, CustomProperties: props}
 }
 
 func success() *rpcpb.StatusResult { return &rpcpb.StatusResult{Status: rpcpb.StatusResult_Success} }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -417,5 +418,29 @@ func TestProxyFailures(t *testing.T) {
 	}
 	if r := h.response("f3"); r.GetResult().GetStatus() != rpcpb.StatusResult_Failure || r.GetResult().GetException().GetStackTrace() == "" {
 		t.Errorf("panic: %v", r.GetResult())
+	}
+}
+
+// BenchmarkHTTPOverStream is one HTTP invocation on the gRPC path, from
+// the host's InvocationRequest to its InvocationResponse, over a real
+// stream to the worker in this process.
+func BenchmarkHTTPOverStream(b *testing.B) {
+	app := sdk.FunctionApp()
+	app.HTTP("hello", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "hello "+r.PathValue("name"))
+	}).Route("hello/{name}")
+	h := startHost(b, app, worker.WithoutHTTPProxy())
+	h.handshake()
+	req := httpReq("", "hello", &rpcpb.RpcHttp{Method: "GET", Url: "http://localhost/api/hello/bob",
+		NullableParams: map[string]*rpcpb.NullableString{"name": nullable("bob")}}, nil)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		req.InvocationId = strconv.Itoa(i)
+		if r := h.invoke(req); r.GetReturnValue().GetHttp().GetStatusCode() != "200" {
+			b.Fatal(r)
+		}
 	}
 }
