@@ -198,6 +198,9 @@ type Function struct {
 	routeParams []string
 }
 
+// RegisteredFunction is Function under the preview Go worker's name.
+type RegisteredFunction = Function
+
 // Name is the function's name.
 func (f *Function) Name() string { return f.name }
 
