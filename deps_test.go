@@ -85,3 +85,33 @@ func TestPackageDocs(t *testing.T) {
 		}
 	}
 }
+
+// TestSDKDependencies: the Go SDK is imported by users' apps, so it must
+// not pull in the host. Of the project's packages, sdk/... may depend
+// (directly or not) only on each other and on the generated protocol code;
+// of the rest, only on the standard library, gRPC and protobuf.
+func TestSDKDependencies(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{.Standard}}", "./sdk/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	thirdParty := []string{"google.golang.org/grpc", "google.golang.org/protobuf", "google.golang.org/genproto/",
+		"golang.org/x/net/", "golang.org/x/sys/", "golang.org/x/text/"}
+	seen := 0
+	for line := range strings.Lines(string(out)) {
+		path, std, _ := strings.Cut(strings.TrimSpace(line), " ")
+		seen++
+		switch {
+		case std == "true":
+		case path == module+"/sdk" || strings.HasPrefix(path, module+"/sdk/"):
+		case path == module+"/worker/grpcworker/rpcpb":
+		case strings.HasPrefix(path, module):
+			t.Errorf("the Go SDK depends on %s; it may use only sdk/... and worker/grpcworker/rpcpb", path)
+		case !slices.ContainsFunc(thirdParty, func(p string) bool { return strings.HasPrefix(path, p) }):
+			t.Errorf("the Go SDK depends on %s; it may use only the standard library, gRPC and protobuf", path)
+		}
+	}
+	if seen == 0 {
+		t.Fatal("go list listed no packages under ./sdk")
+	}
+}

@@ -22,12 +22,11 @@ const (
 )
 
 // Runtimes are the worker runtimes Init supports.
-var Runtimes = []string{"custom"}
+var Runtimes = []string{"custom", "go"}
 
 // laterRuntimes are the other worker runtimes Core Tools' `func init`
 // accepts (with their aliases), which funcd does not scaffold yet.
 var laterRuntimes = []string{
-	"go", "golang",
 	"node", "js", "javascript", "typescript", "ts",
 	"dotnet", "dotnet-isolated", "c#", "csharp", "f#", "fsharp",
 	"c#-isolated", "csharp-isolated", "f#-isolated", "fsharp-isolated",
@@ -46,7 +45,8 @@ var appFiles = []struct{ path, template string }{
 }
 
 // Init creates a function app in dir (created if missing) for the worker
-// runtime, which must be "custom" (any case): host.json with the
+// runtime, "custom" or "go" (alias "golang"; any case). A go app is
+// InitGo's with the default GoOptions. A custom app gets host.json with the
 // extensionBundle and customHandler sections that Core Tools writes,
 // local.settings.json, .gitignore, .funcignore and a Go custom handler in
 // handler/ that builds (see BuildCommand) into the executable host.json
@@ -58,6 +58,9 @@ var appFiles = []struct{ path, template string }{
 func Init(dir, runtime string) ([]string, error) {
 	if err := checkRuntime(runtime); err != nil {
 		return nil, err
+	}
+	if r := strings.ToLower(runtime); r == "go" || r == "golang" {
+		return InitGo(dir, GoOptions{})
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the app folder: %w", err)
@@ -77,13 +80,10 @@ func Init(dir, runtime string) ([]string, error) {
 func checkRuntime(runtime string) error {
 	r := strings.ToLower(runtime)
 	switch {
-	case slices.Contains(Runtimes, r):
+	case slices.Contains(Runtimes, r), r == "golang":
 		return nil
 	case r == "":
 		return fmt.Errorf("no worker runtime: use --worker-runtime (options: %s)", strings.Join(Runtimes, ", "))
-	case r == "go" || r == "golang":
-		return fmt.Errorf("worker runtime '%s' is not supported yet by funcd init; supported: %s "+
-			"(--worker-runtime custom writes a Go custom handler)", runtime, strings.Join(Runtimes, ", "))
 	case slices.Contains(laterRuntimes, r):
 		return fmt.Errorf("worker runtime '%s' is not supported yet by funcd init; supported: %s", runtime, strings.Join(Runtimes, ", "))
 	}

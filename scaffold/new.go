@@ -17,8 +17,9 @@ type Template struct {
 	// Aliases are other names New accepts.
 	Aliases []string
 
-	functionJSON string // embedded function.json
+	functionJSON string // embedded function.json ("": Go apps only)
 	handlerCode  string // embedded text/template of the handler file
+	goCode       string // embedded text/template of a Go app's function file
 }
 
 // Templates are the function templates New knows.
@@ -28,7 +29,11 @@ var Templates = []Template{
 		Aliases:      []string{"http"},
 		functionJSON: "httptrigger/function.json",
 		handlerCode:  "httptrigger/function.go.tmpl",
+		goCode:       "gohttp/function.go.tmpl",
 	},
+	{Name: "Timer trigger", Aliases: []string{"timer"}, goCode: "gotimer/function.go.tmpl"},
+	{Name: "Azure Queue Storage trigger", Aliases: []string{"queue", "QueueTrigger"}, goCode: "goqueue/function.go.tmpl"},
+	{Name: "Azure Blob Storage trigger", Aliases: []string{"blob", "BlobTrigger"}, goCode: "goblob/function.go.tmpl"},
 }
 
 // TemplateNames returns the names of the templates New knows.
@@ -103,6 +108,12 @@ func New(dir, templateName, name string) ([]string, error) {
 	if _, err := os.Stat(filepath.Join(dir, "host.json")); err != nil {
 		return nil, fmt.Errorf("no function app in %s: host.json is missing (create an app with funcd init)", dir)
 	}
+	if isGoApp(dir) {
+		return newGo(dir, t, name)
+	}
+	if t.functionJSON == "" {
+		return nil, fmt.Errorf("the %q template is for Go SDK apps (funcd init --worker-runtime go); this app in %s is not one", t.Name, dir)
+	}
 	if existing, err := findFolder(dir, name); err != nil {
 		return nil, err
 	} else if existing != "" {
@@ -125,6 +136,24 @@ func New(dir, templateName, name string) ([]string, error) {
 		return lines, err
 	}
 	return append(lines, line), nil
+}
+
+// newGo adds a function to a Go SDK app: a file that registers it on the
+// app's App in an init function.
+func newGo(dir string, t *Template, name string) ([]string, error) {
+	file := GoFunctionFile(name)
+	if _, err := os.Stat(filepath.Join(dir, file)); err == nil {
+		return nil, fmt.Errorf("%s already exists in %s: is there a function named %s?", file, dir, name)
+	}
+	code, err := render(t.goCode, struct{ Name string }{name})
+	if err != nil {
+		return nil, err
+	}
+	line, err := writeNew(dir, file, code)
+	if err != nil {
+		return nil, err
+	}
+	return []string{line}, nil
 }
 
 // HandlerFile returns the path, relative to the app folder, of the file New

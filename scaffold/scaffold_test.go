@@ -118,10 +118,11 @@ func TestInitRuntimes(t *testing.T) {
 	}{
 		{"custom", ""},
 		{"CUSTOM", ""},
-		{"go", "'go' is not supported yet by funcd init; supported: custom"},
-		{"node", "'node' is not supported yet by funcd init; supported: custom"},
+		{"go", ""},
+		{"Golang", ""},
+		{"node", "'node' is not supported yet by funcd init; supported: custom, go"},
 		{"python", "not supported yet"},
-		{"cobol", "'cobol' is not a valid option; supported: custom"},
+		{"cobol", "'cobol' is not a valid option; supported: custom, go"},
 		{"", "use --worker-runtime"},
 	}
 	for _, tt := range tests {
@@ -223,7 +224,8 @@ func TestNewRefuses(t *testing.T) {
 		{"HTTP trigger", "a" + strings.Repeat("b", 128), "is not a valid function name."},
 		{"HTTP trigger", "../escape", "is not a valid function name."},
 		{"HTTP trigger", "TAKEN", "a function folder named taken already exists"},
-		{"Timer trigger", "t", `can't find template "Timer trigger"; available templates: "HTTP trigger"`},
+		{"Timer trigger", "t", `the "Timer trigger" template is for Go SDK apps`},
+		{"Cosmos trigger", "t", `can't find template "Cosmos trigger"; available templates: "HTTP trigger", "Timer trigger"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

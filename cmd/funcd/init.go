@@ -48,6 +48,13 @@ func runInit(g *globals, dir, runtime string) error {
 		return err
 	}
 	fmt.Fprintf(g.stdout, "\nNext, in %s:\n", dir)
+	if r := strings.ToLower(runtime); r == "go" || r == "golang" {
+		fmt.Fprintln(g.stdout, `  funcd new --template "Timer trigger" --name tick`)
+		fmt.Fprintln(g.stdout, "  go mod tidy")
+		fmt.Fprintln(g.stdout, "  "+scaffold.GoBuildCommand)
+		fmt.Fprintln(g.stdout, "  funcd start")
+		return nil
+	}
 	fmt.Fprintln(g.stdout, `  funcd new --template "HTTP trigger" --name hello`)
 	fmt.Fprintln(g.stdout, "  "+scaffold.BuildCommand)
 	fmt.Fprintln(g.stdout, "  funcd start")

@@ -20,8 +20,7 @@ func TestInit(t *testing.T) {
 
 func TestInitRuntimes(t *testing.T) {
 	tests := []struct{ runtime, want string }{
-		{"go", "worker runtime 'go' is not supported yet by funcd init; supported: custom"},
-		{"node", "worker runtime 'node' is not supported yet by funcd init; supported: custom"},
+		{"node", "worker runtime 'node' is not supported yet by funcd init; supported: custom, go"},
 		{"fortran", "'fortran' is not a valid option"},
 		{"", "use --worker-runtime"},
 	}
@@ -31,4 +30,16 @@ func TestInitRuntimes(t *testing.T) {
 			wantContains(t, out, tt.want)
 		})
 	}
+}
+
+func TestInitGoApp(t *testing.T) {
+	base := t.TempDir()
+	out := mustRun(t, "init", "goapp", "--script-root", base, "--worker-runtime", "go")
+	wantContains(t, out, "Writing go.mod", "Writing main.go", "go mod tidy", "go build -o app .")
+	for _, f := range []string{"host.json", "local.settings.json", ".gitignore", ".funcignore", "go.mod", "main.go"} {
+		fileExists(t, filepath.Join(base, "goapp", f))
+	}
+	out = mustRun(t, "new", "--script-root", filepath.Join(base, "goapp"), "--template", "timer", "--name", "tick")
+	wantContains(t, out, "Writing tick_function.go", `"Timer trigger" template`, "Rebuild the app: go build -o app .")
+	fileExists(t, filepath.Join(base, "goapp", "tick_function.go"))
 }

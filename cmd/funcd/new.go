@@ -20,7 +20,9 @@ func newCommand(g *globals) *cobra.Command {
 		Long: `Create a function from a template, as Core Tools' func new does: a folder named
 after the function with its function.json. In an app that funcd init created,
 it also adds handler/<name>_function.go, which registers the function's code
-with the Go custom handler; rebuild the handler afterwards.
+with the Go custom handler; rebuild the handler afterwards. In a Go SDK app
+(funcd init --worker-runtime go) it adds <name>_function.go, which registers
+the function on the app; the Timer, Queue and Blob templates are for those.
 
 Templates: ` + strings.Join(scaffold.TemplateNames(), ", ") + ` (names ignore case and spaces).`,
 		Example: `  funcd new --template "HTTP trigger" --name hello`,
@@ -55,7 +57,9 @@ func runNew(g *globals, dir, template, name string) error {
 		return err
 	}
 	fmt.Fprintf(g.stdout, "The function %q was created successfully from the %q template.\n", name, t.Name)
-	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(scaffold.HandlerFile(name)))); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, scaffold.GoFunctionFile(name))); err == nil {
+		fmt.Fprintln(g.stdout, "Rebuild the app: "+scaffold.GoBuildCommand)
+	} else if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(scaffold.HandlerFile(name)))); err == nil {
 		fmt.Fprintln(g.stdout, "Rebuild the handler: "+scaffold.BuildCommand)
 	}
 	return nil

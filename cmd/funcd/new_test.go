@@ -26,7 +26,7 @@ func TestNewRefuses(t *testing.T) {
 		{"no template", []string{"--name", "x"}, "--template and --name are required"},
 		{"bad name", []string{"--template", "http", "--name", "9lives"}, "'9lives' is not a valid function name."},
 		{"exists", []string{"--template", "http", "--name", "Hello"}, "a function folder named hello already exists"},
-		{"bad template", []string{"--template", "Blob trigger", "--name", "x"}, `available templates: "HTTP trigger"`},
+		{"bad template", []string{"--template", "Cosmos trigger", "--name", "x"}, `available templates: "HTTP trigger"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,148 @@
+package worker
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/funcd/funcd/sdk/internal/bridge"
+	"github.com/funcd/funcd/worker/grpcworker/rpcpb"
+)
+
+// InvocationHeader carries the invocation id on a forwarded request.
+const InvocationHeader = "X-Ms-Invocation-Id"
+
+// rendezvous pairs a forwarded request with its InvocationRequest; either
+// may come first.
+type rendezvous struct {
+	call chan *call    // the invocation side's half, buffered
+	gone chan struct{} // closed when the request side gave up
+	why  string        // why it gave up; set before gone is closed
+}
+
+// call is the invocation side's half.
+type call struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	f      *bridge.Function
+	req    *rpcpb.InvocationRequest
+	done   chan struct{}
+}
+
+func (d *dispatcher) rendezvous(id string) *rendezvous {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.pending[id]
+	if e == nil {
+		e = &rendezvous{call: make(chan *call, 1), gone: make(chan struct{})}
+		d.pending[id] = e
+	}
+	return e
+}
+
+func (d *dispatcher) forget(id string, e *rendezvous) {
+	d.mu.Lock()
+	if d.pending[id] == e {
+		delete(d.pending, id)
+	}
+	d.mu.Unlock()
+}
+
+// invokeProxied waits for the forwarded request, which runs the handler.
+func (d *dispatcher) invokeProxied(ctx context.Context, f *bridge.Function, req *rpcpb.InvocationRequest) {
+	id := req.GetInvocationId()
+	e := d.rendezvous(id)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c := &call{ctx: ctx, cancel: cancel, f: f, req: req, done: make(chan struct{})}
+	e.call <- c
+	t := time.NewTimer(d.timeout)
+	defer t.Stop()
+	var why string
+	status := rpcpb.StatusResult_Failure
+	select {
+	case <-c.done:
+		return
+	case <-e.gone:
+		why = e.why
+	case <-t.C:
+		why = "the forwarded HTTP request did not arrive within " + d.timeout.String()
+	case <-ctx.Done():
+		why, status = "the invocation was cancelled", rpcpb.StatusResult_Cancelled
+	}
+	select {
+	case <-e.call: // not taken: fail it
+		d.forget(id, e)
+		d.sendResponse(&rpcpb.InvocationResponse{InvocationId: id,
+			Result: &rpcpb.StatusResult{Status: status, Result: why, Exception: &rpcpb.RpcException{Message: why}}})
+	default: // taken: the handler runs, and answers
+		<-c.done
+	}
+}
+
+// serveHTTP is the loopback server: each request names its invocation.
+func (d *dispatcher) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get(InvocationHeader)
+	if id == "" {
+		http.Error(w, "missing header x-ms-invocation-id", http.StatusBadRequest)
+		return
+	}
+	r.Header.Del(InvocationHeader)
+	e := d.rendezvous(id)
+	t := time.NewTimer(d.timeout)
+	defer t.Stop()
+	var c *call
+	select {
+	case c = <-e.call:
+		d.forget(id, e)
+	case <-r.Context().Done():
+		d.giveUp(id, e, "the client disconnected before the invocation arrived")
+		return
+	case <-t.C:
+		d.giveUp(id, e, "the invocation did not arrive within "+d.timeout.String()+" of its forwarded HTTP request")
+		http.Error(w, "the invocation did not arrive", http.StatusGatewayTimeout)
+		return
+	}
+	defer close(c.done)
+	stop := context.AfterFunc(r.Context(), c.cancel)
+	defer stop()
+	tw := &trackingWriter{ResponseWriter: w}
+	c.f.Invoke(c.ctx, c.req, tw, r, d.sendResponse)
+}
+
+// giveUp leaves a closed rendezvous for a while, so that a late
+// InvocationRequest fails at once.
+func (d *dispatcher) giveUp(id string, e *rendezvous, why string) {
+	e.why = why
+	close(e.gone)
+	time.AfterFunc(d.timeout, func() { d.forget(id, e) })
+}
+
+// trackingWriter is the live ResponseWriter; it knows whether the header
+// was sent.
+type trackingWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (t *trackingWriter) WriteHeader(code int) {
+	t.wrote = true
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *trackingWriter) Write(p []byte) (int, error) {
+	t.wrote = true
+	return t.ResponseWriter.Write(p)
+}
+
+// Flush sends what was written so far.
+func (t *trackingWriter) Flush() {
+	t.wrote = true
+	http.NewResponseController(t.ResponseWriter).Flush()
+}
+
+// HeaderWritten says whether the response's header was sent.
+func (t *trackingWriter) HeaderWritten() bool { return t.wrote }
+
+// Unwrap serves http.ResponseController.
+func (t *trackingWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
