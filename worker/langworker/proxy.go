@@ -1,0 +1,308 @@
+package langworker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/funcd/funcd"
+	"github.com/funcd/funcd/worker/grpcworker/rpcpb"
+)
+
+// headerInvocationID pairs a proxied request with its InvocationRequest.
+const headerInvocationID = "X-Ms-Invocation-Id"
+
+// hopHeaders are connection-level headers (RFC 9110 section 7.6.1) that a
+// proxy neither forwards nor passes back.
+var hopHeaders = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+}
+
+// httpProxy forwards HTTP trigger requests to the worker's HttpUri.
+type httpProxy struct {
+	base      string // scheme://host[:port], no trailing slash
+	transport *http.Transport
+	buffers   *funcd.BufferBudget
+	log       *slog.Logger
+}
+
+// newHTTPProxy returns a proxy to the worker's HttpUri, an absolute http
+// URL.
+func newHTTPProxy(uri string, buffers *funcd.BufferBudget, log *slog.Logger) (*httpProxy, error) {
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return nil, fmt.Errorf("the language worker's HttpUri capability %q is not an absolute http URL (expected http://host:port/)", uri)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	t := &http.Transport{
+		Proxy:                 nil, // loopback: never through a proxy from the environment
+		DialContext:           d.DialContext,
+		DisableCompression:    true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   1024,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: 0,
+		ForceAttemptHTTP2:     false,
+		WriteBufferSize:       32 << 10,
+		ReadBufferSize:        32 << 10,
+	}
+	return &httpProxy{base: u.Scheme + "://" + u.Host, transport: t, buffers: buffers, log: log}, nil
+}
+
+// Close drops the idle connections to the worker.
+func (p *httpProxy) Close() { p.transport.CloseIdleConnections() }
+
+// request is the proxied copy of inv's request: same method, path and raw
+// query, the client's headers but hop-by-hop ones, x-ms-invocation-id and
+// X-Forwarded-Host/Proto/For, the body streamed.
+func (p *httpProxy) request(ctx context.Context, inv *funcd.Invocation) (*http.Request, error) {
+	r := inv.HTTP
+	target := p.base
+	if r.Path == "" || r.Path[0] != '/' {
+		target += "/"
+	}
+	target += r.Path
+	if r.RawQuery != "" {
+		target += "?" + r.RawQuery
+	}
+	var body io.Reader
+	length := int64(len(r.Body))
+	switch {
+	case r.BodyReader != nil && r.ContentLength != 0:
+		body = struct{ io.Reader }{r.BodyReader} // the host's: not closed by the transport
+		length = r.ContentLength
+	case len(r.Body) > 0:
+		body = bytes.NewReader(r.Body)
+	default:
+		length = 0
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, target, body)
+	if err != nil {
+		return nil, funcd.Errorf(funcd.EINTERNAL, "function '%s': cannot build the request to the language worker's HttpUri: %w", inv.Function.Name, err)
+	}
+	req.ContentLength = length
+	h := make(http.Header, len(r.Header)+4)
+	for k, vs := range r.Header {
+		ck := http.CanonicalHeaderKey(k)
+		if hopHeaders[ck] || ck == "Host" || ck == "Content-Length" || ck == headerInvocationID || connectionOption(r.Header, ck) {
+			continue
+		}
+		h[ck] = vs
+	}
+	host, proto := originalHost(r)
+	h[headerInvocationID] = []string{inv.ID}
+	h["X-Forwarded-Host"] = []string{host}
+	h["X-Forwarded-Proto"] = []string{proto}
+	req.Header = h
+	return req, nil
+}
+
+// originalHost is the Host the client sent and the scheme it used.
+func originalHost(r *funcd.HTTPRequest) (host, proto string) {
+	proto = "http"
+	rest := r.URL
+	if i := strings.Index(rest, "://"); i >= 0 {
+		proto, rest = strings.ToLower(rest[:i]), rest[i+3:]
+	}
+	if vs := r.Header["Host"]; len(vs) > 0 && vs[0] != "" {
+		return vs[0], proto
+	}
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest, proto
+}
+
+func connectionOption(h map[string][]string, name string) bool {
+	for _, v := range h["Connection"] {
+		for opt := range strings.SplitSeq(v, ",") {
+			if opt = strings.TrimSpace(opt); opt != "" && http.CanonicalHeaderKey(opt) == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+type invokeOutcome struct {
+	resp *rpcpb.InvocationResponse
+	err  error
+}
+
+type forwardOutcome struct {
+	resp *http.Response
+	err  error
+}
+
+// invoke sends req over gRPC and forwards inv's request to the worker at
+// the same time. The first failure of either side, before the response
+// headers arrived, cancels the other and fails the invocation. Once the
+// headers arrived, the response streams back: its body's end waits for the
+// InvocationResponse, and a failed one turns the end into an error, so the
+// client gets a cut-off response rather than a complete one.
+func (p *httpProxy) invoke(ctx context.Context, w invoker, req *rpcpb.InvocationRequest, inv *funcd.Invocation) (*funcd.Result, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	hreq, err := p.request(ctx, inv)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	grpcDone := make(chan invokeOutcome, 1)
+	fwdDone := make(chan forwardOutcome, 1)
+	go func() {
+		resp, err := p.transport.RoundTrip(hreq)
+		fwdDone <- forwardOutcome{resp, err}
+	}()
+	go func() {
+		resp, err := w.Invoke(ctx, req)
+		grpcDone <- invokeOutcome{resp, err}
+	}()
+
+	var got *invokeOutcome
+	for {
+		select {
+		case o := <-grpcDone:
+			got = &o
+			if o.err == nil {
+				_, o.err = result(inv, o.resp, true)
+			}
+			if o.err != nil {
+				cancel()
+				if f := <-fwdDone; f.resp != nil {
+					f.resp.Body.Close()
+				}
+				return nil, o.err
+			}
+			grpcDone = nil // wait for the response headers
+		case f := <-fwdDone:
+			if f.err != nil {
+				cancel()
+				if got == nil {
+					o := <-grpcDone
+					if o.err == nil {
+						if _, err := result(inv, o.resp, true); err != nil {
+							return nil, err // the worker's failure says more
+						}
+					}
+				}
+				return nil, p.forwardError(ctx, inv, f.err)
+			}
+			return p.relay(inv, f.resp, got, grpcDone, cancel), nil
+		}
+	}
+}
+
+// forwardError is a failed forward as the invocation's error.
+func (p *httpProxy) forwardError(ctx context.Context, inv *funcd.Invocation, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+	}
+	return funcd.Errorf(funcd.EINTERNAL, "function '%s': the request to the language worker's HttpUri %s failed: %w", inv.Function.Name, p.base, err)
+}
+
+// relay returns the proxied response as the invocation's HTTP result.
+func (p *httpProxy) relay(inv *funcd.Invocation, resp *http.Response, got *invokeOutcome, grpcDone chan invokeOutcome, cancel context.CancelFunc) *funcd.Result {
+	length := resp.ContentLength
+	if inv.HTTP.Method == http.MethodHead && resp.Header.Get("Content-Length") == "" {
+		length = -1
+	}
+	b := &relayBody{body: resp.Body, inv: inv, grpcDone: grpcDone, cancel: cancel, log: p.log}
+	if got != nil {
+		b.done = true
+	}
+	return &funcd.Result{HTTP: &funcd.HTTPResponse{
+		Status:        resp.StatusCode,
+		Header:        responseHeaders(resp.Header),
+		BodyReader:    b,
+		ContentLength: length,
+	}}
+}
+
+// relayBody is the proxied response body. Its end is the end of the
+// invocation: EOF comes only once the InvocationResponse arrived and
+// succeeded. Close cancels what is still running and waits for it.
+type relayBody struct {
+	body     io.ReadCloser
+	inv      *funcd.Invocation
+	grpcDone chan invokeOutcome
+	cancel   context.CancelFunc
+	log      *slog.Logger
+
+	mu     sync.Mutex
+	done   bool  // the InvocationResponse was taken
+	err    error // its failure
+	closed bool
+}
+
+func (b *relayBody) Read(buf []byte) (int, error) {
+	n, err := b.body.Read(buf)
+	if err == io.EOF {
+		if ferr := b.wait(); ferr != nil {
+			return n, ferr
+		}
+	}
+	return n, err
+}
+
+// wait takes the InvocationResponse once and returns its failure.
+func (b *relayBody) wait() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.done {
+		b.done = true
+		o := <-b.grpcDone
+		err := o.err
+		if err == nil {
+			_, err = result(b.inv, o.resp, true)
+		}
+		b.err = err
+		if err != nil && !b.closed {
+			b.log.Error("The language worker failed the invocation after its proxied response began", "function", b.inv.Function.Name, "invocation_id", b.inv.ID, "err", err)
+		}
+	}
+	return b.err
+}
+
+func (b *relayBody) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	pending := !b.done
+	b.mu.Unlock()
+	err := b.body.Close()
+	if pending {
+		b.cancel() // the client went away or stopped reading: end the invocation
+	}
+	b.wait()
+	b.cancel()
+	return err
+}
+
+// responseHeaders drops hop-by-hop headers, those the Connection header
+// names, and Content-Length (it goes in HTTPResponse.ContentLength).
+func responseHeaders(h http.Header) map[string][]string {
+	for k := range h {
+		if hopHeaders[k] || k == "Content-Length" || connectionOption(h, k) {
+			delete(h, k)
+		}
+	}
+	return h
+}
