@@ -33,8 +33,8 @@ type httpProxy struct {
 	base      string // scheme://host[:port], no trailing slash
 	transport *http.Transport
 	//lint:ignore U1000 the host-facing Worker, not written yet, hands it the budget
-	buffers   *funcd.BufferBudget
-	log       *slog.Logger
+	buffers *funcd.BufferBudget
+	log     *slog.Logger
 }
 
 // newHTTPProxy returns a proxy to the worker's HttpUri, an absolute http
