@@ -26,10 +26,8 @@ type conn struct {
 	done chan struct{}
 	err  error // why the stream ended; set before done is closed
 
-	// From the handshake, read-only afterwards.
-	capabilities map[string]string
-	metadata     *WorkerMetadata
-	functions    []Function
+	// info is filled by the handshake, read-only afterwards.
+	info Session
 }
 
 func newConn(w *Worker, sess *session, stream rpcpb.FunctionRpc_EventStreamServer) *conn {
