@@ -85,7 +85,12 @@ func (p *httpProxy) request(ctx context.Context, inv *funcd.Invocation) (*http.R
 	length := int64(len(r.Body))
 	switch {
 	case r.BodyReader != nil && r.ContentLength != 0:
-		body = struct{ io.Reader }{r.BodyReader} // the host's: not closed by the transport
+		// The host's: not closed by the transport. A cancelled forward
+		// returns only once the transport stopped reading it (the host
+		// reads it no more after invoke), so a client that stalls its
+		// upload holds a cancelled invocation until the host's minimum
+		// data rate ends the read.
+		body = struct{ io.Reader }{r.BodyReader}
 		length = r.ContentLength
 	case len(r.Body) > 0:
 		body = bytes.NewReader(r.Body)
