@@ -32,15 +32,12 @@ var hopHeaders = map[string]bool{
 type httpProxy struct {
 	base      string // scheme://host[:port], no trailing slash
 	transport *http.Transport
-	//lint:ignore U1000 the host-facing Worker, not written yet, hands it the budget
 	buffers *funcd.BufferBudget
 	log     *slog.Logger
 }
 
 // newHTTPProxy returns a proxy to the worker's HttpUri, an absolute http
 // URL.
-//
-//lint:ignore U1000 called by the host-facing Worker, not written yet
 func newHTTPProxy(uri string, buffers *funcd.BufferBudget, log *slog.Logger) (*httpProxy, error) {
 	u, err := url.Parse(uri)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
