@@ -208,3 +208,42 @@ func TestStartRefusesLanguageWorkerApps(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkerFolders: a language worker in a folder of Config.WorkerFolders
+// (funcd start --workers-dir) makes its runtime's apps load.
+func TestWorkerFolders(t *testing.T) {
+	dir, workers := t.TempDir(), t.TempDir()
+	files := map[string]string{
+		filepath.Join(dir, "host.json"):                        `{"version": "2.0"}`,
+		filepath.Join(workers, "python", "worker.config.json"): `{"description": {"language": "python", "defaultExecutablePath": "python3", "defaultWorkerPath": "worker.py"}}`,
+	}
+	for name, data := range files {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var runtime string
+	for _, folders := range [][]string{nil, {workers}} {
+		h, err := New(Config{
+			ScriptRoot: dir, StateDir: t.TempDir(), Environ: []string{"FUNCTIONS_WORKER_RUNTIME=python"}, WorkerFolders: folders,
+			NewWorker: func(app *funcd.App, _ WorkerOptions) (Worker, error) {
+				runtime = app.WorkerRuntime
+				return &fakeWorker{}, nil
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = h.Start(context.Background())
+		_ = h.Shutdown(context.Background())
+		if folders == nil && (err == nil || !strings.Contains(err.Error(), "funcd has no Python worker")) {
+			t.Errorf("without the folder: Start = %v", err)
+		}
+		if folders != nil && (err != nil || runtime != "python") {
+			t.Errorf("with the folder: Start = %v, runtime %q", err, runtime)
+		}
+	}
+}
