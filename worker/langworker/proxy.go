@@ -32,8 +32,8 @@ var hopHeaders = map[string]bool{
 type httpProxy struct {
 	base      string // scheme://host[:port], no trailing slash
 	transport *http.Transport
-	buffers *funcd.BufferBudget
-	log     *slog.Logger
+	buffers   *funcd.BufferBudget
+	log       *slog.Logger
 }
 
 // newHTTPProxy returns a proxy to the worker's HttpUri, an absolute http
