@@ -103,6 +103,14 @@ func (l *loader) checkRuntime() {
 // checkScripts detects, when nothing else decided the app's worker, a
 // function whose script a language worker runs.
 func (l *loader) checkScripts() {
+	if l.app.WorkerRuntime == "node" && !l.app.WorkerIndexed && l.fatal == nil && !l.hasPackageMain() {
+		if e, runtime := l.functionScripts(); e != nil && runtime == "node" {
+			e.Msg += "this is a Node.js app of the v3 programming model (function.json, no package.json \"main\"), which funcd's Node.js worker does not run. " + supportedRuntimes
+			e.Hint = "Move the app to the v4 programming model (@azure/functions 4.x, app.http(...), package.json \"main\"), or run it with Core Tools."
+			l.hostError(e)
+		}
+		return
+	}
 	if l.app.WorkerRuntime != "" || l.fatal != nil || l.cfg.exists("customHandler") || l.cfg.exists("httpWorker") {
 		return
 	}
@@ -278,4 +286,19 @@ func UnsupportedRuntime(app *funcd.App) *funcd.ConfigError {
 		}
 	}
 	return nil
+}
+
+// hasPackageMain reports whether package.json names the app's entry point
+// ("main"), which the v4 programming model loads.
+func (l *loader) hasPackageMain() bool {
+	data, err := fs.ReadFile(l.fsys, "package.json")
+	if err != nil {
+		return false
+	}
+	root, serr := parseJSON(data)
+	if serr != nil {
+		return false
+	}
+	f := root.get("main")
+	return f != nil && f.value.scalar() && strings.TrimSpace(f.value.dotnetString()) != ""
 }

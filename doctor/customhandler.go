@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -15,6 +16,10 @@ import (
 // directory that does not exist and a handler program that cannot be run.
 func (c *checker) checkCustomHandler() {
 	ch := c.app.Host.CustomHandler
+	if ch == nil && c.app.WorkerRuntime != "" {
+		c.checkLanguageWorker()
+		return
+	}
 	if ch == nil {
 		if len(c.app.Functions) > 0 && c.hostRaw != nil && !c.fatal {
 			c.blocked = true
@@ -140,4 +145,43 @@ func (c *checker) rel(path string) string {
 		return path
 	}
 	return filepath.ToSlash(r)
+}
+
+// checkLanguageWorker reports the language worker that runs the app and
+// whether its program can be found: node for Node.js apps, the go command
+// or the app's binary for Go apps.
+func (c *checker) checkLanguageWorker() {
+	rt := c.app.WorkerRuntime
+	switch rt {
+	case "node":
+		if _, err := exec.LookPath("node"); err != nil {
+			c.add(Finding{Severity: Error, Field: "FUNCTIONS_WORKER_RUNTIME",
+				Problem: "the app runs on funcd's Node.js worker, and node is not on PATH",
+				Fix:     "install Node.js 20 or later (https://nodejs.org)"})
+			return
+		}
+		c.add(Finding{Severity: OK, Field: "FUNCTIONS_WORKER_RUNTIME",
+			Problem: "the app runs on funcd's Node.js worker, which indexes its functions when it starts (funcd start lists them)"})
+	case "golang":
+		bin := c.app.Settings["FUNCTIONS_APP_BINARY_NAME"]
+		if bin == "" {
+			bin = "app"
+		}
+		if !filepath.IsAbs(bin) {
+			bin = filepath.Join(c.app.Root, bin)
+		}
+		_, binErr := os.Stat(bin)
+		_, goErr := exec.LookPath("go")
+		if binErr != nil && goErr != nil {
+			c.add(Finding{Severity: Error, Field: "FUNCTIONS_WORKER_RUNTIME",
+				Problem: "the Go app's binary " + bin + " does not exist, and the go command to build it is not on PATH",
+				Fix:     "install Go, or build the app: go build -o app ."})
+			return
+		}
+		c.add(Finding{Severity: OK, Field: "FUNCTIONS_WORKER_RUNTIME",
+			Problem: "the app is a Go app: funcd start builds it when its binary is missing or older than its sources, and it indexes its functions when it starts"})
+	default:
+		c.add(Finding{Severity: OK, Field: "FUNCTIONS_WORKER_RUNTIME",
+			Problem: "the app runs on the installed " + rt + " language worker"})
+	}
 }

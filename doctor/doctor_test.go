@@ -52,7 +52,7 @@ var cases = []struct {
 	{name: "blob-missing-storage", modes: exe("handler")},
 	{name: "misspelt-binding", modes: exe("handler")},
 	{name: "runtime-node"},
-	{name: "runtime-node-v4"},
+	{name: "runtime-node-v4", ok: true},
 	{name: "bundle-too-old", modes: exe("handler")},
 }
 

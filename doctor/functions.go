@@ -14,6 +14,9 @@ import (
 // why.
 func (c *checker) checkFunctions() {
 	app := c.functionView()
+	if len(app.Functions) == 0 && c.app.WorkerRuntime != "" {
+		return // the worker indexes them: checkLanguageWorker said so
+	}
 	if len(app.Functions) == 0 {
 		c.add(Finding{Severity: Warning,
 			Problem: "the app has no functions: no folder holds a function.json",

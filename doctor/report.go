@@ -131,7 +131,13 @@ func writeFinding(b *strings.Builder, f Finding) {
 
 // summary counts errors, warnings and functions that run.
 func (r Report) summary() string {
-	errs, warns, ok := r.count(Error), r.count(Warning), r.count(OK)
+	errs, warns := r.count(Error), r.count(Warning)
+	ok := 0
+	for _, f := range r.Findings {
+		if f.Severity == OK && f.Function != "" {
+			ok++
+		}
+	}
 	running := plural(ok, "function") + " run"
 	if ok == 1 {
 		running += "s"
