@@ -33,6 +33,15 @@ type App struct {
 	// Settings is the environment the app runs with: the process environment
 	// plus local.settings.json Values that were not already set.
 	Settings map[string]string
+
+	// WorkerRuntime is the FUNCTIONS_WORKER_RUNTIME of the language worker
+	// that runs the app ("node", "golang", "python", ...), lower-case; ""
+	// for a custom handler app.
+	WorkerRuntime string
+
+	// WorkerIndexed is set when the app's functions are the ones its
+	// language worker indexed (worker indexing), not function.json folders.
+	WorkerIndexed bool
 }
 
 // Function returns the function with the given name (case-insensitive), or

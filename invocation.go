@@ -135,4 +135,11 @@ type Result struct {
 	// HTTP is the HTTP response, for HTTP-triggered invocations; nil means
 	// the function produced none (the host answers 200 with no body).
 	HTTP *HTTPResponse
+	// Deferred, when set, says that Outputs and ReturnValue are not known
+	// yet: the worker began the HTTP response (HTTP.BodyReader streams it)
+	// before it finished the invocation. Deferred waits until it has, and
+	// returns the result holding them, or the invocation's failure. Call it
+	// once HTTP.BodyReader is closed: the worker may need its response read
+	// before it can finish.
+	Deferred func() (*Result, error)
 }

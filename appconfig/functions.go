@@ -29,8 +29,12 @@ var (
 // function.json, in name order (case-insensitive), then applies what needs
 // the whole app: the allow list, route checks, app settings and disabling.
 func (l *loader) loadFunctions() {
-	for _, name := range l.functionFolders() {
-		l.app.Functions = append(l.app.Functions, l.loadFunction(name))
+	if l.opts.WorkerFunctions != nil {
+		l.loadWorkerFunctions()
+	} else {
+		for _, name := range l.functionFolders() {
+			l.app.Functions = append(l.app.Functions, l.loadFunction(name))
+		}
 	}
 	l.applyAllowList()
 	l.checkRoutes()
@@ -94,6 +98,11 @@ type fnLoader struct {
 	// bindingNodes holds each binding's JSON object, parallel to
 	// fn.Bindings.
 	bindingNodes []*node
+	// data, when set, is the function's metadata instead of its
+	// function.json; worker is set for a function a language worker
+	// indexed (its script file is the worker's to know).
+	data   []byte
+	worker bool
 }
 
 // loadFunction reads and validates one function folder. Checks run in the
@@ -125,7 +134,10 @@ func (fl *fnLoader) errorAt(at pos, field, msg, hint string) {
 
 // read loads function.json and checks the folder name.
 func (fl *fnLoader) read() {
-	data, err := fs.ReadFile(fl.l.fsys, fl.fn.ConfigFile)
+	data, err := fl.data, error(nil)
+	if data == nil {
+		data, err = fs.ReadFile(fl.l.fsys, fl.fn.ConfigFile)
+	}
 	if err != nil {
 		fl.errorAt(pos{}, "", "Unable to read "+fl.fn.ConfigFile+": "+err.Error(), "Check that function.json is a readable file.")
 		return
@@ -139,10 +151,14 @@ func (fl *fnLoader) read() {
 		fl.fn.Config = rawJSON(data, root)
 	}
 	if !validFunctionName(fl.fn.Name) {
+		hint := "Rename the folder: a function name starts with a letter, has at most 128 letters, digits, '_' or '-', and is not 'host'."
+		if fl.worker {
+			hint = "Rename the function where the app registers it: a function name starts with a letter, has at most 128 letters, digits, '_' or '-', and is not 'host'."
+		}
 		fl.fn.Errors = append(fl.fn.Errors, &funcd.ConfigError{
 			File: fl.fn.ConfigFile,
 			Msg:  "'" + fl.fn.Name + "' is not a valid function name.",
-			Hint: "Rename the folder: a function name starts with a letter, has at most 128 letters, digits, '_' or '-', and is not 'host'.",
+			Hint: hint,
 		})
 		return
 	}
@@ -263,6 +279,9 @@ func (fl *fnLoader) readConfigurationSource() {
 // readScriptFile resolves "scriptFile" (which must exist when set) or picks
 // the primary script of the folder as the host does.
 func (fl *fnLoader) readScriptFile() {
+	if fl.worker {
+		return
+	}
 	dir := fl.fn.Name
 	if f := fl.root.get("scriptFile"); f != nil {
 		sf, ok := fl.castString(f, "scriptFile")

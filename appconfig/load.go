@@ -29,6 +29,17 @@ type Options struct {
 	// "functions".
 	AllowList []string
 
+	// WorkerRuntimes reports whether funcd has a language worker for a
+	// FUNCTIONS_WORKER_RUNTIME value (lower-case); nil means node and
+	// golang, the workers funcd ships. An app for a runtime without one
+	// fails to load with an error that says so.
+	WorkerRuntimes func(runtime string) bool
+
+	// WorkerFunctions, when not nil, are the functions the app's language
+	// worker indexed itself (worker indexing): they replace the function
+	// folders, and are checked as function.json would be.
+	WorkerFunctions []WorkerFunction
+
 	// Stat reports whether a regular file exists at name, a slash-separated
 	// path relative to Root. It decides whether customHandler
 	// defaultExecutablePath is made absolute. nil uses fsys.
@@ -60,8 +71,10 @@ func Load(fsys fs.FS, opts Options) (*funcd.App, error) {
 		},
 	}
 	l.loadHost()
-	l.loadFunctions()
 	l.checkRuntime()
+	l.loadFunctions()
+	l.checkScripts()
+	l.clearWorkerPositions()
 	if l.fatal != nil {
 		return l.app, l.fatal
 	}

@@ -10,10 +10,11 @@ import (
 	"github.com/funcd/funcd"
 )
 
-// This file tells apps written for a language worker funcd does not run yet
-// (Node.js, Python, .NET, Java, PowerShell) from custom handler apps, so that
-// such an app fails to start with a message that says so, instead of
-// starting with functions that cannot run.
+// This file decides which worker runs an app: a custom handler, or the
+// language worker FUNCTIONS_WORKER_RUNTIME names (App.WorkerRuntime). An app
+// written for a language worker funcd has no worker for (Python, .NET, Java,
+// PowerShell, unless one is installed) fails to start with a message that
+// says so, instead of starting with functions that cannot run.
 
 const (
 	// workerRuntimeSetting names the app's language worker.
@@ -25,6 +26,7 @@ const (
 // workers, with the name a message gives each.
 var languageRuntimes = []struct{ value, name string }{
 	{"node", "Node.js"},
+	{"golang", "Go"},
 	{"python", "Python"},
 	{"dotnet-isolated", ".NET isolated"},
 	{"dotnet", ".NET in-process"},
@@ -32,8 +34,8 @@ var languageRuntimes = []struct{ value, name string }{
 	{"powershell", "PowerShell"},
 }
 
-// runtimeName returns the display name of a FUNCTIONS_WORKER_RUNTIME value
-// funcd does not run, or "".
+// runtimeName returns the display name of a language worker's
+// FUNCTIONS_WORKER_RUNTIME value, or "".
 func runtimeName(value string) string {
 	for _, r := range languageRuntimes {
 		if strings.EqualFold(strings.TrimSpace(value), r.value) {
@@ -53,56 +55,103 @@ var scriptRuntimes = map[string]string{
 	".jar": "java",
 }
 
-// checkRuntime records a host error when the app is written for a language
-// worker funcd does not run yet. An app with a customHandler (or httpWorker)
-// section is a custom handler app whatever else its folder holds: a Node.js
-// handler has a package.json, a Python one a requirements.txt. Otherwise
-// FUNCTIONS_WORKER_RUNTIME decides ("custom" is a custom handler app), and
-// without it the files only a language worker's app has: package.json
-// depending on @azure/functions, function_app.py or requirements.txt, a
-// .csproj, pom.xml or build.gradle, profile.ps1 or requirements.psd1, or
-// function scripts such as index.js.
+// runs reports whether funcd has a worker for a runtime.
+func (l *loader) runs(runtime string) bool {
+	runtime = strings.ToLower(strings.TrimSpace(runtime))
+	if l.opts.WorkerRuntimes != nil {
+		return l.opts.WorkerRuntimes(runtime)
+	}
+	return runtime == "node" || runtime == "golang"
+}
+
+// checkRuntime decides the app's worker. An app with a customHandler (or
+// httpWorker) section is a custom handler app whatever else its folder
+// holds: a Node.js handler has a package.json, a Python one a
+// requirements.txt. Otherwise FUNCTIONS_WORKER_RUNTIME decides ("custom" is
+// a custom handler app), and without it the files only a language worker's
+// app has: package.json depending on @azure/functions, function_app.py or
+// requirements.txt, a .csproj, pom.xml or build.gradle, profile.ps1 or
+// requirements.psd1 (and, once functions are read, checkScripts: function
+// scripts such as index.js).
 func (l *loader) checkRuntime() {
 	if l.cfg.exists("customHandler") || l.cfg.exists("httpWorker") {
 		return
 	}
-	if e := l.runtimeError(); e != nil {
-		l.hostError(e)
+	if value, ok := l.settings.get(workerRuntimeSetting); ok && strings.TrimSpace(value) != "" {
+		name := runtimeName(value)
+		switch {
+		case name == "":
+			// "custom", or a worker funcd knows nothing of.
+		case l.runs(value):
+			l.app.WorkerRuntime = strings.ToLower(strings.TrimSpace(value))
+		default:
+			e := l.settingLocation()
+			e.Msg = workerRuntimeSetting + " is '" + value + "': " + notRun(name)
+			e.Hint = runtimeHint
+			l.hostError(e)
+		}
+		return
+	}
+	for _, detect := range []func() (*funcd.ConfigError, string){l.nodePackage, l.rootFiles} {
+		if e, runtime := detect(); e != nil {
+			l.detected(e, runtime)
+			return
+		}
 	}
 }
 
-// runtimeError returns the error for an app of a language worker, or nil.
-func (l *loader) runtimeError() *funcd.ConfigError {
-	if value, ok := l.settings.get(workerRuntimeSetting); ok && strings.TrimSpace(value) != "" {
-		name := runtimeName(value)
-		if name == "" {
-			return nil // "custom", or a worker funcd knows nothing of
-		}
-		e := l.settingLocation()
-		e.Msg = workerRuntimeSetting + " is '" + value + "': " + notRun(name)
-		e.Hint = runtimeHint
-		return e
+// checkScripts detects, when nothing else decided the app's worker, a
+// function whose script a language worker runs.
+func (l *loader) checkScripts() {
+	if l.app.WorkerRuntime != "" || l.fatal != nil || l.cfg.exists("customHandler") || l.cfg.exists("httpWorker") {
+		return
 	}
-	for _, detect := range []func() *funcd.ConfigError{l.nodePackage, l.rootFiles, l.functionScripts} {
-		if e := detect(); e != nil {
-			e.Hint = runtimeHint
-			return e
-		}
+	if v, ok := l.settings.get(workerRuntimeSetting); ok && strings.TrimSpace(v) != "" {
+		return
 	}
-	return nil
+	if e, runtime := l.functionScripts(); e != nil {
+		if runtime == "node" {
+			// function.json apps of Node.js (the v3 programming model) are not
+			// run by funcd's worker.
+			e.Msg += "this is a Node.js app of the v3 programming model (function.json), which funcd's Node.js worker does not run. " + supportedRuntimes
+			e.Hint = "Move the app to the v4 programming model (@azure/functions 4.x, app.http(...)), or run it with Core Tools."
+			l.hostError(e)
+			return
+		}
+		l.detected(e, runtime)
+	}
+}
+
+// detected applies a runtime found from the app's files, the setting being
+// unset: the app runs on that worker if funcd has it (with a warning that
+// the setting should say so), else it fails to load with e.
+func (l *loader) detected(e *funcd.ConfigError, runtime string) {
+	if runtime != "node" && l.runs(runtime) || runtime == "node" && l.runs(runtime) && e.File == "package.json" {
+		l.app.WorkerRuntime = runtime
+		l.warn(&funcd.ConfigError{File: e.File, Line: e.Line, Column: e.Column, Field: e.Field,
+			Msg: workerRuntimeSetting + " is not set; " + e.File + " says this is a " + runtimeName(runtime) +
+				" app, so the " + runtime + " worker runs it.",
+			Hint: "Set " + workerRuntimeSetting + " to \"" + runtime + "\" in local.settings.json Values."})
+		return
+	}
+	e.Msg += notRun(runtimeName(runtime))
+	e.Hint = runtimeHint
+	l.hostError(e)
 }
 
 // notRun says that an app is written for a language worker funcd does not
-// run yet, and what funcd runs.
+// run, and what funcd runs.
 func notRun(name string) string {
-	return "this is a " + name + " function app, and funcd does not run " + name + " apps yet. " + supportedRuntimes
+	return "this is a " + name + " function app, and funcd has no " + name + " worker. " + supportedRuntimes
 }
 
 // supportedRuntimes says what funcd runs.
-const supportedRuntimes = "funcd runs custom handlers for now: host.json with a \"customHandler\" section and " +
-	workerRuntimeSetting + "=custom."
+const supportedRuntimes = "funcd runs custom handlers (host.json \"customHandler\", " + workerRuntimeSetting +
+	"=custom), Node.js apps of the v4 programming model (node), Go apps built with funcd's Go SDK (golang), and " +
+	"the apps of any language worker installed in a workers folder that FUNCD_WORKERS_DIR names."
 
-const runtimeHint = "Run this app with Core Tools (func start) or on Azure for now, or serve its functions from a custom handler " +
+const runtimeHint = "Install the language worker (a folder holding its worker.config.json) and set FUNCD_WORKERS_DIR to the folder " +
+	"above it, run this app with Core Tools (func start), or serve its functions from a custom handler " +
 	"(funcd init --worker-runtime custom writes one to start from)."
 
 // settingLocation locates FUNCTIONS_WORKER_RUNTIME: in local.settings.json
@@ -132,14 +181,14 @@ func (l *loader) settingLocation() *funcd.ConfigError {
 
 // nodePackage finds a package.json that depends on @azure/functions, the
 // library of the Node.js worker's programming models.
-func (l *loader) nodePackage() *funcd.ConfigError {
+func (l *loader) nodePackage() (*funcd.ConfigError, string) {
 	data, err := fs.ReadFile(l.fsys, "package.json")
 	if err != nil {
-		return nil
+		return nil, ""
 	}
 	root, serr := parseJSON(data)
 	if serr != nil {
-		return nil
+		return nil, ""
 	}
 	for _, section := range []string{"dependencies", "devDependencies"} {
 		deps := root.get(section)
@@ -149,18 +198,18 @@ func (l *loader) nodePackage() *funcd.ConfigError {
 		if f := deps.value.get("@azure/functions"); f != nil {
 			return &funcd.ConfigError{File: "package.json", Line: f.keyPos.line, Column: f.keyPos.col,
 				Field: section + ".@azure/functions",
-				Msg:   "package.json depends on @azure/functions: " + notRun("Node.js")}
+				Msg:   "package.json depends on @azure/functions: "}, "node"
 		}
 	}
-	return nil
+	return nil, ""
 }
 
 // rootFiles finds the files at the root of an app that only language
 // workers' apps have.
-func (l *loader) rootFiles() *funcd.ConfigError {
+func (l *loader) rootFiles() (*funcd.ConfigError, string) {
 	entries, err := fs.ReadDir(l.fsys, ".")
 	if err != nil {
-		return nil
+		return nil, ""
 	}
 	var names []string
 	for _, e := range entries {
@@ -168,8 +217,8 @@ func (l *loader) rootFiles() *funcd.ConfigError {
 			names = append(names, e.Name())
 		}
 	}
-	found := func(value, file string) *funcd.ConfigError {
-		return &funcd.ConfigError{File: file, Msg: "a " + file + " at the app root: " + notRun(runtimeName(value))}
+	found := func(value, file string) (*funcd.ConfigError, string) {
+		return &funcd.ConfigError{File: file, Msg: "a " + file + " at the app root: "}, value
 	}
 	has := func(name string) bool {
 		return slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, name) })
@@ -197,12 +246,12 @@ func (l *loader) rootFiles() *funcd.ConfigError {
 			return found(value, n)
 		}
 	}
-	return nil
+	return nil, ""
 }
 
 // functionScripts finds a function whose script a language worker runs,
 // such as index.js or __init__.py.
-func (l *loader) functionScripts() *funcd.ConfigError {
+func (l *loader) functionScripts() (*funcd.ConfigError, string) {
 	for _, fn := range l.app.Functions {
 		if fn.ScriptFile == "" {
 			continue
@@ -215,13 +264,13 @@ func (l *loader) functionScripts() *funcd.ConfigError {
 		if rel, inRoot := l.relToRoot(fn.ScriptFile); inRoot {
 			file = rel
 		}
-		return &funcd.ConfigError{File: file, Msg: "the script of function " + fn.Name + ": " + notRun(runtimeName(value))}
+		return &funcd.ConfigError{File: file, Msg: "the script of function " + fn.Name + ": "}, value
 	}
-	return nil
+	return nil, ""
 }
 
 // UnsupportedRuntime returns the error Load recorded for an app written for
-// a language worker funcd does not run yet, or nil.
+// a language worker funcd has no worker for, or nil.
 func UnsupportedRuntime(app *funcd.App) *funcd.ConfigError {
 	for _, e := range app.Errors {
 		if strings.HasSuffix(e.Msg, supportedRuntimes) {

@@ -40,6 +40,10 @@ type Generation struct {
 	listeners []listener
 	stopping  chan struct{} // closed when the generation starts to stop
 	stopOnce  sync.Once
+
+	// startErr is why the app's language worker did not start: the
+	// generation runs nothing and the host shows the error.
+	startErr error
 }
 
 // httpRoute is one HTTP-triggered function's place in the URL space.
@@ -169,6 +173,12 @@ func (g *Generation) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.
 	if err != nil {
 		return nil, err
 	}
+	if res.Deferred != nil && res.HTTP != nil && res.HTTP.BodyReader != nil {
+		// The outputs come once the streamed response is done: write them
+		// when the caller closes the body, still holding the generation.
+		res.HTTP.BodyReader = &deferredOutputs{ReadCloser: res.HTTP.BodyReader, g: g, ctx: context.WithoutCancel(ctx), inv: inv, res: res, data: data}
+		return res, nil
+	}
 	if err := g.writeOutputs(ctx, inv, res, data); err != nil {
 		discard(res)
 		g.functionLog(inv.Function).Error(fmt.Sprintf("Function 'Functions.%s' failed writing its outputs (Id=%s)", inv.Function.Name, inv.ID), "invocation_id", inv.ID, "error", err)
@@ -225,6 +235,33 @@ func (g *Generation) invokeWorker(ctx context.Context, inv *funcd.Invocation) (r
 		log.LogAttrs(ctx, slog.LevelInfo, "Executed 'Functions."+fn.Name+"' (Succeeded, Id="+inv.ID+", Duration="+elapsed+"ms)", id)
 	}
 	return res, nil
+}
+
+// deferredOutputs writes an invocation's outputs when its streamed HTTP
+// response is closed and the worker has finished the invocation. The
+// response has been sent by then: a failure is logged.
+type deferredOutputs struct {
+	io.ReadCloser
+	g    *Generation
+	ctx  context.Context
+	inv  *funcd.Invocation
+	res  *funcd.Result
+	data binding.Data
+	once sync.Once
+}
+
+func (d *deferredOutputs) Close() error {
+	err := d.ReadCloser.Close()
+	d.once.Do(func() {
+		late, ferr := d.res.Deferred()
+		if ferr != nil || late == nil {
+			return // the worker's failure is logged where the body ends
+		}
+		if werr := d.g.writeOutputs(d.ctx, d.inv, late, d.data); werr != nil {
+			d.g.functionLog(d.inv.Function).Error(fmt.Sprintf("Function 'Functions.%s' failed writing its outputs (Id=%s)", d.inv.Function.Name, d.inv.ID), "invocation_id", d.inv.ID, "error", werr)
+		}
+	})
+	return err
 }
 
 // cancelOnClose ends an invocation's context when its streamed response

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -85,8 +86,13 @@ type Config struct {
 	// FUNCD_STORE chooses; the host does not close it.
 	Store storage.Store
 	// NewWorker makes the app's worker; default a custom handler when
-	// host.json has a customHandler section.
+	// host.json has a customHandler section, else the language worker
+	// FUNCTIONS_WORKER_RUNTIME names.
 	NewWorker WorkerFactory
+	// WorkerFolders are folders of language worker folders (each holding a
+	// worker.config.json), searched after the ones the app's settings name
+	// (FUNCD_WORKERS_DIR) and before funcd's own.
+	WorkerFolders []string
 	// MaxBufferedBytes bounds the request and response body bytes held in
 	// memory at once, across all requests; default the app setting or
 	// environment variable FUNCD_MAX_BUFFERED_BYTES, else
@@ -134,6 +140,8 @@ type Host struct {
 	storeChoice storeChoice
 	storeOwned  bool // opened by the host, closed by Shutdown
 	storeOpened bool
+
+	langWorkers languageWorkers
 }
 
 // New returns a host for the app in cfg.ScriptRoot. It starts nothing.
@@ -171,7 +179,7 @@ func New(cfg Config) (*Host, error) {
 		registry: registry, owner: newOwner(), conns: &connCache{}}
 	h.buffers = funcd.NewBufferBudget(funcd.DefaultMaxBufferedBytes)
 	if h.cfg.NewWorker == nil {
-		h.cfg.NewWorker = h.customHandlerWorker
+		h.cfg.NewWorker = h.defaultWorker
 	}
 	return h, nil
 }
@@ -225,8 +233,13 @@ func newOwner() string {
 	return fmt.Sprintf("%s-%d-%s", name, os.Getpid(), newGUID()[:8])
 }
 
-func (h *Host) customHandlerWorker(app *funcd.App, opts WorkerOptions) (Worker, error) {
+// defaultWorker runs a custom handler app on its handler and a language
+// worker app on its language worker.
+func (h *Host) defaultWorker(app *funcd.App, opts WorkerOptions) (Worker, error) {
 	if app.Host.CustomHandler == nil {
+		if app.WorkerRuntime != "" {
+			return h.languageWorker(app, opts)
+		}
 		return nil, nil
 	}
 	return httpworker.New(httpworker.Config{
@@ -308,6 +321,10 @@ func (h *Host) Start(ctx context.Context) error {
 	})
 	h.current = gen
 	h.state = StateRunning
+	if gen.startErr != nil {
+		h.state = StateError
+		h.errs = []string{gen.startErr.Error()}
+	}
 	h.mu.Unlock()
 	return nil
 }
@@ -323,53 +340,125 @@ func (h *Host) load(ctx context.Context) (*Generation, error) {
 	for _, k := range skipped {
 		h.log.Info(fmt.Sprintf("Skipping '%s' from local settings as it's already defined in current environment variables.", k))
 	}
-	app, err := appconfig.Load(fsys, appconfig.Options{
-		Root:          h.cfg.ScriptRoot,
-		Env:           env,
-		KnownBindings: h.cfg.KnownBindings,
-		AllowList:     h.cfg.AllowList,
-	})
+	opts := appconfig.Options{
+		Root:           h.cfg.ScriptRoot,
+		Env:            env,
+		KnownBindings:  h.cfg.KnownBindings,
+		AllowList:      h.cfg.AllowList,
+		WorkerRuntimes: h.workerRuntimes(env),
+	}
+	app, err := appconfig.Load(fsys, opts)
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range app.Warnings {
-		h.log.Warn(w.Error())
-	}
-	if err := h.openStore(ctx, app.Settings, local); err != nil {
-		return nil, err
-	}
-	gen := &Generation{
-		App: app, Local: local, host: h, work: newDrainGroup(), loaded: h.clock.Now(),
-		log:      newCategoryLogger(h.log, app.Host.Logging.LogLevel),
-		fnLogs:   map[*funcd.Function]*slog.Logger{},
-		stopping: make(chan struct{}),
-	}
-	gen.env = h.newEnv(app, local, gen.log)
-	h.registry.Validate(app, gen.env)
+	log := newCategoryLogger(h.log, app.Host.Logging.LogLevel)
 	exit, err := exitOnWorkerFailure(app, local)
 	if err != nil {
 		return nil, err
 	}
+	wopts := WorkerOptions{Logger: log, OnFatal: h.onWorkerFatal, ExitOnFailure: exit || h.cfg.ExitOnWorkerFailure}
+
+	// A language worker starts before the functions are indexed: it may
+	// index them itself.
+	var w Worker
+	var startErr error
+	if app.WorkerRuntime != "" && app.Host.CustomHandler == nil {
+		w, app, startErr = h.startLanguageWorker(ctx, fsys, opts, app, wopts)
+		if startErr != nil && w == nil {
+			return nil, startErr
+		}
+		if startErr != nil {
+			_ = w.Shutdown(context.WithoutCancel(ctx))
+			w = nil
+		}
+	}
+	stopEarly := func() {
+		if w != nil {
+			_ = w.Shutdown(context.WithoutCancel(ctx))
+		}
+	}
+	for _, warn := range app.Warnings {
+		h.log.Warn(warn.Error())
+	}
+	if err := h.openStore(ctx, app.Settings, local); err != nil {
+		stopEarly()
+		return nil, err
+	}
+	gen := &Generation{
+		App: app, Local: local, host: h, work: newDrainGroup(), loaded: h.clock.Now(),
+		log:      log,
+		fnLogs:   map[*funcd.Function]*slog.Logger{},
+		stopping: make(chan struct{}),
+		startErr: startErr,
+	}
+	gen.env = h.newEnv(app, local, gen.log)
+	if startErr != nil {
+		// The host stays up, in the Error state, showing why; a restart
+		// (POST /admin/host/restart) tries again.
+		gen.log.Error(startErr.Error())
+		return gen, nil
+	}
+	h.registry.Validate(app, gen.env)
 	gen.index(gen.log)
 	logRetrySupport(gen.log, gen)
 
-	w, err := h.cfg.NewWorker(app, WorkerOptions{
-		Logger: gen.log, OnFatal: h.onWorkerFatal, ExitOnFailure: exit || h.cfg.ExitOnWorkerFailure,
-	})
-	if err != nil {
-		return nil, err
-	}
-	if w != nil && len(gen.functions) > 0 {
-		if err := w.Start(ctx); err != nil {
-			_ = w.Shutdown(context.WithoutCancel(ctx))
-			return nil, fmt.Errorf("cannot start the custom handler: %w", err)
+	if w == nil {
+		if w, err = h.cfg.NewWorker(app, wopts); err != nil {
+			return nil, err
 		}
-		gen.worker = w
+		if w != nil && len(gen.functions) > 0 {
+			if err := w.Start(ctx); err != nil {
+				_ = w.Shutdown(context.WithoutCancel(ctx))
+				return nil, fmt.Errorf("cannot start the custom handler: %w", err)
+			}
+		} else {
+			w = nil
+		}
 	}
+	gen.worker = w
 	if gen.worker != nil {
 		gen.startListeners(ctx)
 	}
 	return gen, nil
+}
+
+// startLanguageWorker makes and starts the worker of a language worker app
+// and, when the worker indexes the app itself, loads the app again with the
+// functions it indexed. A worker that cannot be made (not found, badly
+// described) fails the load; one that does not start is returned with the
+// error, for the host to show while staying up.
+func (h *Host) startLanguageWorker(ctx context.Context, fsys fs.FS, opts appconfig.Options, app *funcd.App, wopts WorkerOptions) (Worker, *funcd.App, error) {
+	w, err := h.cfg.NewWorker(app, wopts)
+	if err != nil {
+		return nil, app, err
+	}
+	if w == nil {
+		return nil, app, nil
+	}
+	if err := w.Start(ctx); err != nil {
+		return w, app, err
+	}
+	ix, ok := w.(WorkerIndexer)
+	if !ok {
+		return w, app, nil
+	}
+	fns, indexed, err := ix.Functions(ctx)
+	if err != nil {
+		return w, app, err
+	}
+	if !indexed {
+		return w, app, nil
+	}
+	opts.WorkerFunctions = fns
+	if fns == nil {
+		opts.WorkerFunctions = []appconfig.WorkerFunction{}
+	}
+	reloaded, err := appconfig.Load(fsys, opts)
+	if err != nil {
+		_ = w.Shutdown(context.WithoutCancel(ctx))
+		return nil, app, err
+	}
+	return w, reloaded, nil
 }
 
 // newEnv builds a generation's binding environment.
@@ -447,6 +536,9 @@ func (h *Host) Acquire() (*Generation, error) {
 		g, stopped, failed := h.current, h.stopped, h.state == StateError
 		h.mu.Unlock()
 		if g == nil || stopped || failed {
+			if g != nil && g.startErr != nil && !stopped {
+				return nil, funcd.Errorf(funcd.EUNAVAILABLE, "the host is not running: %v", g.startErr)
+			}
 			return nil, funcd.Errorf(funcd.EUNAVAILABLE, "the host is not running")
 		}
 		if g.Acquire() {
@@ -473,6 +565,10 @@ func (h *Host) Restart(ctx context.Context) error {
 	h.log.Info("Restarting host.")
 
 	gen, err := h.load(ctx)
+	if err == nil && gen.startErr != nil {
+		err = gen.startErr
+		_ = h.stopGeneration(context.WithoutCancel(ctx), gen)
+	}
 	if err != nil {
 		h.mu.Lock()
 		h.errs = []string{err.Error()}

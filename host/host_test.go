@@ -148,19 +148,27 @@ func TestStartRefusesLanguageWorkerApps(t *testing.T) {
 		environ []string
 		want    string // in the error; "" means Start succeeds
 	}{
+		{"java setting", map[string]string{
+			"host.json":           `{"version": "2.0"}`,
+			"local.settings.json": `{"IsEncrypted": false, "Values": {"FUNCTIONS_WORKER_RUNTIME": "java"}}`,
+		}, nil, "FUNCTIONS_WORKER_RUNTIME is 'java': this is a Java function app, and funcd has no Java worker"},
+		{"node v3 programming model", map[string]string{
+			"host.json":           `{"version": "2.0"}`,
+			"hello/function.json": httpFunction,
+			"hello/index.js":      "module.exports = async () => {};",
+		}, nil, "this is a Node.js app of the v3 programming model"},
 		{"node setting", map[string]string{
 			"host.json":           `{"version": "2.0"}`,
 			"local.settings.json": `{"IsEncrypted": false, "Values": {"FUNCTIONS_WORKER_RUNTIME": "node"}}`,
-			"hello/function.json": httpFunction,
-			"hello/index.js":      "module.exports = async () => {};",
-		}, nil, "FUNCTIONS_WORKER_RUNTIME is 'node': this is a Node.js function app, and funcd does not run Node.js apps yet"},
+			"src/index.js":        "",
+		}, nil, ""},
+		{"python worker installed", map[string]string{
+			"host.json":                         `{"version": "2.0"}`,
+			"workers/python/worker.config.json": `{"description": {"language": "python", "defaultExecutablePath": "python3", "defaultWorkerPath": "worker.py"}}`,
+		}, []string{"FUNCTIONS_WORKER_RUNTIME=python", "FUNCD_WORKERS_DIR=workers"}, ""},
 		{"python from the environment", map[string]string{
 			"host.json": `{"version": "2.0"}`,
 		}, []string{"FUNCTIONS_WORKER_RUNTIME=python"}, "FUNCTIONS_WORKER_RUNTIME is 'python'"},
-		{"node v4 programming model", map[string]string{
-			"host.json":    `{"version": "2.0"}`,
-			"package.json": `{"dependencies": {"@azure/functions": "^4.0.0"}}`,
-		}, nil, "package.json depends on @azure/functions"},
 		{"node custom handler", map[string]string{
 			"host.json":           `{"version": "2.0", "customHandler": {"description": {"defaultExecutablePath": "node", "arguments": ["server.js"]}}}`,
 			"package.json":        `{"dependencies": {"express": "^4.0.0"}}`,
@@ -198,5 +206,44 @@ func TestStartRefusesLanguageWorkerApps(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWorkerFolders: a language worker in a folder of Config.WorkerFolders
+// (funcd start --workers-dir) makes its runtime's apps load.
+func TestWorkerFolders(t *testing.T) {
+	dir, workers := t.TempDir(), t.TempDir()
+	files := map[string]string{
+		filepath.Join(dir, "host.json"):                        `{"version": "2.0"}`,
+		filepath.Join(workers, "python", "worker.config.json"): `{"description": {"language": "python", "defaultExecutablePath": "python3", "defaultWorkerPath": "worker.py"}}`,
+	}
+	for name, data := range files {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var runtime string
+	for _, folders := range [][]string{nil, {workers}} {
+		h, err := New(Config{
+			ScriptRoot: dir, StateDir: t.TempDir(), Environ: []string{"FUNCTIONS_WORKER_RUNTIME=python"}, WorkerFolders: folders,
+			NewWorker: func(app *funcd.App, _ WorkerOptions) (Worker, error) {
+				runtime = app.WorkerRuntime
+				return &fakeWorker{}, nil
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = h.Start(context.Background())
+		_ = h.Shutdown(context.Background())
+		if folders == nil && (err == nil || !strings.Contains(err.Error(), "funcd has no Python worker")) {
+			t.Errorf("without the folder: Start = %v", err)
+		}
+		if folders != nil && (err != nil || runtime != "python") {
+			t.Errorf("with the folder: Start = %v, runtime %q", err, runtime)
+		}
 	}
 }

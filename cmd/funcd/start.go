@@ -40,6 +40,7 @@ type startOptions struct {
 	password        string
 	h2c             bool
 	exitOnFailure   bool
+	workersDirs     []string
 }
 
 func startCommand(g *globals) *cobra.Command {
@@ -84,6 +85,7 @@ request as admin, as Core Tools does, for local development.`,
 	f.StringVar(&o.password, "password", "", "for use with a .pfx --cert: the password, or a file that contains it")
 	f.BoolVar(&o.h2c, "h2c", false, "also accept HTTP/2 without TLS (prior knowledge), for a TLS-terminating proxy in front")
 	f.BoolVar(&o.exitOnFailure, "exit-on-worker-failure", false, "exit when the custom handler fails 3 times, each within 30 minutes of the one before, as the Azure Functions host does, so a process supervisor can act (also the app setting "+host.ExitOnWorkerFailureSetting+"=true); by default the handler is restarted forever, with backoff")
+	f.StringSliceVar(&o.workersDirs, "workers-dir", nil, "a folder of language worker folders, each with its worker.config.json (such as the Azure Functions host's workers folder), searched after FUNCD_WORKERS_DIR and before funcd's own workers; repeatable")
 	return cmd
 }
 
@@ -118,6 +120,7 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 		Clock:      clk,
 
 		ExitOnWorkerFailure: o.exitOnFailure,
+		WorkerFolders:       absPaths(o.workersDirs),
 	})
 	if err != nil {
 		return err
@@ -262,4 +265,16 @@ func printEffectiveConfig(g *globals, gen *host.Generation) {
 	for _, s := range appconfig.Describe(gen.App, gen.Local) {
 		fmt.Fprintf(g.stdout, "  %-45s %-30s (%s)\n", s.Key, s.Value, s.Source)
 	}
+}
+
+// absPaths makes each path absolute (from the current folder).
+func absPaths(paths []string) []string {
+	out := make([]string, 0, len(paths))
+	for _, p := range paths {
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		out = append(out, p)
+	}
+	return out
 }

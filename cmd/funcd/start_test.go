@@ -268,22 +268,35 @@ func TestStartWithoutHostJSON(t *testing.T) {
 	}
 }
 
-// TestStartRefusesNodeApp: an app of a language worker funcd does not run
-// fails to start with a message that names the runtime.
-func TestStartRefusesNodeApp(t *testing.T) {
+// TestStartNodeAppThatDoesNotLoad: a Node.js app whose code throws while it
+// loads leaves funcd up, in the Error state, with the worker's error in the
+// host status and the log; requests get 503, as from the real host.
+func TestStartNodeAppThatDoesNotLoad(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatal("node is not installed")
+	}
 	app := t.TempDir()
 	files := map[string]string{
-		"host.json":    `{"version": "2.0", "extensionBundle": {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}}`,
-		"package.json": `{"name": "app", "dependencies": {"@azure/functions": "^4.0.0"}}`,
+		"host.json":           `{"version": "2.0"}`,
+		"local.settings.json": `{"IsEncrypted": false, "Values": {"FUNCTIONS_WORKER_RUNTIME": "node"}}`,
+		"package.json":        `{"name": "app", "main": "index.js", "dependencies": {"@azure/functions": "^4.0.0"}}`,
+		"index.js":            `throw new Error("the app failed at load");`,
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(app, name), []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	out := mustFail(t, "start", "--script-root", app, "--port", fmt.Sprint(freePort(t)))
-	wantContains(t, out, "package.json depends on @azure/functions: this is a Node.js function app, and funcd does not run Node.js apps yet.",
-		`funcd runs custom handlers for now: host.json with a "customHandler" section and FUNCTIONS_WORKER_RUNTIME=custom.`)
+	s := startCLI(t, "--script-root", app, "--no-auth")
+	code, body := get(t, s.base+"/admin/host/status")
+	if code != http.StatusOK || !strings.Contains(body, `"state":"Error"`) || !strings.Contains(body, "the app failed at load") {
+		t.Errorf("GET /admin/host/status = %d %s, want the Error state with the load error", code, body)
+	}
+	code, body = get(t, s.base+"/api/anything")
+	if code != http.StatusServiceUnavailable {
+		t.Errorf("GET /api/anything = %d %s, want 503", code, body)
+	}
+	wantContains(t, s.stderr.String()+s.stdout.String(), "the app failed at load")
 }
 
 // appFiles lists every file and folder under dir, relative to it.

@@ -2,9 +2,13 @@ package grpcworker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"sync"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/funcd/funcd/worker/grpcworker/rpcpb"
@@ -26,10 +30,8 @@ type conn struct {
 	done chan struct{}
 	err  error // why the stream ended; set before done is closed
 
-	// From the handshake, read-only afterwards.
-	capabilities map[string]string
-	metadata     *WorkerMetadata
-	functions    []Function
+	// info is filled by the handshake, read-only afterwards.
+	info Session
 }
 
 func newConn(w *Worker, sess *session, stream rpcpb.FunctionRpc_EventStreamServer) *conn {
@@ -65,16 +67,38 @@ func (c *conn) run() error {
 	for {
 		m, err := c.stream.Recv()
 		if err != nil {
-			c.close(err)
+			c.close(c.recvError(err))
 			return err
 		}
 		c.dispatch(m)
 	}
 }
 
+// recvError says why Recv ended the stream: the worker closed its side
+// (the process may still run: it is killed), or a message over the limit,
+// which gRPC refuses by ending the stream.
+func (c *conn) recvError(err error) error {
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("the worker ended it: %w", err)
+	}
+	if status.Code(err) == codes.ResourceExhausted {
+		return fmt.Errorf("a message from the worker is over the gRPC message limit of %d bytes (Config.MaxMessageBytes): %w",
+			c.w.cfg.MaxMessageBytes, err)
+	}
+	return err
+}
+
 func (c *conn) dispatch(m *rpcpb.StreamingMessage) {
 	log := c.w.logger
 	switch x := m.Content.(type) {
+	case nil:
+		log.Warn("Language worker sent a StreamingMessage with no content; ignored",
+			"request_id", m.GetRequestId(), "pid", c.pid())
+		return
+	case *rpcpb.StreamingMessage_StartStream:
+		log.Warn("Language worker sent a second StartStream on its stream; ignored",
+			"message", messageName(m), "worker_id", x.StartStream.GetWorkerId(), "pid", c.pid())
+		return
 	case *rpcpb.StreamingMessage_RpcLog:
 		c.w.deliverLog(c, x.RpcLog)
 		return
@@ -100,6 +124,12 @@ func (c *conn) dispatch(m *rpcpb.StreamingMessage) {
 			ch <- m
 			return
 		}
+		attrs := []any{"message", messageName(m), "pid", c.pid()}
+		if l := m.GetFunctionLoadResponse(); l != nil {
+			attrs = append(attrs, "function_id", l.GetFunctionId())
+		}
+		log.Warn("Language worker sent a reply to no request the host is waiting for; ignored", attrs...)
+		return
 	}
 	log.Debug("Language worker sent a message the host does not wait for; ignored",
 		"message", messageName(m), "pid", c.pid())

@@ -34,8 +34,11 @@
 // flight; they all fail with it), *MessageTooLargeError (a request over
 // Config.MaxMessageBytes, refused before it is sent; a reply over it ends
 // the stream, as gRPC does), *FailureError (the worker answered a request
-// of the handshake with a failed StatusResult). A response for an
-// invocation the host is not waiting for is logged and ignored.
+// of the handshake with a failed StatusResult). A stream the worker closes
+// while its process runs fails what is in flight and the process is
+// killed. A response for an invocation the host is not waiting for is
+// logged and ignored, as is any message it does not expect: one with no
+// content, a second StartStream, a reply to no request.
 //
 // The generated protocol code is the subpackage rpcpb, from funcd's own
 // .proto files there; messages.go names the protocol messages the API

@@ -236,7 +236,7 @@ func (w *Worker) Functions(ctx context.Context) ([]Function, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.functions, nil
+	return c.info.Functions, nil
 }
 
 // Capabilities returns the ready worker's capabilities (WorkerInitResponse)
@@ -246,7 +246,37 @@ func (w *Worker) Capabilities(ctx context.Context) (map[string]string, *WorkerMe
 	if err != nil {
 		return nil, nil, err
 	}
-	return c.capabilities, c.metadata, nil
+	return c.info.Capabilities, c.info.Metadata, nil
+}
+
+// Session is what one worker process told the host while it started. It
+// stays the same for the life of the process; a restarted worker has a new
+// one (its functions' ids and its HttpUri may differ).
+type Session struct {
+	// WorkerID is the id the host gave the process (--workerId).
+	WorkerID string
+	// Pid is the process's id.
+	Pid int
+	// Capabilities and Metadata are the WorkerInitResponse's.
+	Capabilities map[string]string
+	Metadata     *WorkerMetadata
+	// Functions are the functions it loaded, each with its error if
+	// indexing or loading failed.
+	Functions []Function
+	// WorkerIndexed is set when the worker indexed the app itself, and
+	// clear when it answered use_default_metadata_indexing and loaded
+	// Config.Functions.
+	WorkerIndexed bool
+}
+
+// Session returns the ready worker process's Session, waiting for one while
+// a worker starts. The result must not be modified.
+func (w *Worker) Session(ctx context.Context) (*Session, error) {
+	c, err := w.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &c.info, nil
 }
 
 // Invoke sends req to the ready worker and returns its response, matched by
@@ -387,7 +417,7 @@ func (w *Worker) handshake(ctx context.Context, c *conn) error {
 	if err := statusError("WorkerInitRequest", init.GetResult()); err != nil {
 		return err
 	}
-	c.capabilities, c.metadata = init.GetCapabilities(), init.GetWorkerMetadata()
+	c.info.Capabilities, c.info.Metadata = init.GetCapabilities(), init.GetWorkerMetadata()
 
 	r, err = c.request(ctx, "metadata", &rpcpb.StreamingMessage{RequestId: newID(),
 		Content: &rpcpb.StreamingMessage_FunctionsMetadataRequest{FunctionsMetadataRequest: &rpcpb.FunctionsMetadataRequest{
@@ -401,7 +431,8 @@ func (w *Worker) handshake(ctx context.Context, c *conn) error {
 		return err
 	}
 	metas := md.GetFunctionMetadataResults()
-	if md.GetUseDefaultMetadataIndexing() {
+	c.info.WorkerIndexed = !md.GetUseDefaultMetadataIndexing()
+	if !c.info.WorkerIndexed {
 		metas = w.cfg.Functions
 	}
 
@@ -449,7 +480,8 @@ func (w *Worker) handshake(ctx context.Context, c *conn) error {
 			w.logger.Error("Language worker failed to load a function", "function", name, "err", err)
 		}
 	}
-	c.functions = fns
+	c.info.Functions = fns
+	c.info.WorkerID, c.info.Pid = c.sess.workerID, c.sess.proc.Load().Pid()
 	return nil
 }
 

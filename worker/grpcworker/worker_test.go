@@ -164,7 +164,7 @@ func TestNormalFlow(t *testing.T) {
 	for _, f := range fns {
 		byName[f.Metadata.GetName()] = f
 	}
-	if len(fns) != 7 || byName["echo"].Err != nil || byName["echo"].Metadata.GetFunctionId() != "id-echo" ||
+	if len(fns) != 9 || byName["echo"].Err != nil || byName["echo"].Metadata.GetFunctionId() != "id-echo" ||
 		len(byName["echo"].Metadata.GetRawBindings()) != 1 {
 		t.Fatalf("Functions = %v", fns)
 	}
@@ -307,6 +307,61 @@ func TestUnknownInvocation(t *testing.T) {
 	}
 }
 
+// TestJunkMessages: a message with no content, a second StartStream and a
+// FunctionLoadResponse for a function the host never loaded are logged,
+// naming the message, and ignored; the same worker keeps serving.
+func TestJunkMessages(t *testing.T) {
+	e := newEnv(t, "normal")
+	e.start()
+	first := e.w.Health().Pid
+	r, err := e.w.Invoke(t.Context(), invocation("inv-j", "junk", str("x")))
+	if err != nil || r.GetInvocationId() != "inv-j" || r.GetResult().GetStatus() != StatusSuccess {
+		t.Fatalf("Invoke = %v, %v", r, err)
+	}
+	for _, want := range []string{
+		"a StreamingMessage with no content",
+		"message=StartStream",
+		"message=FunctionLoadResponse",
+		"function_id=no-such-function",
+	} {
+		e.eventually(func() bool { return strings.Contains(e.records(), want) }, "no record with %q", want)
+	}
+	if _, err := e.w.Invoke(t.Context(), invocation("inv-j2", "echo", str("x"))); err != nil {
+		t.Errorf("the worker does not serve after junk: %v", err)
+	}
+	if h := e.w.Health(); h.Pid != first || h.Restarts != 0 {
+		t.Errorf("Health after junk = %+v, want the same worker", h)
+	}
+}
+
+// TestHangUp: a worker that closes its stream mid-invocation but keeps
+// running fails the invocation at once; it is killed and a new one serves.
+func TestHangUp(t *testing.T) {
+	e := newEnv(t, "normal")
+	e.start()
+	first := e.w.Health().Pid
+	start := time.Now()
+	_, err := e.w.Invoke(t.Context(), invocation("inv-hangup", "hangup", str("x")))
+	var closed *StreamClosedError
+	if !errors.As(err, &closed) || closed.Pid != first || !strings.Contains(err.Error(), "inv-hangup") ||
+		!strings.Contains(err.Error(), "closed its stream: the worker ended it") {
+		t.Fatalf("Invoke of a worker that hangs up = %v, want a *StreamClosedError naming the invocation", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the invocation failed after %v", d)
+	}
+	e.eventually(func() bool {
+		r, err := e.w.Invoke(t.Context(), invocation("inv-after", "echo", str("again")))
+		return err == nil && r.GetReturnValue().GetString_() == "again"
+	}, "no invocation succeeded after the hang-up")
+	if !strings.Contains(e.records(), "Language worker closed its stream; restarting it") {
+		t.Errorf("the hung-up worker was not killed:\n%s", e.records())
+	}
+	if h := e.w.Health(); h.Restarts < 1 || h.Pid == first {
+		t.Errorf("Health after the hang-up = %+v", h)
+	}
+}
+
 // TestNeverConnects: a worker that never opens its stream fails the start
 // with an error naming the executable.
 func TestNeverConnects(t *testing.T) {
@@ -393,7 +448,8 @@ func TestMessageLimit(t *testing.T) {
 	first := e.w.Health().Pid
 	_, err = e.w.Invoke(t.Context(), invocation("inv-huge", "huge", str("x")))
 	var closed *StreamClosedError
-	if !errors.As(err, &closed) || !strings.Contains(err.Error(), "larger than max") {
+	if !errors.As(err, &closed) || !strings.Contains(err.Error(), "over the gRPC message limit of 1048576 bytes") ||
+		!strings.Contains(err.Error(), "inv-huge") {
 		t.Fatalf("Invoke with a reply over the limit = %v", err)
 	}
 	e.eventually(func() bool {

@@ -32,15 +32,12 @@ var hopHeaders = map[string]bool{
 type httpProxy struct {
 	base      string // scheme://host[:port], no trailing slash
 	transport *http.Transport
-	//lint:ignore U1000 the host-facing Worker, not written yet, hands it the budget
-	buffers *funcd.BufferBudget
-	log     *slog.Logger
+	buffers   *funcd.BufferBudget
+	log       *slog.Logger
 }
 
 // newHTTPProxy returns a proxy to the worker's HttpUri, an absolute http
 // URL.
-//
-//lint:ignore U1000 called by the host-facing Worker, not written yet
 func newHTTPProxy(uri string, buffers *funcd.BufferBudget, log *slog.Logger) (*httpProxy, error) {
 	u, err := url.Parse(uri)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
@@ -85,7 +82,12 @@ func (p *httpProxy) request(ctx context.Context, inv *funcd.Invocation) (*http.R
 	length := int64(len(r.Body))
 	switch {
 	case r.BodyReader != nil && r.ContentLength != 0:
-		body = struct{ io.Reader }{r.BodyReader} // the host's: not closed by the transport
+		// The host's: not closed by the transport. A cancelled forward
+		// returns only once the transport stopped reading it (the host
+		// reads it no more after invoke), so a client that stalls its
+		// upload holds a cancelled invocation until the host's minimum
+		// data rate ends the read.
+		body = struct{ io.Reader }{r.BodyReader}
 		length = r.ContentLength
 	case len(r.Body) > 0:
 		body = bytes.NewReader(r.Body)
@@ -174,13 +176,12 @@ func (p *httpProxy) invoke(ctx context.Context, w invoker, req *rpcpb.Invocation
 		grpcDone <- invokeOutcome{resp, err}
 	}()
 
-	var got *invokeOutcome
+	var got *funcd.Result // the InvocationResponse's outputs, once it came
 	for {
 		select {
 		case o := <-grpcDone:
-			got = &o
 			if o.err == nil {
-				_, o.err = result(inv, o.resp, true)
+				got, o.err = result(inv, o.resp, true)
 			}
 			if o.err != nil {
 				cancel()
@@ -218,22 +219,29 @@ func (p *httpProxy) forwardError(ctx context.Context, inv *funcd.Invocation, err
 	return funcd.Errorf(funcd.EINTERNAL, "function '%s': the request to the language worker's HttpUri %s failed: %w", inv.Function.Name, p.base, err)
 }
 
-// relay returns the proxied response as the invocation's HTTP result.
-func (p *httpProxy) relay(inv *funcd.Invocation, resp *http.Response, got *invokeOutcome, grpcDone chan invokeOutcome, cancel context.CancelFunc) *funcd.Result {
+// relay returns the proxied response as the invocation's HTTP result, with
+// the outputs of the InvocationResponse when got holds them, else with
+// Result.Deferred to wait for them.
+func (p *httpProxy) relay(inv *funcd.Invocation, resp *http.Response, got *funcd.Result, grpcDone chan invokeOutcome, cancel context.CancelFunc) *funcd.Result {
 	length := resp.ContentLength
 	if inv.HTTP.Method == http.MethodHead && resp.Header.Get("Content-Length") == "" {
 		length = -1
 	}
 	b := &relayBody{body: resp.Body, inv: inv, grpcDone: grpcDone, cancel: cancel, log: p.log}
+	res := &funcd.Result{}
 	if got != nil {
-		b.done = true
+		b.done, b.res = true, got
+		res.Outputs, res.ReturnValue = got.Outputs, got.ReturnValue
+	} else {
+		res.Deferred = b.outcome
 	}
-	return &funcd.Result{HTTP: &funcd.HTTPResponse{
+	res.HTTP = &funcd.HTTPResponse{
 		Status:        resp.StatusCode,
 		Header:        responseHeaders(resp.Header),
 		BodyReader:    b,
 		ContentLength: length,
-	}}
+	}
+	return res
 }
 
 // relayBody is the proxied response body. Its end is the end of the
@@ -247,9 +255,19 @@ type relayBody struct {
 	log      *slog.Logger
 
 	mu     sync.Mutex
-	done   bool  // the InvocationResponse was taken
-	err    error // its failure
+	done   bool          // the InvocationResponse was taken
+	res    *funcd.Result // its outputs
+	err    error         // its failure
 	closed bool
+}
+
+// outcome waits for the InvocationResponse and returns its outputs; it is
+// Result.Deferred, called once the body is closed.
+func (b *relayBody) outcome() (*funcd.Result, error) {
+	err := b.wait()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.res, err
 }
 
 func (b *relayBody) Read(buf []byte) (int, error) {
@@ -271,7 +289,7 @@ func (b *relayBody) wait() error {
 		o := <-b.grpcDone
 		err := o.err
 		if err == nil {
-			_, err = result(b.inv, o.resp, true)
+			b.res, err = result(b.inv, o.resp, true)
 		}
 		b.err = err
 		if err != nil && !b.closed {

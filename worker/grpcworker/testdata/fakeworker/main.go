@@ -12,7 +12,10 @@
 // In the normal script each function behaves as its name says: "echo"
 // returns its first input and logs, "slow" waits for its InvocationCancel,
 // "crash" exits mid-invocation, "garbage" first answers an invocation id
-// it never got, "huge" answers with more than the message limit, and
+// it never got, "junk" first sends a message with no content, a second
+// StartStream and a FunctionLoadResponse for a function id the host never
+// sent, "hangup" closes its stream without answering and keeps running,
+// "huge" answers with more than the message limit, and
 // "failload" fails its FunctionLoadRequest. Events the tests look for go to
 // stdout as "event: ..." lines.
 package main
@@ -24,6 +27,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -81,7 +85,7 @@ func main() {
 		m, err := stream.Recv()
 		if err != nil {
 			fmt.Println("event: stream ended:", err)
-			if script == "wrongid" {
+			if script == "wrongid" || w.hungUp.Load() {
 				select {}
 			}
 			os.Exit(0)
@@ -100,6 +104,7 @@ type fake struct {
 	script string
 
 	sendMu sync.Mutex
+	hungUp atomic.Bool // the stream was closed by "hangup"
 
 	mu        sync.Mutex
 	functions map[string]string        // function id → name
@@ -142,7 +147,7 @@ func (w *fake) handle(m *rpcpb.StreamingMessage) {
 		if w.script == "noindex" {
 			resp.UseDefaultMetadataIndexing = true
 		} else {
-			for _, name := range []string{"echo", "slow", "crash", "garbage", "huge", "failload"} {
+			for _, name := range []string{"echo", "slow", "crash", "garbage", "junk", "hangup", "huge", "failload"} {
 				resp.FunctionMetadataResults = append(resp.FunctionMetadataResults, &rpcpb.RpcFunctionMetadata{
 					Name: name, FunctionId: "id-" + name, Language: "fake",
 					RawBindings: []string{`{"name":"in","type":"queueTrigger","direction":"in"}`},
@@ -232,6 +237,21 @@ func (w *fake) invoke(r *rpcpb.InvocationRequest) {
 			InvocationResponse: &rpcpb.InvocationResponse{InvocationId: "no-such-invocation", Result: success}}})
 		w.send(&rpcpb.StreamingMessage{Content: &rpcpb.StreamingMessage_WorkerHeartbeat{
 			WorkerHeartbeat: &rpcpb.WorkerHeartbeat{}}})
+	case "junk":
+		w.send(&rpcpb.StreamingMessage{RequestId: "no-content"})
+		w.send(&rpcpb.StreamingMessage{Content: &rpcpb.StreamingMessage_StartStream{
+			StartStream: &rpcpb.StartStream{WorkerId: "again"}}})
+		w.send(&rpcpb.StreamingMessage{Content: &rpcpb.StreamingMessage_FunctionLoadResponse{
+			FunctionLoadResponse: &rpcpb.FunctionLoadResponse{FunctionId: "no-such-function", Result: success}}})
+	case "hangup":
+		fmt.Println("event: hanging up in", id)
+		w.hungUp.Store(true)
+		w.sendMu.Lock()
+		defer w.sendMu.Unlock()
+		if err := w.stream.CloseSend(); err != nil {
+			fmt.Println("event: CloseSend failed:", err)
+		}
+		return
 	case "huge":
 		big := strings.Repeat("x", 2<<20)
 		resp.ReturnValue = &rpcpb.TypedData{Data: &rpcpb.TypedData_String_{String_: big}}

@@ -38,3 +38,13 @@ app.http('swapped', {
   authLevel: 'anonymous',
   handler: () => ({ body: 'the original handler' }),
 });
+
+// crash ends the worker process in the middle of an invocation: the host
+// fails the invocation and starts a new worker.
+app.http('crash', {
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: () => {
+    process.exit(3);
+  },
+});
