@@ -1,7 +1,7 @@
 # make check runs everything CI runs: format, vet, lint and every test.
 GO ?= go
 
-.PHONY: check fmt vet lint test azurite nodeapps run build install bench bench-queue clean
+.PHONY: check fmt vet lint test azurite nodeapps run build install bench bench-queue bench-workers clean
 
 check: fmt vet lint test
 
@@ -65,3 +65,9 @@ clean:
 # and Azurite (see bench/RESULTS.md); pass flags with BENCHFLAGS="-rounds 5".
 bench-queue: azurite
 	$(GO) run ./bench/cmd/queuebench $(BENCHFLAGS)
+
+# bench-workers compares the Go SDK and Node.js workers behind funcd with
+# plain net/http and Node.js servers and with a forwarding custom handler
+# (see bench/RESULTS.md); pass flags with BENCHFLAGS="-duration 5s -rounds 5".
+bench-workers:
+	$(GO) run ./bench/cmd/workerbench $(BENCHFLAGS)

@@ -42,13 +42,10 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -57,6 +54,7 @@ import (
 	"time"
 
 	"github.com/funcd/funcd/bench/internal/benchproc"
+	"github.com/funcd/funcd/bench/internal/benchrun"
 	"github.com/funcd/funcd/bench/internal/loadgen"
 )
 
@@ -122,7 +120,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	procs := &benchproc.Set{}
 	defer procs.StopAll()
 
-	b := &bench{opts: o, procs: procs, log: stderr, command: commandLine(args)}
+	b := &bench{opts: o, procs: procs, log: stderr, command: benchrun.CommandLine("./bench/cmd/httpbench", args)}
 	rep, err := b.run(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -223,16 +221,14 @@ func (p *peer) app() string {
 	return "forward"
 }
 
-// roundResult is one round's measurements of one peer.
-type roundResult struct {
-	loaded, single      *loadgen.Result // at -concurrency, and at 1
-	hostCPU, handlerCPU time.Duration   // CPU used in the loaded run by funcd or the proxy (0 for direct), and by the handler
-}
+// roundResult is one round's measurements of one peer: hostCPU is funcd's
+// or the proxy's (0 for direct).
+type roundResult = benchrun.Round
 
 // run builds, starts the peers, measures them and returns the report.
 func (b *bench) run(ctx context.Context) (*report, error) {
 	var err error
-	if b.root, err = moduleRoot(ctx); err != nil {
+	if b.root, err = benchrun.ModuleRoot(ctx); err != nil {
 		return nil, err
 	}
 	if b.tmp, err = os.MkdirTemp("", "funcd-httpbench-"); err != nil {
@@ -247,13 +243,13 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 	b.funcdBin = filepath.Join(b.root, "bin", "funcd")
 	b.handlerBin = filepath.Join(b.tmp, "handler")
 	b.proxyBin = filepath.Join(b.tmp, "proxy")
-	if err := b.goBuild(ctx, b.funcdBin, "./cmd/funcd"); err != nil {
+	if err := benchrun.GoBuild(ctx, b.root, b.funcdBin, "./cmd/funcd"); err != nil {
 		return nil, err
 	}
-	if err := b.goBuild(ctx, b.handlerBin, "./bench/handler"); err != nil {
+	if err := benchrun.GoBuild(ctx, b.root, b.handlerBin, "./bench/handler"); err != nil {
 		return nil, err
 	}
-	if err := b.goBuild(ctx, b.proxyBin, "./bench/proxy"); err != nil {
+	if err := benchrun.GoBuild(ctx, b.root, b.proxyBin, "./bench/proxy"); err != nil {
 		return nil, err
 	}
 
@@ -277,7 +273,7 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		}
 	}
 	b.logf("all peers up; settling %v before reading idle memory", b.opts.settle)
-	if err := sleep(ctx, b.opts.settle); err != nil {
+	if err := benchrun.Sleep(ctx, b.opts.settle); err != nil {
 		return nil, err
 	}
 	for _, p := range peers {
@@ -314,56 +310,17 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 // measure runs one round on a peer: warm-up, the loaded run, then the
 // single-connection run.
 func (b *bench) measure(ctx context.Context, p *peer) (roundResult, error) {
-	var rr roundResult
-	cfg := loadgen.Config{Addr: p.addr, Path: helloPath, Conns: b.opts.concurrency, Duration: b.opts.warmup, WantBody: greeting}
+	plan := benchrun.Plan{Warmup: b.opts.warmup, Duration: b.opts.duration, Concurrency: b.opts.concurrency, Log: b.logf}
+	return benchrun.Measure(ctx, plan, b.target(p))
+}
+
+// target is what benchrun measures of a peer.
+func (b *bench) target(p *peer) benchrun.Target {
+	cfg := loadgen.Config{Addr: p.addr, Path: helloPath, WantBody: greeting}
 	if p.tls {
 		cfg.TLS = b.clientTLS
 	}
-	if _, err := b.load(ctx, p, cfg); err != nil {
-		return rr, err
-	}
-
-	host0, handler0 := b.peerCPU(p)
-	cfg.Duration = b.opts.duration
-	var err error
-	if rr.loaded, err = b.load(ctx, p, cfg); err != nil {
-		return rr, err
-	}
-	host1, handler1 := b.peerCPU(p)
-	rr.hostCPU, rr.handlerCPU = host1-host0, handler1-handler0
-
-	cfg.Conns, cfg.Duration = 1, min(b.opts.warmup, 200*time.Millisecond)
-	if _, err := b.load(ctx, p, cfg); err != nil {
-		return rr, err
-	}
-	cfg.Duration = b.opts.duration
-	if rr.single, err = b.load(ctx, p, cfg); err != nil {
-		return rr, err
-	}
-	b.logf("  c=%d: %.0f req/s, p50 %s, p99 %s; c=1: p50 %s",
-		b.opts.concurrency, rr.loaded.RPS(), ms(rr.loaded.Latency.Quantile(0.5)), ms(rr.loaded.Latency.Quantile(0.99)), ms(rr.single.Latency.Quantile(0.5)))
-	return rr, nil
-}
-
-// load runs the load generator and fails if the peer died or no request
-// succeeded.
-func (b *bench) load(ctx context.Context, p *peer, cfg loadgen.Config) (*loadgen.Result, error) {
-	res, err := loadgen.Run(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	select {
-	case <-p.proc.Exited():
-		return nil, fmt.Errorf("exited during the run (%v); its output:\n%s", p.proc.Err(), p.proc.LogTail())
-	default:
-	}
-	if res.Requests == 0 {
-		return nil, fmt.Errorf("no request succeeded at c=%d: %v", cfg.Conns, res.FirstErr)
-	}
-	if res.Errors > 0 {
-		b.logf("  warning: %d failed requests at c=%d, the first: %v", res.Errors, cfg.Conns, res.FirstErr)
-	}
-	return res, nil
+	return benchrun.Target{Load: cfg, Proc: p.proc, CPU: func() (time.Duration, time.Duration) { return b.peerCPU(p) }}
 }
 
 // peerCPU returns the CPU time used so far by the peer's funcd or proxy (0
@@ -435,31 +392,14 @@ func (b *bench) startPeer(ctx context.Context, p *peer) error {
 	}
 	// A few requests, as a smoke test and so that idle memory is measured
 	// with the function invoked at least once.
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: b.clientTLS}}
-	for range 20 {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.scheme()+"://"+addr+helloPath, nil)
-		res, err := client.Do(req)
-		if err != nil {
-			return fmt.Errorf("%s: GET %s: %w", p.name, helloPath, err)
-		}
-		body, err := io.ReadAll(res.Body)
-		res.Body.Close()
-		if err != nil {
-			return fmt.Errorf("%s: GET %s: %w", p.name, helloPath, err)
-		}
-		if res.StatusCode != http.StatusOK || string(body) != greeting {
-			return fmt.Errorf("%s: GET %s: %s %q, want 200 %q; its output:\n%s", p.name, helloPath, res.Status, body, greeting, p.proc.LogTail())
-		}
-	}
-	client.CloseIdleConnections()
-	return nil
+	return benchrun.Smoke(ctx, p.name, b.target(p))
 }
 
 // start starts a server process in dir, with its output in a log file in
 // the temporary folder.
 func (b *bench) start(name, dir, bin string, args ...string) (*benchproc.Process, error) {
 	logName := strings.NewReplacer(" ", "-", "(", "", ")", "", "/", "", ":", "").Replace(name) + ".log"
-	return b.procs.Start(name, dir, filepath.Join(b.tmp, logName), childEnv(), bin, args...)
+	return b.procs.Start(name, dir, filepath.Join(b.tmp, logName), benchrun.ChildEnv(), bin, args...)
 }
 
 // copyApp copies bench/apps/<name> to the temporary folder and puts the
@@ -477,72 +417,7 @@ func (b *bench) copyApp(name, copyName string) (string, error) {
 	return dst, os.WriteFile(filepath.Join(dst, "handler"), bin, 0o755)
 }
 
-// goBuild builds a package of the module into out.
-func (b *bench) goBuild(ctx context.Context, out, pkg string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
-	cmd.Dir = b.root
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %w\n%s", pkg, err, msg)
-	}
-	return nil
-}
-
 // logf prints progress on stderr.
 func (b *bench) logf(format string, args ...any) {
 	fmt.Fprintf(b.log, "httpbench: "+format+"\n", args...)
-}
-
-// moduleRoot returns the folder of the main module's go.mod.
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("run httpbench from inside the funcd module")
-	}
-	return filepath.Dir(gomod), nil
-}
-
-// childEnv is the environment of the servers: this process's, without the
-// settings that would skew them (GOMAXPROCS applies to the load generator
-// only).
-func childEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch k {
-		case "GOMAXPROCS", "GODEBUG", "GOGC", "GOMEMLIMIT", "FUNCTIONS_CUSTOMHANDLER_PORT":
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
-}
-
-// commandLine is how to run this benchmark again with the same flags.
-func commandLine(args []string) string {
-	var b strings.Builder
-	b.WriteString("go run ./bench/cmd/httpbench")
-	for _, a := range args {
-		b.WriteByte(' ')
-		if strings.ContainsAny(a, " \t\n'\"$\\*?;&|<>()") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		b.WriteString(a)
-	}
-	return b.String()
-}
-
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -2,14 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"runtime"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/funcd/funcd/bench/internal/benchproc"
-	"github.com/funcd/funcd/bench/internal/loadgen"
+	"github.com/funcd/funcd/bench/internal/benchrun"
 )
 
 // report is the benchmark's outcome: medians over rounds, and the machine
@@ -32,7 +29,7 @@ type goal struct {
 
 // newReport computes the medians and checks the goals.
 func newReport(b *bench, peers []*peer) *report {
-	r := &report{opts: b.opts, command: b.command, machine: machine(), peers: peers, direct: peers[0]}
+	r := &report{opts: b.opts, command: b.command, machine: benchrun.Machine(), peers: peers, direct: peers[0]}
 	for _, p := range peers {
 		if p.mode == "minimal" {
 			r.minimal = p
@@ -48,8 +45,8 @@ func newReport(b *bench, peers []*peer) *report {
 		r.goals = append(r.goals,
 			goal{p.name, fmt.Sprintf("throughput ≥ %.1f × direct at c=%d", goalThroughputRatio, b.opts.concurrency),
 				fmt.Sprintf("%.2f ×", ratio), ratio >= goalThroughputRatio},
-			goal{p.name, fmt.Sprintf("added median latency < %s ms at c=1", ms(goalAddedLatency)),
-				ms(added) + " ms", added < goalAddedLatency},
+			goal{p.name, fmt.Sprintf("added median latency < %s ms at c=1", benchrun.MS(goalAddedLatency)),
+				benchrun.MS(added) + " ms", added < goalAddedLatency},
 			goal{p.name, fmt.Sprintf("funcd idle RSS < %.0f MiB", goalIdleRSSMiB),
 				fmt.Sprintf("%.1f MiB", rss), rss < goalIdleRSSMiB},
 		)
@@ -77,9 +74,9 @@ func (r *report) allPass() bool {
 func (r *report) ratio(p *peer) float64 {
 	var v []float64
 	for i, rr := range p.rounds {
-		v = append(v, rr.loaded.RPS()/r.direct.rounds[i].loaded.RPS())
+		v = append(v, rr.Loaded.RPS()/r.direct.rounds[i].Loaded.RPS())
 	}
-	return median(v)
+	return benchrun.Median(v)
 }
 
 // cpuOverMinimal is the median over rounds of p's CPU per request in front
@@ -88,11 +85,11 @@ func (r *report) cpuOverMinimal(p *peer) float64 {
 	var v []float64
 	for i, rr := range p.rounds {
 		m := r.minimal.rounds[i]
-		if base := perRequest(m.hostCPU, m.loaded); base > 0 {
-			v = append(v, perRequest(rr.hostCPU, rr.loaded)/base)
+		if base := benchrun.PerRequest(m.HostCPU, m.Loaded); base > 0 {
+			v = append(v, benchrun.PerRequest(rr.HostCPU, rr.Loaded)/base)
 		}
 	}
-	return median(v)
+	return benchrun.Median(v)
 }
 
 // addedLatency is the median over rounds of p's median latency at c=1 minus
@@ -100,9 +97,9 @@ func (r *report) cpuOverMinimal(p *peer) float64 {
 func (r *report) addedLatency(p *peer) time.Duration {
 	var v []float64
 	for i, rr := range p.rounds {
-		v = append(v, float64(rr.single.Latency.Quantile(0.5)-r.direct.rounds[i].single.Latency.Quantile(0.5)))
+		v = append(v, float64(rr.Single.Latency.Quantile(0.5)-r.direct.rounds[i].Single.Latency.Quantile(0.5)))
 	}
-	return time.Duration(median(v))
+	return time.Duration(benchrun.Median(v))
 }
 
 // stat returns the median over p's rounds of f.
@@ -111,15 +108,15 @@ func stat(p *peer, f func(roundResult) float64) float64 {
 	for _, rr := range p.rounds {
 		v = append(v, f(rr))
 	}
-	return median(v)
+	return benchrun.Median(v)
 }
 
 // quantile returns the median over p's rounds of a latency percentile.
 func quantile(p *peer, single bool, q float64) time.Duration {
 	return time.Duration(stat(p, func(rr roundResult) float64 {
-		res := rr.loaded
+		res := rr.Loaded
 		if single {
-			res = rr.single
+			res = rr.Single
 		}
 		return float64(res.Latency.Quantile(q))
 	}))
@@ -150,9 +147,9 @@ func (r *report) markdown() string {
 			funcdRSS = fmt.Sprintf("%.1f MiB", benchproc.MiB(p.idle.RSSKB))
 		}
 		w("| %s | %.0f | %s | %s ms | %s ms | %s ms | %s ms | %s | %s | %.1f MiB |\n",
-			p.name, stat(p, func(rr roundResult) float64 { return rr.loaded.RPS() }), ratio,
-			ms(quantile(p, false, 0.5)), ms(quantile(p, false, 0.9)), ms(quantile(p, false, 0.99)),
-			ms(quantile(p, true, 0.5)), added, funcdRSS, benchproc.MiB(p.idleHandler.RSSKB))
+			p.name, stat(p, func(rr roundResult) float64 { return rr.Loaded.RPS() }), ratio,
+			benchrun.MS(quantile(p, false, 0.5)), benchrun.MS(quantile(p, false, 0.9)), benchrun.MS(quantile(p, false, 0.99)),
+			benchrun.MS(quantile(p, true, 0.5)), added, funcdRSS, benchproc.MiB(p.idleHandler.RSSKB))
 	}
 	if r.opts.proxy {
 		w("\nThe yardsticks (bench/proxy) each stand in front of a handler process of their own and do nothing of funcd's: " +
@@ -161,7 +158,7 @@ func (r *report) markdown() string {
 			"the most any process in front of the handler can reach on this machine.\n")
 	}
 	w("\n× direct and added p50 are medians of per-round comparisons with the direct run of the same round. "+
-		"RSS is VmRSS from /proc/<pid>/status after startup, %d requests and %v of settling; 1 MiB = 1024 × 1024 bytes.\n\n", 20, o.settle)
+		"RSS is VmRSS from /proc/<pid>/status after startup, %d requests and %v of settling; 1 MiB = 1024 × 1024 bytes.\n\n", benchrun.SmokeRequests, o.settle)
 
 	w("### Cost per request and memory after load\n\n")
 	w("| peer | funcd (proxy) CPU/req c=%d | handler CPU/req c=%d | load generator CPU | req/s c=1 | funcd (proxy) RSS / peak after load | handler RSS / peak after load | failed requests |\n", c, c)
@@ -169,18 +166,18 @@ func (r *report) markdown() string {
 	for _, p := range r.peers {
 		hostCPU, funcdMem := "–", "–"
 		if p.hasHost() {
-			hostCPU = fmt.Sprintf("%.1f µs", stat(p, func(rr roundResult) float64 { return perRequest(rr.hostCPU, rr.loaded) }))
+			hostCPU = fmt.Sprintf("%.1f µs", stat(p, func(rr roundResult) float64 { return benchrun.PerRequest(rr.HostCPU, rr.Loaded) }))
 			funcdMem = fmt.Sprintf("%.1f / %.1f MiB", benchproc.MiB(p.load.RSSKB), benchproc.MiB(p.load.HWMKB))
 		}
 		var failed uint64
 		for _, rr := range p.rounds {
-			failed += rr.loaded.Errors + rr.single.Errors
+			failed += rr.Loaded.Errors + rr.Single.Errors
 		}
 		w("| %s | %s | %.1f µs | %.0f%% of a core | %.0f | %s | %.1f / %.1f MiB | %d |\n",
 			p.name, hostCPU,
-			stat(p, func(rr roundResult) float64 { return perRequest(rr.handlerCPU, rr.loaded) }),
-			stat(p, func(rr roundResult) float64 { return 100 * rr.loaded.ClientCPU.Seconds() / rr.loaded.Elapsed.Seconds() }),
-			stat(p, func(rr roundResult) float64 { return rr.single.RPS() }),
+			stat(p, func(rr roundResult) float64 { return benchrun.PerRequest(rr.HandlerCPU, rr.Loaded) }),
+			stat(p, func(rr roundResult) float64 { return 100 * rr.Loaded.ClientCPU.Seconds() / rr.Loaded.Elapsed.Seconds() }),
+			stat(p, func(rr roundResult) float64 { return rr.Single.RPS() }),
 			funcdMem, benchproc.MiB(p.loadHandler.RSSKB), benchproc.MiB(p.loadHandler.HWMKB), failed)
 	}
 	w("\nCPU/req is the process's user+system CPU time (/proc/<pid>/stat) over the loaded run divided by its requests.")
@@ -199,8 +196,8 @@ func (r *report) markdown() string {
 	for i := range o.rounds {
 		for _, p := range r.peers {
 			rr := p.rounds[i]
-			w("| %d | %s | %.0f | %s ms | %s ms | %s ms |\n", i+1, p.name, rr.loaded.RPS(),
-				ms(rr.loaded.Latency.Quantile(0.5)), ms(rr.loaded.Latency.Quantile(0.99)), ms(rr.single.Latency.Quantile(0.5)))
+			w("| %d | %s | %.0f | %s ms | %s ms | %s ms |\n", i+1, p.name, rr.Loaded.RPS(),
+				benchrun.MS(rr.Loaded.Latency.Quantile(0.5)), benchrun.MS(rr.Loaded.Latency.Quantile(0.99)), benchrun.MS(rr.Single.Latency.Quantile(0.5)))
 		}
 	}
 
@@ -213,48 +210,4 @@ func (r *report) markdown() string {
 		w("- %s %s: %s (measured %s)\n", verdict, g.peer, g.what, g.got)
 	}
 	return b.String()
-}
-
-// perRequest returns cpu divided by the successful requests of res, in µs.
-func perRequest(cpu time.Duration, res *loadgen.Result) float64 {
-	if res.Requests == 0 {
-		return 0
-	}
-	return float64(cpu.Microseconds()) / float64(res.Requests)
-}
-
-// ms formats a duration in milliseconds with microsecond precision.
-func ms(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/1e6) }
-
-// median returns the median of v (the mean of the middle two for an even
-// count), or 0 for none.
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
-// machine describes the machine: CPUs, CPU model, kernel and Go version.
-func machine() string {
-	model := "unknown CPU"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				model = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	kernel := ""
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		kernel = ", Linux " + strings.TrimSpace(string(b))
-	}
-	return fmt.Sprintf("%d CPUs (nproc), %s%s, %s %s/%s", runtime.NumCPU(), model, kernel, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
