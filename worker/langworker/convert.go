@@ -231,9 +231,12 @@ func newTraceparent() string {
 	return string(b[:])
 }
 
-// retryContext is the protocol's retry context of rc, nil without one.
+// retryContext is the protocol's retry context of rc: nil without one and
+// on a first attempt, as the real host sends one only with a retry (the
+// failure before it as its exception). The Node.js library fails an
+// invocation whose retry context has no retry count.
 func retryContext(rc *funcd.RetryContext) *rpcpb.RetryContext {
-	if rc == nil {
+	if rc == nil || rc.RetryCount == 0 {
 		return nil
 	}
 	r := &rpcpb.RetryContext{RetryCount: clampInt32(rc.RetryCount), MaxRetryCount: clampInt32(rc.MaxRetryCount)}

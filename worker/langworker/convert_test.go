@@ -113,6 +113,10 @@ func TestTriggerKinds(t *testing.T) {
 
 func TestRetryAndTraceContext(t *testing.T) {
 	inv := httpInvocation()
+	inv.Retry = &funcd.RetryContext{RetryCount: 0, MaxRetryCount: 5}
+	if req, err := buildRequest(inv, "fn-id", nil, false); err != nil || req.RetryContext != nil {
+		t.Errorf("first attempt: retry context %v, %v; want none", req.GetRetryContext(), err)
+	}
 	inv.Retry = &funcd.RetryContext{RetryCount: 2, MaxRetryCount: 5, Err: errors.New("boom")}
 	tp := "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 	inv.HTTP.Header["Traceparent"] = []string{tp}
