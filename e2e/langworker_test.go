@@ -265,3 +265,25 @@ func TestGoSDKApp(t *testing.T) {
 		t.Error("the function's slog records did not reach the host's log")
 	}
 }
+
+// TestNodeV4ScheduledTimer: a timer with a retry policy fires on its
+// schedule; its first attempt carries no retry context, which the library
+// would refuse.
+func TestNodeV4ScheduledTimer(t *testing.T) {
+	app := nodeApp(t, "nodev4")
+	timer := `const { app } = require('@azure/functions');
+app.timer('tick', {
+  schedule: '*/1 * * * * *',
+  retry: { strategy: 'fixedDelay', maxRetryCount: 3, delayInterval: { seconds: 10 } },
+  handler: (timer, context) => { context.log('scheduled tick retry=' + JSON.stringify(context.retryContext)); },
+});
+`
+	if err := os.WriteFile(filepath.Join(app, "src", "functions", "timer.js"), []byte(timer), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, logs := languageHost(t, app, nil)
+	eventually(t, 10*time.Second, "a scheduled tick", func() bool { return strings.Contains(logs.String(), "scheduled tick retry=undefined") })
+	if strings.Contains(logs.String(), "Executed 'Functions.tick' (Failed") {
+		t.Error("a scheduled tick failed")
+	}
+}
