@@ -46,11 +46,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/funcd/funcd/bench/internal/benchproc"
@@ -113,35 +111,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	o.serverProcs = runtime.GOMAXPROCS(o.procs)
 
-	// Signals cancel ctx; they stay caught until every process is stopped,
-	// so a second Ctrl-C cannot cut the cleanup short.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	procs := &benchproc.Set{}
-	defer procs.StopAll()
-
-	b := &bench{opts: o, procs: procs, log: stderr, command: benchrun.CommandLine("./bench/cmd/httpbench", args)}
-	rep, err := b.run(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			fmt.Fprintln(stderr, "httpbench: interrupted; stopping every process started")
-		} else {
-			fmt.Fprintln(stderr, "httpbench:", err)
+	return benchrun.Main("httpbench", o.out, stdout, stderr, func(ctx context.Context, procs *benchproc.Set) (benchrun.Report, error) {
+		b := &bench{opts: o, procs: procs, log: stderr, command: benchrun.CommandLine("./bench/cmd/httpbench", args)}
+		rep, err := b.run(ctx)
+		if err != nil {
+			return nil, err
 		}
-		return 1
-	}
-	md := rep.markdown()
-	fmt.Fprint(stdout, md)
-	if o.out != "" {
-		if err := os.WriteFile(o.out, []byte(md), 0o644); err != nil {
-			fmt.Fprintln(stderr, "httpbench:", err)
-			return 1
-		}
-	}
-	if !rep.allPass() {
-		return 2
-	}
-	return 0
+		return rep, nil
+	})
 }
 
 // bench is one run of the benchmark.

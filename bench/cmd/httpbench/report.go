@@ -60,7 +60,7 @@ func newReport(b *bench, peers []*peer) *report {
 }
 
 // allPass reports whether every goal was met.
-func (r *report) allPass() bool {
+func (r *report) AllPass() bool {
 	for _, g := range r.goals {
 		if !g.pass {
 			return false
@@ -123,7 +123,7 @@ func quantile(p *peer, single bool, q float64) time.Duration {
 }
 
 // markdown renders the report.
-func (r *report) markdown() string {
+func (r *report) Markdown() string {
 	var b strings.Builder
 	o := r.opts
 	c := o.concurrency

@@ -13,10 +13,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/funcd/funcd/bench/internal/benchproc"
@@ -245,4 +247,45 @@ func Machine() string {
 		kernel = ", Linux " + strings.TrimSpace(string(b))
 	}
 	return fmt.Sprintf("%d CPUs (nproc), %s%s, %s %s/%s", runtime.NumCPU(), model, kernel, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// Report is what a benchmark command prints: its markdown, and whether every
+// goal was met.
+type Report interface {
+	Markdown() string
+	AllPass() bool
+}
+
+// Main runs a benchmark command's body and returns its exit status: 0 when
+// every goal is met, 2 when one is missed, 1 on an error. Signals cancel the
+// context run gets; they stay caught until every process in procs is
+// stopped, so a second Ctrl-C cannot cut the cleanup short. The report goes
+// to stdout, and also to the file out unless it is "".
+func Main(name, out string, stdout, stderr io.Writer, run func(ctx context.Context, procs *benchproc.Set) (Report, error)) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	procs := &benchproc.Set{}
+	defer procs.StopAll()
+
+	rep, err := run(ctx, procs)
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, name+": interrupted; stopping every process started")
+		} else {
+			fmt.Fprintln(stderr, name+":", err)
+		}
+		return 1
+	}
+	md := rep.Markdown()
+	fmt.Fprint(stdout, md)
+	if out != "" {
+		if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
+			fmt.Fprintln(stderr, name+":", err)
+			return 1
+		}
+	}
+	if !rep.AllPass() {
+		return 2
+	}
+	return 0
 }
