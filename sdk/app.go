@@ -227,8 +227,14 @@ func (f *Function) Methods(methods ...string) *Function {
 // Route sets the HTTP route template (without the host's "api/" prefix),
 // e.g. "hello/{name}".
 func (f *Function) Route(route string) *Function {
-	f.need("httpTrigger", "Route")
-	f.trigger.fields["route"] = route
+	return f.set("httpTrigger", "Route", "route", route)
+}
+
+// set sets a property of the trigger, which must be of type typ (method
+// names the builder method, for the panic when it is not).
+func (f *Function) set(typ, method, key string, v any) *Function {
+	f.need(typ, method)
+	f.trigger.fields[key] = v
 	return f
 }
 
@@ -247,30 +253,22 @@ func (f *Function) Auth(level string) *Function {
 
 // Schedule sets a timer's NCRONTAB expression (six fields, with seconds).
 func (f *Function) Schedule(expr string) *Function {
-	f.need("timerTrigger", "Schedule")
-	f.trigger.fields["schedule"] = expr
-	return f
+	return f.set("timerTrigger", "Schedule", "schedule", expr)
 }
 
 // RunOnStartup makes a timer also fire when the host starts.
 func (f *Function) RunOnStartup(on bool) *Function {
-	f.need("timerTrigger", "RunOnStartup")
-	f.trigger.fields["runOnStartup"] = on
-	return f
+	return f.set("timerTrigger", "RunOnStartup", "runOnStartup", on)
 }
 
 // QueueName sets a queue trigger's queue.
 func (f *Function) QueueName(queue string) *Function {
-	f.need("queueTrigger", "QueueName")
-	f.trigger.fields["queueName"] = queue
-	return f
+	return f.set("queueTrigger", "QueueName", "queueName", queue)
 }
 
 // Path sets a blob trigger's path pattern, container/{name}.
 func (f *Function) Path(path string) *Function {
-	f.need("blobTrigger", "Path")
-	f.trigger.fields["path"] = path
-	return f
+	return f.set("blobTrigger", "Path", "path", path)
 }
 
 // Connection names the app setting with the trigger's storage connection
