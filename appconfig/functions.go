@@ -111,8 +111,14 @@ type fnLoader struct {
 func (l *loader) loadFunction(name string) *funcd.Function {
 	fn := &funcd.Function{Name: name, ConfigFile: name + "/" + functionFile, Config: json.RawMessage("{}")}
 	fl := &fnLoader{l: l, fn: fn}
-	// The first two stages are what the host's metadata provider reads; a
-	// failure there makes the function Unreadable.
+	return fl.run()
+}
+
+// run checks the function in stages, stopping at the first that fails. The
+// first two stages are what the host's metadata provider reads; a failure
+// there makes the function Unreadable.
+func (fl *fnLoader) run() *funcd.Function {
+	fn := fl.fn
 	stages := []func(){fl.read, fl.readMetadata, fl.validateBindings, fl.checkKnownTypes, fl.readHTTPTrigger}
 	for i, stage := range stages {
 		stage()
@@ -121,7 +127,7 @@ func (l *loader) loadFunction(name string) *funcd.Function {
 			break
 		}
 	}
-	l.bindingNodes[fn] = fl.bindingNodes
+	fl.l.bindingNodes[fn] = fl.bindingNodes
 	return fn
 }
 

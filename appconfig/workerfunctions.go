@@ -83,16 +83,7 @@ func (l *loader) loadWorkerFunction(wf WorkerFunction) *funcd.Function {
 			Msg: "The " + l.app.WorkerRuntime + " worker could not load the function: " + wf.Err.Error()})
 		return fn
 	}
-	stages := []func(){fl.read, fl.readMetadata, fl.validateBindings, fl.checkKnownTypes, fl.readHTTPTrigger}
-	for i, stage := range stages {
-		stage()
-		if len(fn.Errors) > 0 {
-			fn.Unreadable = i < 2
-			break
-		}
-	}
-	l.bindingNodes[fn] = fl.bindingNodes
-	return fn
+	return fl.run()
 }
 
 // workerFunctionJSON is the function.json a worker-indexed function
