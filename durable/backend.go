@@ -56,7 +56,11 @@ type Message struct {
 	// of one instance are delivered in ID order.
 	ID         int64
 	InstanceID string
-	Event      Event
+	// ExecutionID, when set, is the execution the message is for: a
+	// task's result or a timer of an execution that has since continued
+	// as new is dropped rather than delivered to the next one.
+	ExecutionID string
+	Event       Event
 	// VisibleAt is when the message may be delivered (a timer's fire
 	// time); the zero time means at once.
 	VisibleAt time.Time

@@ -81,11 +81,20 @@ type Engine struct {
 	funcs funcSet  // guarded by mu
 	exec  Executor // guarded by mu
 
-	wake chan struct{} // capacity 1: work may be due in the engine's hub
+	// wakeOrch and wakeAct (capacity 1) tell the dispatchers that work
+	// may be due in the engine's hub.
+	wakeOrch, wakeAct chan struct{}
+
+	runMu    sync.Mutex
+	cancel   context.CancelFunc // set by Start; guarded by runMu
+	stopping chan struct{}      // closed by Stop
+	stopOnce sync.Once
+	running  sync.WaitGroup // the dispatchers
 }
 
 type funcSet struct {
-	orchestrators, activities, entities map[string]bool // lower-case names
+	// Lower-case names to the names the app declared.
+	orchestrators, activities, entities map[string]string
 }
 
 // New returns an engine over backend; it runs nothing until Start.
@@ -113,7 +122,7 @@ func New(backend Backend, opts Options) *Engine {
 	}
 	return &Engine{
 		backend: backend, opts: opts, clock: opts.Clock, log: opts.Logger, reuse: opts.Reuse,
-		wake: make(chan struct{}, 1),
+		wakeOrch: make(chan struct{}, 1), wakeAct: make(chan struct{}, 1), stopping: make(chan struct{}),
 	}
 }
 
@@ -139,10 +148,10 @@ func (e *Engine) SetFunctions(fns Functions, exec Executor) {
 	e.kick(e.opts.Hub)
 }
 
-func lowerSet(names []string) map[string]bool {
-	m := make(map[string]bool, len(names))
+func lowerSet(names []string) map[string]string {
+	m := make(map[string]string, len(names))
 	for _, n := range names {
-		m[strings.ToLower(n)] = true
+		m[strings.ToLower(n)] = n
 	}
 	return m
 }
@@ -150,19 +159,22 @@ func lowerSet(names []string) map[string]bool {
 func (e *Engine) isOrchestrator(name string) bool {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.funcs.orchestrators[strings.ToLower(name)]
+	_, ok := e.funcs.orchestrators[strings.ToLower(name)]
+	return ok
 }
 
 func (e *Engine) isEntity(name string) bool {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.funcs.entities[strings.ToLower(name)]
+	_, ok := e.funcs.entities[strings.ToLower(name)]
+	return ok
 }
 
 func (e *Engine) isActivity(name string) bool {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.funcs.activities[strings.ToLower(name)]
+	_, ok := e.funcs.activities[strings.ToLower(name)]
+	return ok
 }
 
 func (e *Engine) executor() Executor {
@@ -176,9 +188,11 @@ func (e *Engine) kick(hub string) {
 	if hub != e.opts.Hub {
 		return
 	}
-	select {
-	case e.wake <- struct{}{}:
-	default:
+	for _, ch := range []chan struct{}{e.wakeOrch, e.wakeAct} {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -208,4 +222,12 @@ func (e *Engine) newExecution(id, name, version, input string, parent *ParentIns
 		msg.VisibleAt = t
 	}
 	return inst, msg
+}
+
+// entityName returns the declared name of the entity function name.
+func (e *Engine) entityName(name string) (string, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	n, ok := e.funcs.entities[strings.ToLower(name)]
+	return n, ok
 }

@@ -137,7 +137,7 @@ type FailureDetails struct {
 }
 
 // MarshalJSON writes the event with the fields of its type.
-func (e *Event) MarshalJSON() ([]byte, error) {
+func (e Event) MarshalJSON() ([]byte, error) {
 	m := map[string]any{
 		"EventType": int(e.EventType),
 		"EventId":   e.EventID,

@@ -1,0 +1,197 @@
+package durable
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// pollInterval bounds how long an idle dispatcher waits before it looks
+// for work again, for work a backend cannot announce (another process on
+// an embedded store).
+const pollInterval = 2 * time.Second
+
+// Start runs the engine's dispatchers until Stop: they take orchestration
+// and activity work items from the backend and run them with the executor
+// SetFunctions installed.
+func (e *Engine) Start(ctx context.Context) error {
+	if err := e.backend.CreateTaskHub(ctx, e.opts.Hub); err != nil {
+		return err
+	}
+	e.runMu.Lock()
+	defer e.runMu.Unlock()
+	if e.cancel != nil {
+		return errors.New("durable: engine already started")
+	}
+	ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	procs := runtime.GOMAXPROCS(0)
+	orch := orDefault(e.opts.MaxConcurrentOrchestrations, 10*procs)
+	act := orDefault(e.opts.MaxConcurrentActivities, 10*procs)
+	e.running.Add(2)
+	go e.dispatch(ctx, "orchestration", orch, e.wakeOrch, func(ctx context.Context) (func(context.Context), error) {
+		wi, err := e.backend.LockNextOrchestration(ctx, e.opts.Hub, e.opts.Owner, e.opts.Lease)
+		if wi == nil || err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { e.processOrchestration(ctx, wi) }, nil
+	})
+	go e.dispatch(ctx, "activity", act, e.wakeAct, func(ctx context.Context) (func(context.Context), error) {
+		t, err := e.backend.LockNextActivity(ctx, e.opts.Hub, e.opts.Owner, e.opts.Lease)
+		if t == nil || err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { e.processActivity(ctx, t) }, nil
+	})
+	return nil
+}
+
+func orDefault(n, def int) int {
+	if n > 0 {
+		return n
+	}
+	return def
+}
+
+// Stop stops taking work and waits until the work items in flight end or
+// ctx is done; those still running then are cancelled, and their locks
+// expire for another owner (or the next start) to take them.
+func (e *Engine) Stop(ctx context.Context) error {
+	e.runMu.Lock()
+	cancel := e.cancel
+	e.runMu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	e.stopOnce.Do(func() { close(e.stopping) })
+	done := make(chan struct{})
+	go func() { e.running.Wait(); close(done) }()
+	select {
+	case <-done:
+		cancel()
+		return nil
+	case <-ctx.Done():
+		cancel()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// dispatch runs work items of one kind, at most limit at once: it locks the
+// next one while it has a free slot, and sleeps when there is none until
+// the engine is kicked, the backend announces work, the next timer is due,
+// or pollInterval passes.
+func (e *Engine) dispatch(ctx context.Context, what string, limit int, wake <-chan struct{}, next func(context.Context) (func(context.Context), error)) {
+	defer e.running.Done()
+	watch, stopWatch := e.backend.Watch(e.opts.Hub)
+	defer stopWatch()
+	slots := make(chan struct{}, limit)
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
+	failures := 0
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-e.stopping:
+			return
+		}
+		run, err := next(ctx)
+		if err != nil {
+			<-slots
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			e.log.Error("durable: looking for "+what+" work", "error", err)
+			if !e.sleep(ctx, min(time.Duration(failures)*time.Second, 30*time.Second), wake, watch) {
+				return
+			}
+			continue
+		}
+		failures = 0
+		if run == nil {
+			<-slots
+			if !e.idle(ctx, wake, watch) {
+				return
+			}
+			continue
+		}
+		inflight.Add(1)
+		go func() {
+			defer func() { <-slots; inflight.Done() }()
+			run(ctx)
+		}()
+	}
+}
+
+// idle waits for work: a kick, a watch signal, the next due timer, or the
+// poll interval. It returns false when the engine stops.
+func (e *Engine) idle(ctx context.Context, wake, watch <-chan struct{}) bool {
+	wait := pollInterval
+	if t, ok, err := e.backend.NextDue(ctx, e.opts.Hub); err == nil && ok {
+		wait = min(wait, max(t.Sub(e.clock.Now()), time.Millisecond))
+	}
+	return e.sleep(ctx, wait, wake, watch)
+}
+
+func (e *Engine) sleep(ctx context.Context, d time.Duration, wake, watch <-chan struct{}) bool {
+	t := e.clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C():
+	case <-wake:
+	case <-watch:
+	case <-e.stopping:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+	return true
+}
+
+// keepLocked runs fn while renewing the work item's lock; fn's context is
+// cancelled if the lock is lost.
+func (e *Engine) keepLocked(ctx context.Context, wi *OrchestrationWorkItem, fn func(context.Context) error) error {
+	return e.renewing(ctx, fn, func(ctx context.Context) error {
+		return e.backend.RenewOrchestrationLock(ctx, e.opts.Hub, wi, e.opts.Lease)
+	})
+}
+
+// keepActivityLocked runs fn while renewing the task's lock.
+func (e *Engine) keepActivityLocked(ctx context.Context, t *ActivityTask, fn func(context.Context) error) error {
+	return e.renewing(ctx, fn, func(ctx context.Context) error {
+		return e.backend.RenewActivityLock(ctx, e.opts.Hub, t, e.opts.Lease)
+	})
+}
+
+func (e *Engine) renewing(ctx context.Context, fn func(context.Context) error, renew func(context.Context) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		every := e.opts.Lease / 3
+		for {
+			t := e.clock.NewTimer(every)
+			select {
+			case <-done:
+				t.Stop()
+				return
+			case <-t.C():
+			}
+			if err := renew(ctx); err != nil {
+				if errors.Is(err, ErrLockLost) {
+					cancel(err)
+					return
+				}
+				e.log.Warn("durable: renewing a work item's lock", "error", err)
+			}
+		}
+	}()
+	err := fn(ctx)
+	if cause := context.Cause(ctx); errors.Is(cause, ErrLockLost) {
+		return cause
+	}
+	return err
+}
