@@ -28,13 +28,13 @@ func DefaultKinds() []binding.Kind {
 	t.Manual = func(ctx context.Context, env *binding.Env, fn *funcd.Function, b *funcd.Binding, _ string) (binding.Event, error) {
 		return timer.AdminEvent(ctx, env, fn, b)
 	}
-	return []binding.Kind{
+	return append([]binding.Kind{
 		blob.Trigger(),
 		blob.Blob(),
 		queue.Trigger(),
 		queue.Output(),
 		t,
-	}
+	}, durableKinds(nil)...)
 }
 
 // defaultBackends returns the store backends funcd is built with.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/funcd/funcd/appconfig"
 	"github.com/funcd/funcd/binding"
 	"github.com/funcd/funcd/clock"
+	"github.com/funcd/funcd/durable"
 	"github.com/funcd/funcd/keys"
 	"github.com/funcd/funcd/storage"
 	"github.com/funcd/funcd/worker"
@@ -142,6 +144,15 @@ type Host struct {
 	storeOpened bool
 
 	langWorkers languageWorkers
+
+	durableMu sync.Mutex
+	durable   *durable.Engine // made when an app first has durable functions; guarded by durableMu
+	// durableRPC is the local endpoint of the management API the Durable
+	// SDKs call (rpcBaseUrl); guarded by durableMu.
+	durableRPC string
+	// publicURL is the URL the app is served at (SetBaseURL); guarded by
+	// durableMu.
+	publicURL string
 }
 
 // New returns a host for the app in cfg.ScriptRoot. It starts nothing.
@@ -171,12 +182,12 @@ func New(cfg Config) (*Host, error) {
 		cfg.Kinds = DefaultKinds()
 	}
 	cfg.backends = defaultBackends()
-	registry := NewRegistry(cfg.Kinds)
-	if cfg.KnownBindings == nil {
-		cfg.KnownBindings = registry.Known
-	}
 	h := &Host{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, state: StateDefault, fatal: make(chan struct{}), stateDir: state,
-		registry: registry, owner: newOwner(), conns: &connCache{}}
+		owner: newOwner(), conns: &connCache{}}
+	h.registry = NewRegistry(slices.Concat(cfg.Kinds, durableKinds(h.readDurableClient)))
+	if h.cfg.KnownBindings == nil {
+		h.cfg.KnownBindings = h.registry.Known
+	}
 	h.buffers = funcd.NewBufferBudget(funcd.DefaultMaxBufferedBytes)
 	if h.cfg.NewWorker == nil {
 		h.cfg.NewWorker = h.defaultWorker
@@ -418,6 +429,9 @@ func (h *Host) load(ctx context.Context) (*Generation, error) {
 	gen.worker = w
 	if gen.worker != nil {
 		gen.startListeners(ctx)
+		if err := h.startDurable(ctx, gen); err != nil {
+			gen.log.Error("Durable Functions cannot run: " + err.Error())
+		}
 	}
 	return gen, nil
 }
@@ -650,13 +664,15 @@ func (h *Host) Shutdown(ctx context.Context) error {
 		gens = append(gens, g)
 	}
 	h.mu.Unlock()
+	// The engine's work items hold generations: stop taking them first.
+	durableErr := h.stopDurable(ctx)
 	errs := make([]error, len(gens))
 	var wg sync.WaitGroup
 	for i, g := range gens {
 		wg.Go(func() { errs[i] = h.stopGeneration(ctx, g) })
 	}
 	wg.Wait()
-	err := errors.Join(append(errs, h.closeStore())...)
+	err := errors.Join(append(errs, durableErr, h.closeStore())...)
 	h.mu.Lock()
 	h.state = StateStopped
 	h.current = nil

@@ -142,6 +142,7 @@ func StartErr(t testing.TB, dir string, opts Options) (*Server, error) {
 	srv := frontdoor.New(cfg)
 	go func() { _ = srv.Serve(ln) }()
 	s := &Server{URL: srv.Scheme() + "://" + ln.Addr().String(), Host: h, HTTP: srv, TLS: info}
+	h.SetBaseURL(s.URL)
 	t.Cleanup(s.Close)
 	return s, nil
 }

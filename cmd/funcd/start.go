@@ -164,6 +164,7 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 	srv := frontdoor.New(frontdoor.Config{Handler: api, TLS: tlsConfig, H2C: o.h2c, Logger: log})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	h.SetBaseURL(fmt.Sprintf("%s://localhost:%d", srv.Scheme(), port))
 
 	if tlsInfo != nil {
 		printTLS(g, tlsInfo, log)

@@ -1,0 +1,258 @@
+package durable
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// hist builds histories the way the engine records them.
+type hist struct {
+	events []Event
+	now    time.Time
+}
+
+func newHist() *hist {
+	in := "null"
+	h := &hist{now: t0}
+	h.add(Event{EventType: OrchestratorStarted})
+	h.add(Event{EventType: ExecutionStarted, Name: "Orch", Input: &in, OrchestrationInstance: &InstanceRef{InstanceID: "i1", ExecutionID: "e1"}})
+	return h
+}
+
+func (h *hist) add(evs ...Event) *hist {
+	for _, ev := range evs {
+		if ev.EventID == 0 && !scheduling(ev.EventType) {
+			ev.EventID = NoEventID
+		}
+		ev.Timestamp = h.now
+		h.events = append(h.events, ev)
+	}
+	return h
+}
+
+func scheduling(t EventType) bool {
+	return t == TaskScheduled || t == TimerCreated || t == SubOrchestrationInstanceCreated || t == EventSent
+}
+
+// episode starts a new episode at now+d.
+func (h *hist) episode(d time.Duration) *hist {
+	h.add(Event{EventType: OrchestratorCompleted})
+	h.now = h.now.Add(d)
+	return h.add(Event{EventType: OrchestratorStarted})
+}
+
+func (h *hist) apply(p *plan) *hist {
+	for _, ev := range p.events {
+		ev.Timestamp = h.now
+		h.events = append(h.events, ev)
+	}
+	return h
+}
+
+func state(t *testing.T, actions string) *OrchestratorState {
+	t.Helper()
+	var st OrchestratorState
+	if err := json.Unmarshal([]byte(`{"isDone":false,"schemaVersion":2,"actions":[`+actions+`]}`), &st); err != nil {
+		t.Fatal(err)
+	}
+	return &st
+}
+
+func run(t *testing.T, h *hist, actions string) *plan {
+	t.Helper()
+	opts := Options{MaxShortTimer: 6 * 24 * time.Hour, LongTimerInterval: 3 * 24 * time.Hour, MaxActions: 1000}
+	p, err := replay(&opts, &Instance{ID: "i1", ExecutionID: "e1", Name: "Orch"}, h.events, state(t, actions))
+	if err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	return p
+}
+
+func scheduled(p *plan) string {
+	var b strings.Builder
+	for _, ev := range p.events {
+		if b.Len() > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(ev.EventType.String())
+		b.WriteString(":")
+		b.WriteString(itoa(ev.EventID))
+		if ev.Name != "" {
+			b.WriteString(":" + ev.Name)
+		}
+	}
+	return b.String()
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func want(t *testing.T, p *plan, s string) {
+	t.Helper()
+	if got := scheduled(p); got != s {
+		t.Fatalf("scheduled %q, want %q", got, s)
+	}
+}
+
+const (
+	actA = `{"actionType":0,"functionName":"A","input":"\"x\""}`
+	actB = `{"actionType":0,"functionName":"B","input":1}`
+)
+
+func TestReplayChain(t *testing.T) {
+	h := newHist()
+	p := run(t, h, `[`+actA+`]`)
+	want(t, p, "TaskScheduled:0:A")
+	if len(p.tasks) != 1 || p.tasks[0].Name != "A" || p.tasks[0].TaskID != 0 || p.tasks[0].Input != `"\"x\""` || ActivityInput(p.tasks[0].Input) != `"x"` {
+		t.Fatalf("tasks %+v", p.tasks)
+	}
+	res := `"done"`
+	h.apply(p).episode(time.Second).add(Event{EventType: TaskCompleted, TaskScheduledID: 0, Result: &res})
+	p = run(t, h, `[`+actA+`,`+actB+`]`)
+	want(t, p, "TaskScheduled:1:B")
+	// Replaying the same actions again schedules nothing new.
+	h.apply(p)
+	if p := run(t, h, `[`+actA+`,`+actB+`]`); len(p.events) != 0 {
+		t.Fatalf("replay scheduled %s again", scheduled(p))
+	}
+}
+
+func TestReplayNondeterminism(t *testing.T) {
+	h := newHist()
+	h.apply(run(t, h, `[`+actA+`]`)).episode(time.Second)
+	opts := Options{MaxShortTimer: time.Hour, LongTimerInterval: time.Hour, MaxActions: 10}
+	_, err := replay(&opts, &Instance{ID: "i1", ExecutionID: "e1"}, h.events, state(t, `[`+actB+`]`))
+	var nd *NondeterminismError
+	if !errors.As(err, &nd) || !strings.Contains(err.Error(), "'A'") || !strings.Contains(err.Error(), "'B'") {
+		t.Fatalf("err = %v, want a nondeterminism error naming A and B", err)
+	}
+	// An orchestrator that no longer schedules a recorded task.
+	_, err = replay(&opts, &Instance{ID: "i1", ExecutionID: "e1"}, h.events, state(t, `[{"actionType":6,"externalEventName":"E"}]`))
+	if !errors.As(err, &nd) {
+		t.Fatalf("err = %v, want a nondeterminism error", err)
+	}
+}
+
+func TestReplayFanOutFanIn(t *testing.T) {
+	h := newHist()
+	all := `[{"actionType":12,"compoundActions":[` + actA + `,` + actA + `,` + actA + `]}]`
+	p := run(t, h, all)
+	want(t, p, "TaskScheduled:0:A TaskScheduled:1:A TaskScheduled:2:A")
+	r := `1`
+	h.apply(p).episode(time.Second).add(
+		Event{EventType: TaskCompleted, TaskScheduledID: 2, Result: &r},
+		Event{EventType: TaskCompleted, TaskScheduledID: 0, Result: &r},
+		Event{EventType: TaskCompleted, TaskScheduledID: 1, Result: &r})
+	p = run(t, h, strings.TrimSuffix(all, "]")+`,`+actB+`]`)
+	want(t, p, "TaskScheduled:3:B")
+}
+
+func TestReplayRetry(t *testing.T) {
+	retry := `[{"actionType":1,"functionName":"A","input":null,"retryOptions":{"firstRetryIntervalInMilliseconds":1000,"maxNumberOfAttempts":2,"backoffCoefficient":2}}]`
+	h := newHist()
+	h.apply(run(t, h, retry)).episode(time.Second).add(Event{EventType: TaskFailed, TaskScheduledID: 0, Reason: "boom", Details: ""})
+	p := run(t, h, retry)
+	want(t, p, "TimerCreated:1")
+	if !p.events[0].FireAt.Equal(h.now.Add(time.Second)) || len(p.messages) != 1 || p.messages[0].Event.TimerID != 1 {
+		t.Fatalf("retry timer %+v, messages %+v", p.events[0], p.messages)
+	}
+	h.apply(p).episode(time.Second).add(Event{EventType: TimerFired, TimerID: 1})
+	p = run(t, h, retry)
+	want(t, p, "TaskScheduled:2:A")
+	// The last attempt fails: a timer firing at once, then the failure.
+	h.apply(p).episode(time.Second).add(Event{EventType: TaskFailed, TaskScheduledID: 2, Reason: "boom"})
+	p = run(t, h, retry)
+	want(t, p, "TimerCreated:3")
+	if !p.events[0].FireAt.Equal(h.now) {
+		t.Fatalf("last timer fires at %v, want now (%v)", p.events[0].FireAt, h.now)
+	}
+	h.apply(p).episode(time.Second).add(Event{EventType: TimerFired, TimerID: 3})
+	p = run(t, h, strings.TrimSuffix(retry, "]")+`,`+actB+`]`)
+	want(t, p, "TaskScheduled:4:B")
+}
+
+func TestReplayLongTimer(t *testing.T) {
+	h := newHist()
+	fire := t0.Add(10 * 24 * time.Hour).Format(time.RFC3339Nano)
+	timer := `[{"actionType":5,"fireAt":"` + fire + `","isCanceled":false}]`
+	p := run(t, h, timer)
+	want(t, p, "TimerCreated:0")
+	if got := p.events[0].FireAt; !got.Equal(t0.Add(3 * 24 * time.Hour)) {
+		t.Fatalf("first segment fires at %v", got)
+	}
+	h.apply(p).episode(3*24*time.Hour).add(Event{EventType: TimerFired, TimerID: 0})
+	p = run(t, h, timer)
+	want(t, p, "TimerCreated:1")
+	if got := p.events[0].FireAt; !got.Equal(t0.Add(6 * 24 * time.Hour)) {
+		t.Fatalf("second segment fires at %v", got)
+	}
+	h.apply(p).episode(3*24*time.Hour).add(Event{EventType: TimerFired, TimerID: 1})
+	p = run(t, h, timer)
+	want(t, p, "TimerCreated:2")
+	if got := p.events[0].FireAt; !got.Equal(t0.Add(10 * 24 * time.Hour)) {
+		t.Fatalf("last segment fires at %v", got)
+	}
+	h.apply(p).episode(4*24*time.Hour).add(Event{EventType: TimerFired, TimerID: 2})
+	want(t, run(t, h, strings.TrimSuffix(timer, "]")+`,`+actB+`]`), "TaskScheduled:3:B")
+}
+
+func TestReplayExternalEventBufferedAndTimeout(t *testing.T) {
+	h := newHist()
+	// The event arrives before the orchestrator waits for it.
+	in := `"approved"`
+	h.episode(time.Second).add(Event{EventType: EventRaised, Name: "Approval", Input: &in})
+	fire := t0.Add(time.Hour).Format(time.RFC3339Nano)
+	any := `[{"actionType":11,"compoundActions":[{"actionType":6,"externalEventName":"Approval","reason":"ExternalEvent"},{"actionType":5,"fireAt":"` + fire + `","isCanceled":true}]}` + `,` + actB + `]`
+	p := run(t, h, any)
+	want(t, p, "TimerCreated:0 TaskScheduled:1:B")
+	if len(p.messages) != 0 {
+		t.Fatalf("a cancelled timer was scheduled: %+v", p.messages)
+	}
+}
+
+func TestReplayFlatListFromGo(t *testing.T) {
+	// An SDK that issues two tasks before awaiting either.
+	h := newHist()
+	p := run(t, h, `[`+actA+`,`+actB+`]`)
+	want(t, p, "TaskScheduled:0:A TaskScheduled:1:B")
+	r := `2`
+	h.apply(p).episode(time.Second).add(Event{EventType: TaskCompleted, TaskScheduledID: 1, Result: &r})
+	if p := run(t, h, `[`+actA+`,`+actB+`]`); len(p.events) != 0 {
+		t.Fatalf("scheduled %s", scheduled(p))
+	}
+}
+
+func TestReplayEntityCall(t *testing.T) {
+	h := newHist()
+	call := `[{"actionType":7,"instanceId":"@counter@k","operation":"add","input":1}]`
+	p := run(t, h, call)
+	want(t, p, "EventSent:0:op")
+	var req RequestMessage
+	if err := json.Unmarshal([]byte(*p.events[0].Input), &req); err != nil || req.ID == "" || req.Parent != "i1" || req.Op != "add" || req.Input != "1" {
+		t.Fatalf("request %+v (%v)", req, err)
+	}
+	if len(p.messages) != 1 || p.messages[0].InstanceID != "@counter@k" {
+		t.Fatalf("messages %+v", p.messages)
+	}
+	resp := `{"result":"5"}`
+	h.apply(p).episode(time.Second).add(Event{EventType: EventRaised, Name: req.ID, Input: &resp})
+	want(t, run(t, h, strings.TrimSuffix(call, "]")+`,`+actB+`]`), "TaskScheduled:1:B")
+}
+
+func TestParseOrchestratorResult(t *testing.T) {
+	st, err := ParseOrchestratorResult(nil, "boom\n\n$OutOfProcData$:{\"isDone\":false,\"actions\":[[]],\"error\":\"Error: boom\",\"schemaVersion\":2}")
+	if err != nil || st.Error != "Error: boom" {
+		t.Fatalf("st %+v err %v", st, err)
+	}
+	st, _ = ParseOrchestratorResult(nil, "plain failure")
+	if st.Error != "plain failure" {
+		t.Fatalf("st %+v", st)
+	}
+	if _, err := ParseOrchestratorResult([]byte(`42`), ""); err == nil {
+		t.Fatal("a number was taken for a state")
+	}
+}

@@ -1,0 +1,292 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/funcd/funcd"
+	"github.com/funcd/funcd/binding"
+	"github.com/funcd/funcd/durable"
+	"github.com/funcd/funcd/worker/langworker"
+)
+
+// The Durable Functions binding types. The triggers have no listener: the
+// host's durable.Engine runs their functions when its work items are due.
+const (
+	orchestrationTriggerType = "orchestrationTrigger"
+	activityTriggerType      = "activityTrigger"
+	entityTriggerType        = "entityTrigger"
+	durableClientType        = "durableClient"
+	orchestrationClientType  = "orchestrationClient" // the durableClient's old name
+)
+
+// durableKinds returns the Durable Functions binding types; the client
+// binding reads its value from rd (nil in DefaultKinds, which only tell
+// which types are known).
+func durableKinds(rd func(ctx context.Context, env *binding.Env, fn *funcd.Function, b *funcd.Binding, data binding.Data) (funcd.Value, error)) []binding.Kind {
+	return []binding.Kind{
+		{Type: orchestrationTriggerType},
+		{Type: activityTriggerType},
+		{Type: entityTriggerType},
+		{Type: durableClientType, Read: rd},
+		{Type: orchestrationClientType, Read: rd},
+	}
+}
+
+// durableFunctions sorts a generation's functions by durable trigger, and
+// reports whether any function uses the engine (a durable trigger or a
+// client binding).
+func durableFunctions(fns []*funcd.Function) (durable.Functions, bool) {
+	var out durable.Functions
+	uses := false
+	for _, fn := range fns {
+		if fn.Disabled {
+			continue
+		}
+		for i := range fn.Bindings {
+			b := &fn.Bindings[i]
+			switch {
+			case strings.EqualFold(b.Type, orchestrationTriggerType):
+				out.Orchestrators = append(out.Orchestrators, fn.Name)
+			case strings.EqualFold(b.Type, activityTriggerType):
+				out.Activities = append(out.Activities, fn.Name)
+			case strings.EqualFold(b.Type, entityTriggerType):
+				out.Entities = append(out.Entities, fn.Name)
+			case strings.EqualFold(b.Type, durableClientType), strings.EqualFold(b.Type, orchestrationClientType):
+			default:
+				continue
+			}
+			uses = true
+		}
+	}
+	return out, uses
+}
+
+// durableHub returns the task hub's name: host.json
+// extensions.durableTask.hubName (with %setting% references resolved),
+// else the site's name, else durable.DefaultHub.
+func durableHub(app *funcd.App) (string, error) {
+	var ext struct {
+		HubName string `json:"hubName"`
+	}
+	if raw, ok := app.Host.Extensions["durabletask"]; ok {
+		if err := json.Unmarshal(raw, &ext); err != nil {
+			return "", &funcd.ConfigError{File: "host.json", Field: "extensions.durableTask", Msg: "is not an object with the Durable Functions settings: " + err.Error()}
+		}
+	}
+	hub := ext.HubName
+	if strings.HasPrefix(hub, "%") && strings.HasSuffix(hub, "%") && len(hub) > 2 {
+		hub = app.Settings[strings.Trim(hub, "%")]
+	}
+	if hub == "" {
+		hub = app.Settings["WEBSITE_SITE_NAME"]
+	}
+	if hub == "" {
+		hub = durable.DefaultHub
+	}
+	return hub, nil
+}
+
+// startDurable gives the engine a new generation's durable functions,
+// making and starting the engine the first time an app has some.
+func (h *Host) startDurable(ctx context.Context, g *Generation) error {
+	fns, uses := durableFunctions(g.functions)
+	if !uses {
+		return nil
+	}
+	hub, err := durableHub(g.App)
+	if err != nil {
+		return err
+	}
+	backend, ok := g.env.Store.(durable.Backend)
+	if !ok || g.env.Store == nil {
+		return errors.New("the store does not keep Durable Functions state")
+	}
+	h.durableMu.Lock()
+	defer h.durableMu.Unlock()
+	if h.durable != nil && h.durable.Hub() != hub {
+		old := h.durable
+		h.durable = nil
+		_ = old.Stop(ctx)
+	}
+	if h.durable == nil {
+		e := durable.New(backend, durable.Options{Hub: hub, Owner: h.owner, Clock: h.clock, Logger: g.log.With("category", "DurableTask.Core")})
+		if err := e.Start(ctx); err != nil {
+			return fmt.Errorf("cannot start the Durable Functions engine: %w", err)
+		}
+		h.durable = e
+	}
+	h.durable.SetFunctions(fns, &durableExecutor{g: g})
+	return nil
+}
+
+// Durable returns the host's Durable Functions engine, nil when the app
+// has no durable functions.
+func (h *Host) Durable() *durable.Engine {
+	h.durableMu.Lock()
+	defer h.durableMu.Unlock()
+	return h.durable
+}
+
+// stopDurable stops the engine's dispatchers, letting work in flight end
+// until ctx is done.
+func (h *Host) stopDurable(ctx context.Context) error {
+	h.durableMu.Lock()
+	e := h.durable
+	h.durable = nil
+	h.durableMu.Unlock()
+	if e == nil {
+		return nil
+	}
+	return e.Stop(ctx)
+}
+
+// durableExecutor runs durable functions through a generation's pipeline.
+type durableExecutor struct {
+	g *Generation
+}
+
+func (x *durableExecutor) Orchestrate(ctx context.Context, name string, payload []byte) ([]byte, error) {
+	res, err := x.invoke(ctx, name, funcd.StringValue(string(payload)), nil, "")
+	if err != nil {
+		return nil, err
+	}
+	return res.Data, nil
+}
+
+func (x *durableExecutor) Activity(ctx context.Context, name, instanceID, input string) (string, error) {
+	id, _ := json.Marshal(instanceID)
+	res, err := x.invoke(ctx, name, funcd.StringValue(input), binding.Data{"instanceId": id}, "")
+	if err != nil {
+		return "", err
+	}
+	switch res.Kind {
+	case funcd.ValueNone:
+		return "null", nil
+	case funcd.ValueJSON:
+		return string(res.Data), nil
+	default:
+		b, _ := json.Marshal(string(res.Data))
+		return string(b), nil
+	}
+}
+
+func (x *durableExecutor) Entity(ctx context.Context, name string, batch []byte) ([]byte, error) {
+	res, err := x.invoke(ctx, name, funcd.StringValue(string(batch)), nil, "")
+	if err != nil {
+		return nil, err
+	}
+	return res.Data, nil
+}
+
+// invoke runs a durable function once and returns its return value. A
+// failure of the function itself is a *durable.FunctionError; the host not
+// being able to run it (stopping, a worker restarting) is any other error.
+func (x *durableExecutor) invoke(ctx context.Context, name string, trigger funcd.Value, data binding.Data, reason string) (funcd.Value, error) {
+	g := x.g
+	fn := g.Function(name)
+	if fn == nil {
+		return funcd.Value{}, fmt.Errorf("function '%s' is not loaded", name)
+	}
+	if !g.Acquire() {
+		return funcd.Value{}, funcd.Errorf(funcd.EUNAVAILABLE, "function '%s': the host is restarting or stopping", name)
+	}
+	defer g.Release()
+	inv := &funcd.Invocation{ID: newGUID(), Function: fn, Trigger: trigger, Metadata: data, Reason: reason}
+	res, err := g.Invoke(ctx, inv)
+	if err != nil {
+		return funcd.Value{}, functionError(ctx, err)
+	}
+	defer discard(res)
+	return res.ReturnValue, nil
+}
+
+// functionError tells a function's own failure from the host's.
+func functionError(ctx context.Context, err error) error {
+	if ie, ok := errors.AsType[*langworker.InvocationError](err); ok {
+		if ie.Cancelled {
+			return err
+		}
+		return &durable.FunctionError{Message: ie.Message, Details: ie.Stack}
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	switch funcd.ErrorCode(err) {
+	case funcd.EUNAVAILABLE:
+		return err
+	case funcd.ETIMEOUT:
+		return &durable.FunctionError{Message: err.Error()}
+	}
+	if strings.Contains(err.Error(), "is restarting") {
+		return err
+	}
+	return &durable.FunctionError{Message: err.Error()}
+}
+
+// readDurableClient is the durableClient input binding: the JSON the
+// Durable SDKs build their client from (the real host's shim flavour:
+// creation and management URL templates under the public webhook, with the
+// durabletask_extension system key, and the local RPC endpoint).
+func (h *Host) readDurableClient(ctx context.Context, env *binding.Env, fn *funcd.Function, b *funcd.Binding, _ binding.Data) (funcd.Value, error) {
+	g := h.Current()
+	if g == nil {
+		return funcd.Value{}, funcd.Errorf(funcd.EUNAVAILABLE, "the host is not running")
+	}
+	hub, err := durableHub(g.App)
+	if err != nil {
+		return funcd.Value{}, err
+	}
+	if th := binding.StringProperty(b, "taskHub"); th != "" {
+		hub = th
+	}
+	key := ""
+	if km := h.Keys(); km != nil {
+		if key, err = km.ExtensionKey(ctx, "durabletask"); err != nil {
+			return funcd.Value{}, fmt.Errorf("cannot read the durabletask_extension key: %w", err)
+		}
+	}
+	conn := binding.StringProperty(b, "connectionName")
+	v, err := json.Marshal(durable.ClientBindingData(durable.ClientBindingOptions{
+		BaseURL: h.baseURL(g) + "/runtime/webhooks/durabletask", Hub: hub, Key: key, Connection: conn, RPCBaseURL: h.durableRPCURL(),
+	}))
+	if err != nil {
+		return funcd.Value{}, err
+	}
+	return funcd.StringValue(string(v)), nil
+}
+
+// SetBaseURL tells the host the URL it is served at
+// (http://127.0.0.1:7071), for the URLs the durableClient binding gives
+// functions.
+func (h *Host) SetBaseURL(u string) {
+	h.durableMu.Lock()
+	h.publicURL = strings.TrimSuffix(u, "/")
+	h.durableMu.Unlock()
+}
+
+// baseURL is the app's public URL: SetBaseURL's, else WEBSITE_HOSTNAME,
+// else Core Tools' default.
+func (h *Host) baseURL(g *Generation) string {
+	h.durableMu.Lock()
+	u := h.publicURL
+	h.durableMu.Unlock()
+	if u != "" {
+		return u
+	}
+	if hn := g.App.Settings["WEBSITE_HOSTNAME"]; hn != "" {
+		return "http://" + hn
+	}
+	return "http://localhost:7071"
+}
+
+// durableRPCURL is the local endpoint the SDKs' clients call, "" when there
+// is none.
+func (h *Host) durableRPCURL() string {
+	h.durableMu.Lock()
+	defer h.durableMu.Unlock()
+	return h.durableRPC
+}
