@@ -184,19 +184,19 @@ func TestReplayLongTimer(t *testing.T) {
 	if got := p.events[0].FireAt; !got.Equal(t0.Add(3 * 24 * time.Hour)) {
 		t.Fatalf("first segment fires at %v", got)
 	}
-	h.apply(p).episode(3*24*time.Hour).add(Event{EventType: TimerFired, TimerID: 0})
+	h.apply(p).episode(3 * 24 * time.Hour).add(Event{EventType: TimerFired, TimerID: 0})
 	p = run(t, h, timer)
 	want(t, p, "TimerCreated:1")
 	if got := p.events[0].FireAt; !got.Equal(t0.Add(6 * 24 * time.Hour)) {
 		t.Fatalf("second segment fires at %v", got)
 	}
-	h.apply(p).episode(3*24*time.Hour).add(Event{EventType: TimerFired, TimerID: 1})
+	h.apply(p).episode(3 * 24 * time.Hour).add(Event{EventType: TimerFired, TimerID: 1})
 	p = run(t, h, timer)
 	want(t, p, "TimerCreated:2")
 	if got := p.events[0].FireAt; !got.Equal(t0.Add(10 * 24 * time.Hour)) {
 		t.Fatalf("last segment fires at %v", got)
 	}
-	h.apply(p).episode(4*24*time.Hour).add(Event{EventType: TimerFired, TimerID: 2})
+	h.apply(p).episode(4 * 24 * time.Hour).add(Event{EventType: TimerFired, TimerID: 2})
 	want(t, run(t, h, strings.TrimSuffix(timer, "]")+`,`+actB+`]`), "TaskScheduled:3:B")
 }
 
