@@ -103,7 +103,10 @@ func init() {
 		}
 		for _, b := range mc.inv.fn.in {
 			if b.typ == "durableClient" {
-				return mc.BindingInput(b.name), nil
+				if v := mc.BindingInput(b.name); v != nil {
+					return v, nil
+				}
+				return nil, fmt.Errorf("sdk: the host sent no value for the durableClient binding %q of function %q", b.name, mc.FunctionName)
 			}
 		}
 		return nil, nil

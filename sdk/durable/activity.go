@@ -24,10 +24,10 @@ var (
 // Out is encoded to JSON. The worker calls it for App.Activity.
 func NewActivity(fn any) (ActivityHandler, error) {
 	v := reflect.ValueOf(fn)
-	t := v.Type()
-	if t.Kind() != reflect.Func || v.IsNil() {
+	if v.Kind() != reflect.Func || v.IsNil() {
 		return nil, fmt.Errorf("an activity is a func(context.Context[, In]) ([Out, ]error), not %T", fn)
 	}
+	t := v.Type()
 	if t.NumIn() < 1 || t.NumIn() > 2 || t.In(0) != contextType || t.IsVariadic() ||
 		t.NumOut() < 1 || t.NumOut() > 2 || t.Out(t.NumOut()-1) != errorType {
 		return nil, fmt.Errorf("an activity is a func(context.Context[, In]) ([Out, ]error), not %s", t)

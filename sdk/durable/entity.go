@@ -98,7 +98,7 @@ func (e *EntityContext) Return(v any) error {
 // operation succeeds.
 func (e *EntityContext) SignalEntity(id EntityID, op string, opts ...Option) error {
 	o := applyOptions("SignalEntity", opts)
-	s := entitySignal{Target: entityRef{Name: id.Name, Key: id.Key}, Name: op, RequestTime: time.Now().UnixMilli()}
+	s := entitySignal{Target: entityRef(id), Name: op, RequestTime: time.Now().UnixMilli()}
 	if o.hasInput {
 		b, err := encodeValue(o.input)
 		if err != nil {

@@ -316,13 +316,11 @@ func TestOrchestratorErrorFailsWithOutOfProcData(t *testing.T) {
 func TestOrchestratorPanic(t *testing.T) {
 	fn := func(ctx *durable.OrchestrationContext) (any, error) {
 		ctx.CallActivity("A")
-		var m map[string]int
-		m["x"] = 1
-		return nil, nil
+		panic(errors.New("broken invariant"))
 	}
 	_, err := durable.RunOrchestrator(context.Background(), newHistory(t, "o", nil).payload(), fn)
 	var pe *durable.PanicError
-	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "panic: assignment to entry in nil map\n\n$OutOfProcData$:") ||
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "panic: broken invariant\n\n$OutOfProcData$:") ||
 		!strings.Contains(err.Error(), `"actions":[[{"actionType":0,"functionName":"A"}]]`) {
 		t.Fatalf("want a panic failure with the actions, got %v", err)
 	}

@@ -94,7 +94,7 @@ type task struct {
 	// Timers: the final fire time (long timers fire in segments), and the
 	// event wait a timeout timer ends.
 	fireAt  time.Time
-	long    bool  // longer than the host's maximum: fires in segments
+	long    bool // longer than the host's maximum: fires in segments
 	timeout *task
 	timer   *task // an event wait's timeout timer
 
