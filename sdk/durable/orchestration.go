@@ -325,7 +325,7 @@ func (c *OrchestrationContext) replayUntil(t *task) bool {
 
 func (c *OrchestrationContext) tick(e *historyEvent) {
 	if e.Timestamp.After(c.now) {
-		c.now = e.Timestamp.UTC()
+		c.now = e.Timestamp.Time
 	}
 }
 

@@ -474,3 +474,43 @@ func TestBadPayloads(t *testing.T) {
 		}
 	}
 }
+
+func TestSubOrchestrationRetryAndFailureDetails(t *testing.T) {
+	fn := func(ctx *durable.OrchestrationContext) (any, error) {
+		p := &durable.RetryPolicy{MaxAttempts: 2, InitialRetryInterval: time.Second, MaxRetryInterval: time.Minute, RetryTimeout: time.Hour}
+		err := ctx.CallSubOrchestrator("Child", durable.WithRetryPolicy(p), durable.WithVersion("2")).Await(nil)
+		var tf *durable.TaskFailedError
+		if !errors.As(err, &tf) || tf.Kind != "sub-orchestration" {
+			return nil, fmt.Errorf("want a sub-orchestration's *TaskFailedError, got %v", err)
+		}
+		return err.Error(), nil
+	}
+	child := `{"actionType":3,"functionName":"Child","version":"2","retryOptions":{"firstRetryIntervalInMilliseconds":1000,
+		"maxNumberOfAttempts":2,"maxRetryIntervalInMilliseconds":60000,"retryTimeoutInMilliseconds":3600000}}`
+	h := newHistory(t, "o", nil)
+	for range 2 {
+		id := h.subCreated("Child", "exec1:0")
+		h.episode(time.Second)
+		h.add(9, -1, map[string]any{"TaskScheduledId": id, "Reason": nil, "Details": nil,
+			"FailureDetails": map[string]any{"ErrorType": "InvalidOperationException", "ErrorMessage": "child broke", "StackTrace": nil}})
+		tm := h.timerCreated(h.now.Add(time.Second))
+		h.episode(time.Second).timerFired(tm, h.now)
+	}
+	sameJSON(t, run(t, h, fn), `{"isDone":true,"actions":[[`+child+`]],"output":"InvalidOperationException: child broke","schemaVersion":2}`)
+}
+
+func TestHistoryTimesWithoutZone(t *testing.T) {
+	// Newtonsoft writes a DateTime of unspecified kind without a zone.
+	p := `{"instanceId":"i","upperSchemaVersion":1,"upperSchemaVersionNew":2,"input":null,"history":[
+		{"EventType":12,"EventId":-1,"IsPlayed":false,"Timestamp":"2025-03-04T05:06:07.1234567"},
+		{"EventType":0,"EventId":-1,"IsPlayed":false,"Timestamp":"2025-03-04T05:06:07.1234567","Name":"o","Input":null}]}`
+	var now time.Time
+	state, err := durable.RunOrchestrator(context.Background(), []byte(p), func(ctx *durable.OrchestrationContext) (any, error) {
+		now = ctx.CurrentUTCDateTime()
+		return ctx.Name(), nil
+	})
+	if err != nil || !now.Equal(time.Date(2025, 3, 4, 5, 6, 7, 123456700, time.UTC)) {
+		t.Fatalf("time %v, %v", now, err)
+	}
+	sameJSON(t, state, `{"isDone":true,"actions":[[]],"output":"o","schemaVersion":2}`)
+}

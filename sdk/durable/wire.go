@@ -37,14 +37,14 @@ type historyEvent struct {
 	EventType       eventType       `json:"EventType"`
 	EventID         int             `json:"EventId"`
 	IsPlayed        bool            `json:"IsPlayed"`
-	Timestamp       time.Time       `json:"Timestamp"`
+	Timestamp       wireTime        `json:"Timestamp"`
 	Name            string          `json:"Name,omitempty"`
 	Version         string          `json:"Version,omitempty"`
 	Input           *string         `json:"Input,omitempty"`
 	Result          *string         `json:"Result,omitempty"`
 	TaskScheduledID *int            `json:"TaskScheduledId,omitempty"`
 	TimerID         *int            `json:"TimerId,omitempty"`
-	FireAt          *time.Time      `json:"FireAt,omitempty"`
+	FireAt          *wireTime       `json:"FireAt,omitempty"`
 	Reason          *string         `json:"Reason,omitempty"`
 	Details         *string         `json:"Details,omitempty"`
 	FailureDetails  *failureDetails `json:"FailureDetails,omitempty"`
@@ -177,6 +177,24 @@ type orchestratorState struct {
 	Error         string          `json:"error,omitempty"`
 	CustomStatus  json.RawMessage `json:"customStatus,omitempty"`
 	SchemaVersion int             `json:"schemaVersion"`
+}
+
+// wireTime is a history event's DateTime as Newtonsoft writes it: ISO
+// 8601, with a zone, or without one for UTC.
+type wireTime struct{ time.Time }
+
+func (t *wireTime) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("durable: a history time %s is not a string", b)
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
+		if v, err := time.Parse(layout, s); err == nil {
+			t.Time = v.UTC()
+			return nil
+		}
+	}
+	return fmt.Errorf("durable: history time %q is not ISO 8601", s)
 }
 
 // formatTime is JavaScript's Date.toISOString: UTC, milliseconds.

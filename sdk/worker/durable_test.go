@@ -4,14 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/funcd/funcd/sdk"
 	"github.com/funcd/funcd/sdk/durable"
+	"github.com/funcd/funcd/worker/grpcworker"
 	"github.com/funcd/funcd/worker/grpcworker/rpcpb"
 )
 
@@ -148,5 +154,136 @@ func TestDurableFunctions(t *testing.T) {
 	}
 	if started != `POST /durabletask/orchestrators/hello "Tokyo"` {
 		t.Errorf("the starter called %q", started)
+	}
+}
+
+// TestDurableInteropWithHost builds the Durable Functions sample
+// (samples/go-durable) and runs it under the host's FunctionRpc
+// implementation, grpcworker.Worker: indexing, two orchestration episodes,
+// activities and an entity batch.
+func TestDurableInteropWithHost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the sample app")
+	}
+	bin := filepath.Join(t.TempDir(), "app")
+	build := exec.Command("go", "build", "-o", bin, "../../samples/go-durable")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build of the sample: %v\n%s", err, out)
+	}
+	w, err := grpcworker.New(grpcworker.Config{
+		Path:         bin,
+		Dir:          "../../samples/go-durable",
+		HostVersion:  "4.1040.0.0",
+		AppDirectory: "../../samples/go-durable",
+		StartTimeout: 30 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Shutdown(context.Background()) })
+	if err := w.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	fns, err := w.Functions(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs := map[string]string{}
+	for _, f := range fns {
+		if f.Err != nil {
+			t.Errorf("function %s: %v", f.Metadata.GetName(), f.Err)
+		}
+		var types []string
+		for _, b := range f.Metadata.GetBindings() {
+			if b.GetDirection() == rpcpb.BindingInfo_in {
+				types = append(types, b.GetType())
+			}
+		}
+		slices.Sort(types)
+		inputs[f.Metadata.GetName()] = strings.Join(types, " ")
+	}
+	want := map[string]string{"start": "durableClient httpTrigger", "hello_cities": "orchestrationTrigger",
+		"say_hello": "activityTrigger", "count_letters": "activityTrigger", "counter": "entityTrigger"}
+	for name, typ := range want {
+		if got := inputs[name]; got != typ {
+			t.Errorf("function %s has inputs %q, want %q", name, got, typ)
+		}
+	}
+
+	invoke := func(id, function, trigger, binding, payload string) *rpcpb.InvocationResponse {
+		t.Helper()
+		resp, err := w.Invoke(t.Context(), invocation(id, function, trigger, binding, str(payload)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	ev := func(typ, id int, ts, extra string) string {
+		return fmt.Sprintf(`{"EventType":%d,"EventId":%d,"IsPlayed":false,"Timestamp":"%s"%s}`, typ, id, ts, extra)
+	}
+	history := []string{
+		ev(12, -1, "2025-01-01T00:00:00Z", ""),
+		ev(0, -1, "2025-01-01T00:00:00Z", `,"Name":"hello_cities","Input":"[\"Tokyo\",\"Seattle\",\"Lima\"]"`),
+	}
+	orchestration := func(id string) *rpcpb.InvocationResponse {
+		return invoke(id, "hello_cities", "orchestrationTrigger", "context", `{"history":[`+strings.Join(history, ",")+`],
+			"input":["Tokyo","Seattle","Lima"],"instanceId":"abc","isReplaying":false,"upperSchemaVersion":1,"upperSchemaVersionNew":2,
+			"longRunningTimerIntervalDuration":"3.00:00:00","maximumShortTimerDuration":"6.00:00:00"}`)
+	}
+	resp := orchestration("o1")
+	if resp.GetResult().GetStatus() != rpcpb.StatusResult_Success || resp.GetReturnValue().GetJson() !=
+		`{"isDone":false,"actions":[[{"actionType":0,"functionName":"say_hello","input":"\"Tokyo\""}]],"output":null,"schemaVersion":2}` {
+		t.Fatalf("first episode: %v", resp)
+	}
+	// Each activity runs through the worker; its result goes into the
+	// history as the host records it.
+	id := 0
+	for _, city := range []string{"Tokyo", "Seattle", "Lima"} {
+		r := invoke("a-"+city, "say_hello", "activityTrigger", "input", `"`+city+`"`)
+		result, _ := json.Marshal(r.GetReturnValue().GetJson())
+		history = append(history, ev(4, id, "2025-01-01T00:00:00Z", `,"Name":"say_hello"`), ev(13, -1, "2025-01-01T00:00:00Z", ""),
+			ev(12, -1, "2025-01-01T00:00:01Z", ""), ev(5, -1, "2025-01-01T00:00:01Z", fmt.Sprintf(`,"TaskScheduledId":%d,"Result":%s`, id, result)))
+		id++
+	}
+	resp = orchestration("o2")
+	var state struct {
+		IsDone  bool
+		Actions [][]struct {
+			ActionType   int
+			FunctionName string
+			Input        json.RawMessage
+		}
+		CustomStatus json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(resp.GetReturnValue().GetJson()), &state); err != nil {
+		t.Fatalf("second episode: %v (%v)", resp, err)
+	}
+	acts := state.Actions[0]
+	if state.IsDone || len(acts) != 6 || acts[3].FunctionName != "count_letters" || string(acts[5].Input) != `"\"Hello Lima!\""` ||
+		string(state.CustomStatus) != `{"greeted":3}` {
+		t.Fatalf("second episode: %s", resp.GetReturnValue().GetJson())
+	}
+	// The fan-out: three scheduled in one episode, completed in the next.
+	var completions []string
+	for i, g := range []string{"Hello Tokyo!", "Hello Seattle!", "Hello Lima!"} {
+		r := invoke(fmt.Sprint("c", i), "count_letters", "activityTrigger", "input", `"`+g+`"`)
+		history = append(history, ev(4, id, "2025-01-01T00:00:01Z", `,"Name":"count_letters"`))
+		completions = append(completions, ev(5, -1, "2025-01-01T00:00:02Z",
+			fmt.Sprintf(`,"TaskScheduledId":%d,"Result":"%s"`, id, r.GetReturnValue().GetJson())))
+		id++
+	}
+	history = append(history, ev(13, -1, "2025-01-01T00:00:01Z", ""), ev(12, -1, "2025-01-01T00:00:02Z", ""))
+	history = append(history, completions...)
+	resp = orchestration("o3")
+	got := resp.GetReturnValue().GetJson()
+	if !strings.Contains(got, `"isDone":true`) || !strings.Contains(got, `"output":["Hello Tokyo!","Hello Seattle!","Hello Lima!"]`) ||
+		strings.Count(got, `"actionType":9,"instanceId":"@counter@letters","operation":"add"`) != 3 {
+		t.Fatalf("last episode: %s (%v)", got, resp.GetResult())
+	}
+
+	resp = invoke("e1", "counter", "entityTrigger", "context",
+		`{"self":{"name":"counter","key":"letters"},"exists":false,"state":null,"batch":[{"name":"add","input":"12","isSignal":true},{"name":"get","input":null,"isSignal":false}]}`)
+	if got := resp.GetReturnValue().GetJson(); !strings.Contains(got, `"entityState":"12"`) || !strings.Contains(got, `"result":"12"`) {
+		t.Errorf("entity batch: %s", got)
 	}
 }
