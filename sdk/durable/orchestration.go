@@ -24,11 +24,9 @@ type OrchestrationContext struct {
 	instanceID       string
 	parentInstanceID string
 	name, version    string
-	executionID      string
 	input            json.RawMessage
 	schema           int
 	maxShortTimer    time.Duration // 0: timers are not split
-	longTimerSegment time.Duration
 
 	history   []historyEvent
 	next      int // the next history event to process
@@ -215,17 +213,15 @@ func RunOrchestrator(ctx context.Context, payload []byte, fn Orchestrator) ([]by
 	if c.schema == 0 {
 		c.schema = *p.UpperSchemaVersion
 	}
-	if c.schema >= schemaV3 && p.MaximumShortTimerDuration != "" && p.LongRunningTimerIntervalDuration != "" {
-		var err error
-		if c.maxShortTimer, err = parseTimeSpan(p.MaximumShortTimerDuration); err != nil {
+	// From V3 the host splits timers longer than its maximum into
+	// segments, which the SDK follows (the segment length is the host's
+	// business).
+	if c.schema >= schemaV3 && p.MaximumShortTimerDuration != "" {
+		d, err := parseTimeSpan(p.MaximumShortTimerDuration)
+		if err != nil {
 			return nil, err
 		}
-		if c.longTimerSegment, err = parseTimeSpan(p.LongRunningTimerIntervalDuration); err != nil {
-			return nil, err
-		}
-		if c.maxShortTimer <= 0 || c.longTimerSegment <= 0 {
-			c.maxShortTimer = 0
-		}
+		c.maxShortTimer = max(d, 0)
 	}
 	for i, e := range c.history {
 		if e.EventType == evOrchestratorStarted {
@@ -246,9 +242,6 @@ func RunOrchestrator(ctx context.Context, payload []byte, fn Orchestrator) ([]by
 		case evExecutionStarted:
 			started = true
 			c.name, c.version = e.Name, e.Version
-			if e.OrchestrationInstance != nil {
-				c.executionID = e.OrchestrationInstance.ExecutionID
-			}
 			if len(c.input) == 0 && e.Input != nil {
 				c.input = json.RawMessage(*e.Input)
 			}
@@ -278,14 +271,17 @@ func RunOrchestrator(ctx context.Context, payload []byte, fn Orchestrator) ([]by
 func (c *OrchestrationContext) run(fn Orchestrator) {
 	returned := false
 	defer func() {
-		if !returned && !c.exiting {
-			if v := recover(); v != nil {
-				c.err = &PanicError{Value: v, Stack: debug.Stack()}
-			} else {
-				c.err = errors.New("the orchestrator's goroutine exited (runtime.Goexit)")
-			}
+		// Also a panic of a deferred call while block ends the episode.
+		v := recover()
+		switch {
+		case v != nil:
+			c.err, c.finished = &PanicError{Value: v, Stack: debug.Stack()}, true
+		case c.exiting: // block ended the episode
+		case !returned:
+			c.err, c.finished = errors.New("the orchestrator's goroutine exited (runtime.Goexit)"), true
+		default:
+			c.finished = true
 		}
-		c.finished = !c.exiting
 		c.yielded <- struct{}{}
 	}()
 	c.output, c.err = fn(c)
@@ -374,11 +370,11 @@ func (c *OrchestrationContext) complete(e historyEvent) {
 	delete(c.open, id)
 	switch e.EventType {
 	case evTimerFired:
-		t.timerFired(id)
+		t.timerFired()
 	case evTaskCompleted, evSubOrchestrationInstanceCompleted:
-		t.succeeded(id, result(e.Result))
+		t.succeeded(result(e.Result))
 	default:
-		t.failed(id, failure(t, e))
+		t.failed(failure(t, e))
 	}
 }
 

@@ -514,3 +514,17 @@ func TestHistoryTimesWithoutZone(t *testing.T) {
 	}
 	sameJSON(t, state, `{"isDone":true,"actions":[[]],"output":"o","schemaVersion":2}`)
 }
+
+// A deferred call that panics while a pending Await ends the episode
+// fails the orchestration instead of crashing the worker.
+func TestPanicWhileTheEpisodeEnds(t *testing.T) {
+	fn := func(ctx *durable.OrchestrationContext) (any, error) {
+		defer func() { panic("cleanup failed") }()
+		return nil, ctx.CallActivity("A").Await(nil)
+	}
+	_, err := durable.RunOrchestrator(context.Background(), newHistory(t, "o", nil).payload(), fn)
+	var pe *durable.PanicError
+	if !errors.As(err, &pe) || pe.Value != "cleanup failed" {
+		t.Fatalf("want the deferred call's panic, got %v", err)
+	}
+}

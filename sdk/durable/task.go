@@ -214,11 +214,11 @@ func (t *task) kindName() string {
 	return "task"
 }
 
-func (t *task) succeeded(id int, v json.RawMessage) {
+func (t *task) succeeded(v json.RawMessage) {
 	t.state, t.value = succeeded, v
 }
 
-func (t *task) failed(id int, err *TaskFailedError) {
+func (t *task) failed(err *TaskFailedError) {
 	if t.retry == nil {
 		t.state, t.err = failed, err
 		return
@@ -231,7 +231,7 @@ func (t *task) failed(id int, err *TaskFailedError) {
 	t.c.track(t, t.c.nextID())
 }
 
-func (t *task) timerFired(id int) {
+func (t *task) timerFired() {
 	c := t.c
 	switch {
 	case t.retry != nil && t.retryWaiting:

@@ -49,11 +49,6 @@ type historyEvent struct {
 	Details         *string         `json:"Details,omitempty"`
 	FailureDetails  *failureDetails `json:"FailureDetails,omitempty"`
 	InstanceID      string          `json:"InstanceId,omitempty"`
-
-	OrchestrationInstance *struct {
-		InstanceID  string `json:"InstanceId"`
-		ExecutionID string `json:"ExecutionId"`
-	} `json:"OrchestrationInstance,omitempty"`
 }
 
 // failureDetails is DTFx's FailureDetails.
@@ -65,15 +60,14 @@ type failureDetails struct {
 
 // orchestrationPayload is the orchestration trigger's value.
 type orchestrationPayload struct {
-	History                          []historyEvent  `json:"history"`
-	Input                            json.RawMessage `json:"input"`
-	InstanceID                       string          `json:"instanceId"`
-	IsReplaying                      bool            `json:"isReplaying"`
-	ParentInstanceID                 string          `json:"parentInstanceId"`
-	UpperSchemaVersion               *int            `json:"upperSchemaVersion"`
-	UpperSchemaVersionNew            int             `json:"upperSchemaVersionNew"`
-	LongRunningTimerIntervalDuration string          `json:"longRunningTimerIntervalDuration"`
-	MaximumShortTimerDuration        string          `json:"maximumShortTimerDuration"`
+	History                   []historyEvent  `json:"history"`
+	Input                     json.RawMessage `json:"input"`
+	InstanceID                string          `json:"instanceId"`
+	IsReplaying               bool            `json:"isReplaying"`
+	ParentInstanceID          string          `json:"parentInstanceId"`
+	UpperSchemaVersion        *int            `json:"upperSchemaVersion"`
+	UpperSchemaVersionNew     int             `json:"upperSchemaVersionNew"`
+	MaximumShortTimerDuration string          `json:"maximumShortTimerDuration"`
 }
 
 // Replay schema versions (the extension's ReplaySchema).
