@@ -191,6 +191,7 @@ type Function struct {
 	name, id    string
 	source      string
 	trigger     *binding
+	in          []*binding // input bindings
 	out         []*binding
 	retry       *RetryOptions
 	httpHandler http.HandlerFunc

@@ -63,6 +63,12 @@
 // missing schedule, queue name or path is reported to the host as the
 // function's indexing error.
 //
+// Durable Functions (package github.com/funcd/funcd/sdk/durable) register
+// on the App too: Orchestration, Activity and Entity add functions with
+// an orchestrationTrigger, activityTrigger or entityTrigger, and a
+// function's DurableClient method adds a durableClient input, whose
+// client the handler gets with durable.GetClient.
+//
 // # Handlers and outputs
 //
 // Handlers are typed (HTTPHandler, TimerHandler, QueueHandler,

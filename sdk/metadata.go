@@ -61,7 +61,7 @@ func (f *Function) check() error {
 
 // metadata is the function's RpcFunctionMetadata for worker indexing.
 func (f *Function) metadata() *rpcpb.RpcFunctionMetadata {
-	all := append([]*binding{f.trigger}, f.out...)
+	all := append(append([]*binding{f.trigger}, f.in...), f.out...)
 	m := &rpcpb.RpcFunctionMetadata{
 		FunctionId: f.id,
 		Name:       f.name,

@@ -30,6 +30,11 @@ var Functions func(app any) []*Function
 // worker's capabilities; package sdk sets it.
 var Capabilities func(app any) map[string]string
 
+// DurableClientInput returns the value of the durableClient input
+// binding of ctx's invocation (nil if the function has none); package sdk
+// sets it, package sdk/durable calls it.
+var DurableClientInput func(ctx context.Context) ([]byte, error)
+
 // sink receives log records once the stream is open.
 var sink atomic.Pointer[func(*rpcpb.RpcLog)]
 
