@@ -62,11 +62,12 @@ func applyOptions(what string, opts []Option, allowed ...string) *callOptions {
 	return o
 }
 
-// RetryPolicy retries a failed activity or sub-orchestration. The host
-// runs the retries with durable timers: after failure n (from 1) it waits
-// InitialRetryInterval × BackoffCoefficient^(n-1), at most
-// MaxRetryInterval, and gives up after MaxAttempts attempts or once
-// RetryTimeout has passed since the first.
+// RetryPolicy retries a failed activity or sub-orchestration. The
+// orchestration runs the retries itself with durable timers: after failure
+// n (from 1) it waits InitialRetryInterval × BackoffCoefficient^(n-1), at
+// most MaxRetryInterval, and gives up after MaxAttempts attempts or once
+// RetryTimeout has passed since the first. Each attempt and each wait is a
+// task of its own in the history.
 type RetryPolicy struct {
 	MaxAttempts          int           // at least 1
 	InitialRetryInterval time.Duration // more than 0
@@ -131,7 +132,7 @@ func (c *OrchestrationContext) CallActivity(name string, opts ...Option) Task {
 		input = nil
 	}
 	a := &action{typ: actCallActivity, functionName: name, input: input}
-	return c.schedule(kindActivity, name, a, o.retry, actCallActivityWithRetry)
+	return c.schedule(kindActivity, name, a, o.retry)
 }
 
 // CallSubOrchestrator schedules the orchestrator name as a
@@ -148,18 +149,17 @@ func (c *OrchestrationContext) CallSubOrchestrator(name string, opts ...Option) 
 		}
 	}
 	a := &action{typ: actCallSubOrchestrator, functionName: name, input: input, instanceID: o.instanceID, version: o.version}
-	return c.schedule(kindSubOrchestration, name, a, o.retry, actCallSubOrchestratorWithRetry)
+	return c.schedule(kindSubOrchestration, name, a, o.retry)
 }
 
-func (c *OrchestrationContext) schedule(kind taskKind, name string, a *action, retry *RetryPolicy, retryType actionType) Task {
+func (c *OrchestrationContext) schedule(kind taskKind, name string, a *action, retry *RetryPolicy) Task {
 	t := &task{c: c, kind: kind, name: name, act: a}
 	if retry != nil {
 		if err := retry.check(); err != nil {
 			return c.failedTask(kind, name, fmt.Errorf("durable: the retry policy of %s %q: %w", t.kindName(), name, err))
 		}
 		p := *retry
-		t.retry, t.attempt = &p, 1
-		a.typ, a.retry = retryType, &p
+		t.retry, t.attempt, t.firstAttempt = &p, 1, c.now
 	}
 	c.addAction(a)
 	c.track(t, c.nextID())
@@ -179,9 +179,10 @@ func (c *OrchestrationContext) CreateTimerAt(at time.Time) Task {
 }
 
 func (c *OrchestrationContext) timer(at time.Time) *task {
-	a := &action{typ: actCreateTimer, fireAt: at}
-	t := &task{c: c, kind: kindTimer, act: a, fireAt: at,
+	t := &task{c: c, kind: kindTimer, fireAt: at,
 		long: c.maxShortTimer > 0 && at.Sub(c.now) > c.maxShortTimer}
+	a := &action{typ: actCreateTimer, fireAt: c.segmentEnd(at)}
+	t.act = a
 	c.addAction(a)
 	c.track(t, c.nextID())
 	return t
@@ -261,4 +262,29 @@ func (c *OrchestrationContext) SignalEntity(id EntityID, op string, opts ...Opti
 	c.addAction(&action{typ: actSignalEntity, instanceID: id.String(), operation: op, input: input})
 	c.nextID()
 	return nil
+}
+
+// segmentEnd is when the next timer toward at fires: at itself, or, for a
+// timer longer than the host's maximum, the end of the next segment.
+func (c *OrchestrationContext) segmentEnd(at time.Time) time.Time {
+	if c.maxShortTimer > 0 && at.Sub(c.now) > c.maxShortTimer {
+		return c.now.Add(c.longInterval)
+	}
+	return at
+}
+
+// delay is the wait after failure n (from 1).
+func (p *RetryPolicy) delay(n int) time.Duration {
+	coef := p.BackoffCoefficient
+	if coef == 0 {
+		coef = 1
+	}
+	d := float64(p.InitialRetryInterval) * math.Pow(coef, float64(n-1))
+	if p.MaxRetryInterval > 0 && d > float64(p.MaxRetryInterval) {
+		return p.MaxRetryInterval
+	}
+	if d > float64(math.MaxInt64) {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(d)
 }

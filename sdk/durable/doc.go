@@ -84,9 +84,10 @@
 // list). Each task's action is listed in creation order, WhenAll and
 // WhenAny add none: funcd's host schedules every action with no record in
 // history. Retries (WithRetryPolicy) and timers longer than the host's
-// maximum are run by the host with extra timers and attempts, which this
-// package follows. A failed orchestrator fails its invocation with the
-// state after the $OutOfProcData$ label.
+// maximum are run by this package with plain timers and attempts, each an
+// action of its own, so that the numbering never depends on the host
+// adding tasks. A failed orchestrator fails its invocation with the state
+// after the $OutOfProcData$ label.
 //
 // # Entities and clients
 //

@@ -27,6 +27,7 @@ type OrchestrationContext struct {
 	input            json.RawMessage
 	schema           int
 	maxShortTimer    time.Duration // 0: timers are not split
+	longInterval     time.Duration // the length of a long timer's segments
 
 	history   []historyEvent
 	next      int // the next history event to process
@@ -213,15 +214,21 @@ func RunOrchestrator(ctx context.Context, payload []byte, fn Orchestrator) ([]by
 	if c.schema == 0 {
 		c.schema = *p.UpperSchemaVersion
 	}
-	// From V3 the host splits timers longer than its maximum into
-	// segments, which the SDK follows (the segment length is the host's
-	// business).
-	if c.schema >= schemaV3 && p.MaximumShortTimerDuration != "" {
+	// A timer longer than the host's maximum is a series of timers of at
+	// most longRunningTimerIntervalDuration, which the SDK schedules one
+	// after the other.
+	if p.MaximumShortTimerDuration != "" && p.LongRunningTimerIntervalDuration != "" {
 		d, err := parseTimeSpan(p.MaximumShortTimerDuration)
 		if err != nil {
 			return nil, err
 		}
-		c.maxShortTimer = max(d, 0)
+		iv, err := parseTimeSpan(p.LongRunningTimerIntervalDuration)
+		if err != nil {
+			return nil, err
+		}
+		if d > 0 && iv > 0 && iv <= d {
+			c.maxShortTimer, c.longInterval = d, iv
+		}
 	}
 	for i, e := range c.history {
 		if e.EventType == evOrchestratorStarted {

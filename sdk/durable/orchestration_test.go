@@ -195,42 +195,59 @@ func retrying(ctx *durable.OrchestrationContext) (any, error) {
 	return out, err
 }
 
-const flaky = `{"actionType":1,"functionName":"Flaky","input":1,"retryOptions":{"firstRetryIntervalInMilliseconds":5000,"maxNumberOfAttempts":3,"backoffCoefficient":2}}`
+const flaky = `{"actionType":0,"functionName":"Flaky","input":1}`
+
+// timerAt is a CreateTimer action.
+func timerAt(at time.Time) string {
+	return `{"actionType":5,"fireAt":"` + at.UTC().Format("2006-01-02T15:04:05.000Z") + `","isCanceled":false}`
+}
 
 func TestRetryThenSuccess(t *testing.T) {
 	h := newHistory(t, "o", nil)
 	sameJSON(t, run(t, h, retrying), `{"isDone":false,"actions":[[`+flaky+`]],"output":null,"schemaVersion":2}`)
-	// TaskScheduled n → TaskFailed n → TimerCreated n+1 → TimerFired → TaskScheduled n+2.
+	// The SDK runs the retries itself, each wait and attempt a task of its
+	// own: TaskScheduled 0 → TaskFailed → TimerCreated 1 → TimerFired →
+	// TaskScheduled 2 → ...
 	a := h.scheduled("Flaky")
 	h.episode(time.Second).failed(a, "Activity function 'Flaky' failed: 1", "")
-	tm := h.timerCreated(h.now.Add(5 * time.Second))
+	first := h.now.Add(5 * time.Second)
+	sameJSON(t, run(t, h, retrying), `{"isDone":false,"actions":[[`+flaky+`,`+timerAt(first)+`]],"output":null,"schemaVersion":2}`)
+	tm := h.timerCreated(first)
 	h.episode(5*time.Second).timerFired(tm, h.now)
 	a2 := h.scheduled("Flaky")
 	h.episode(time.Second).failed(a2, "Activity function 'Flaky' failed: 2", "")
-	tm2 := h.timerCreated(h.now.Add(10 * time.Second))
+	second := h.now.Add(10 * time.Second) // backoff coefficient 2
+	tm2 := h.timerCreated(second)
 	h.episode(10*time.Second).timerFired(tm2, h.now)
 	a3 := h.scheduled("Flaky")
-	sameJSON(t, run(t, h, retrying), `{"isDone":false,"actions":[[`+flaky+`]],"output":null,"schemaVersion":2}`)
+	attempts := flaky + `,` + timerAt(first) + `,` + flaky + `,` + timerAt(second) + `,` + flaky
+	sameJSON(t, run(t, h, retrying), `{"isDone":false,"actions":[[`+attempts+`]],"output":null,"schemaVersion":2}`)
 	h.episode(time.Second).completed(a3, `"third time"`)
 	after := `{"actionType":0,"functionName":"After"}`
-	sameJSON(t, run(t, h, retrying), `{"isDone":false,"actions":[[`+flaky+`,`+after+`]],"output":null,"schemaVersion":2}`)
+	sameJSON(t, run(t, h, retrying), `{"isDone":false,"actions":[[`+attempts+`,`+after+`]],"output":null,"schemaVersion":2}`)
 	if b := h.scheduled("After"); b != 5 {
 		t.Fatalf("After got id %d in the test's history, want 5", b)
 	}
 	h.episode(time.Second).completed(5, `null`)
-	sameJSON(t, run(t, h, retrying), `{"isDone":true,"actions":[[`+flaky+`,`+after+`]],"output":"third time","schemaVersion":2}`)
+	sameJSON(t, run(t, h, retrying), `{"isDone":true,"actions":[[`+attempts+`,`+after+`]],"output":"third time","schemaVersion":2}`)
 }
 
 func TestRetryGivesUp(t *testing.T) {
 	h := newHistory(t, "o", nil)
+	var actions []string
 	for i := range 3 {
 		a := h.scheduled("Flaky")
+		actions = append(actions, flaky)
 		h.episode(time.Second).failed(a, fmt.Sprintf("Activity function 'Flaky' failed: attempt %d", i+1), "details")
-		// A timer after every failure, the last one included.
-		tm := h.timerCreated(h.now)
-		h.episode(time.Second).timerFired(tm, h.now)
+		if i < 2 {
+			at := h.now.Add(5 * time.Second << i)
+			actions = append(actions, timerAt(at))
+			tm := h.timerCreated(at)
+			h.episode(5*time.Second<<i).timerFired(tm, h.now)
+		}
 	}
-	sameJSON(t, run(t, h, retrying), `{"isDone":true,"actions":[[`+flaky+`]],"output":"gave up: Activity function 'Flaky' failed: attempt 3","schemaVersion":2}`)
+	// No timer after the last attempt: the task fails at once.
+	sameJSON(t, run(t, h, retrying), `{"isDone":true,"actions":[[`+strings.Join(actions, ",")+`]],"output":"gave up: Activity function 'Flaky' failed: attempt 3","schemaVersion":2}`)
 }
 
 func TestSubOrchestration(t *testing.T) {
@@ -415,22 +432,24 @@ func TestLongTimerFiresInSegments(t *testing.T) {
 		return nil, ctx.CallActivity("After").Await(nil)
 	}
 	final := t0.Add(10 * 24 * time.Hour)
-	timer := `{"actionType":5,"fireAt":"2025-01-11T00:00:00.000Z","isCanceled":false}`
 	h := newHistory(t, "o", nil)
-	// The host splits the timer into segments of 3 days, each with its
-	// own number: +3d, +6d, +9d, then the remainder.
-	for _, at := range []time.Time{t0.Add(72 * time.Hour), t0.Add(144 * time.Hour), t0.Add(216 * time.Hour), final} {
-		sameJSON(t, run(t, h, fn), `{"isDone":false,"actions":[[`+timer+`]],"output":null,"schemaVersion":2}`)
+	// Longer than the host's maximum (6 days): segments of 3 days while
+	// more than 6 days remain, then the rest, each a timer of its own.
+	var timers []string
+	for _, at := range []time.Time{t0.Add(72 * time.Hour), t0.Add(144 * time.Hour), final} {
+		timers = append(timers, timerAt(at))
+		sameJSON(t, run(t, h, fn), `{"isDone":false,"actions":[[`+strings.Join(timers, ",")+`]],"output":null,"schemaVersion":2}`)
 		id := h.timerCreated(at)
 		h.episode(at.Sub(h.now)).timerFired(id, at)
 	}
 	after := `{"actionType":0,"functionName":"After"}`
-	sameJSON(t, run(t, h, fn), `{"isDone":false,"actions":[[`+timer+`,`+after+`]],"output":null,"schemaVersion":2}`)
-	if id := h.scheduled("After"); id != 4 {
+	all := strings.Join(timers, ",") + `,` + after
+	sameJSON(t, run(t, h, fn), `{"isDone":false,"actions":[[`+all+`]],"output":null,"schemaVersion":2}`)
+	if id := h.scheduled("After"); id != 3 {
 		t.Fatalf("After's id in the test history is %d", id)
 	}
-	h.episode(time.Second).completed(4, `null`)
-	sameJSON(t, run(t, h, fn), `{"isDone":true,"actions":[[`+timer+`,`+after+`]],"output":null,"schemaVersion":2}`)
+	h.episode(time.Second).completed(3, `null`)
+	sameJSON(t, run(t, h, fn), `{"isDone":true,"actions":[[`+all+`]],"output":null,"schemaVersion":2}`)
 }
 
 func TestEntityCallAndSignal(t *testing.T) {
@@ -485,18 +504,23 @@ func TestSubOrchestrationRetryAndFailureDetails(t *testing.T) {
 		}
 		return err.Error(), nil
 	}
-	child := `{"actionType":3,"functionName":"Child","version":"2","retryOptions":{"firstRetryIntervalInMilliseconds":1000,
-		"maxNumberOfAttempts":2,"maxRetryIntervalInMilliseconds":60000,"retryTimeoutInMilliseconds":3600000}}`
+	child := `{"actionType":2,"functionName":"Child","version":"2"}`
 	h := newHistory(t, "o", nil)
-	for range 2 {
+	var actions []string
+	for i := range 2 {
 		id := h.subCreated("Child", "exec1:0")
+		actions = append(actions, child)
 		h.episode(time.Second)
 		h.add(9, -1, map[string]any{"TaskScheduledId": id, "Reason": nil, "Details": nil,
 			"FailureDetails": map[string]any{"ErrorType": "InvalidOperationException", "ErrorMessage": "child broke", "StackTrace": nil}})
-		tm := h.timerCreated(h.now.Add(time.Second))
-		h.episode(time.Second).timerFired(tm, h.now)
+		if i == 0 {
+			at := h.now.Add(time.Second)
+			actions = append(actions, timerAt(at))
+			tm := h.timerCreated(at)
+			h.episode(time.Second).timerFired(tm, h.now)
+		}
 	}
-	sameJSON(t, run(t, h, fn), `{"isDone":true,"actions":[[`+child+`]],"output":"InvalidOperationException: child broke","schemaVersion":2}`)
+	sameJSON(t, run(t, h, fn), `{"isDone":true,"actions":[[`+strings.Join(actions, ",")+`]],"output":"InvalidOperationException: child broke","schemaVersion":2}`)
 }
 
 func TestHistoryTimesWithoutZone(t *testing.T) {

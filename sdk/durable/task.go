@@ -87,8 +87,9 @@ type task struct {
 
 	// Retries (activities and sub-orchestrations with a RetryPolicy).
 	retry        *RetryPolicy
-	attempt      int  // the attempt running or last run, from 1
-	retryWaiting bool // waiting on the timer after a failure
+	attempt      int       // the attempt running or last run, from 1
+	firstAttempt time.Time // when the first attempt was scheduled
+	retryWaiting bool      // waiting on the timer after a failure
 	lastErr      error
 
 	// Timers: the final fire time (long timers fire in segments), and the
@@ -223,12 +224,17 @@ func (t *task) failed(err *TaskFailedError) {
 		t.state, t.err = failed, err
 		return
 	}
-	// Retry: the host creates a timer after every failure, the last one
-	// included; it takes the next sequence number now.
+	c, p := t.c, t.retry
+	if t.attempt >= p.MaxAttempts || p.RetryTimeout > 0 && c.now.Sub(t.firstAttempt) >= p.RetryTimeout {
+		t.state, t.err = failed, err
+		return
+	}
+	// Wait on a durable timer, then schedule the next attempt: both are
+	// new actions, numbered now.
 	t.lastErr = err
-	t.attempt++
 	t.retryWaiting = true
-	t.c.track(t, t.c.nextID())
+	c.addAction(&action{typ: actCreateTimer, fireAt: c.now.Add(p.delay(t.attempt))})
+	c.track(t, c.nextID())
 }
 
 func (t *task) timerFired() {
@@ -236,13 +242,13 @@ func (t *task) timerFired() {
 	switch {
 	case t.retry != nil && t.retryWaiting:
 		t.retryWaiting = false
-		if t.attempt > t.retry.MaxAttempts {
-			t.state, t.err = failed, t.lastErr
-			return
-		}
-		c.track(t, c.nextID()) // the host schedules the next attempt
+		t.attempt++
+		again := *t.act
+		c.addAction(&again)
+		c.track(t, c.nextID())
 	case t.long && c.now.Before(t.fireAt):
-		// A long timer fires in segments; the host adds the next one.
+		// A long timer fires in segments: schedule the next one.
+		c.addAction(&action{typ: actCreateTimer, fireAt: c.segmentEnd(t.fireAt)})
 		c.track(t, c.nextID())
 	default:
 		t.state = succeeded

@@ -68,13 +68,11 @@ type orchestrationPayload struct {
 	UpperSchemaVersion        *int            `json:"upperSchemaVersion"`
 	UpperSchemaVersionNew     int             `json:"upperSchemaVersionNew"`
 	MaximumShortTimerDuration string          `json:"maximumShortTimerDuration"`
+	// LongRunningTimerIntervalDuration is the length of a long timer's
+	// segments.
+	LongRunningTimerIntervalDuration string `json:"longRunningTimerIntervalDuration"`
 }
 
-// Replay schema versions (the extension's ReplaySchema).
-const (
-	schemaV2 = 1
-	schemaV3 = 2
-)
 
 // actionType is an action's actionType.
 type actionType int
