@@ -73,7 +73,6 @@ type orchestrationPayload struct {
 	LongRunningTimerIntervalDuration string `json:"longRunningTimerIntervalDuration"`
 }
 
-
 // actionType is an action's actionType.
 type actionType int
 
