@@ -66,7 +66,10 @@ func reusePolicy(e *env) {
 		inst := e.instance(fmt.Sprintf("done-%d", i))
 		e.create(inst)
 		e.finish(inst, status)
-		e.clk.Advance(time.Second)
+	}
+	e.clk.Advance(time.Second)
+	for i, status := range terminal {
+		inst := e.instance(fmt.Sprintf("done-%d", i))
 		again := inst
 		again.ExecutionID = "second"
 		again.Input = `"again"`

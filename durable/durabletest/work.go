@@ -175,6 +175,7 @@ func completeOrchestration(e *env) {
 		Tasks:     []durable.ActivityTask{task(row, "Greet", 0)},
 	}), "CompleteOrchestration")
 
+	e.wantDue("with the timer set", timer.FireAt, true)
 	want := row
 	want.LastUpdatedAt = e.now()
 	e.sameInstance("the completed episode's row", e.get("parent"), want)
@@ -206,12 +207,12 @@ func completeOrchestration(e *env) {
 		if w.InstanceID == "@e@1" && w.Instance != nil {
 			t.Errorf("the entity without a row has one: %+v", w.Instance)
 		}
+		e.must(e.b.CompleteOrchestration(e.ctx, e.hub, w, durable.OrchestrationUpdate{Consumed: ids(w.Messages)}), "CompleteOrchestration")
 	}
-	wantMsgs := map[string][]string{"other": {"Hello", "hi"}, "@e@1": {"signal"}, "parent:2": {"Hello"}}
+	wantMsgs := map[string][]string{"other": {"Hello", "hi"}, "@e@1": {"signal"}, "parent:2": {"Child"}}
 	if !reflect.DeepEqual(got, wantMsgs) {
 		t.Errorf("the episode's messages reached %v, want %v", got, wantMsgs)
 	}
-	e.wantDue("with the timer set", timer.FireAt, true)
 	e.clk.Advance(time.Hour)
 	w := e.lockID("w", "parent")
 	if len(w.History) != len(events) || len(w.Messages) != 1 || !sameEvent(w.Messages[0].Event, fired.Event) {
@@ -430,9 +431,11 @@ func activityDelayAndAbandon(e *env) {
 	}
 	e.noActivity("inside the abandon's delay")
 	e.must(e.b.AbandonActivity(e.ctx, e.hub, at, 0), "AbandonActivity")
-	if again := e.lockActivity("w"); again.Name != "retry" || again.Attempts != 2 {
+	again := e.lockActivity("w")
+	if again.Name != "retry" || again.Attempts != 2 {
 		t.Errorf("after an abandon without delay: %s attempt %d, want retry attempt 2", again.Name, again.Attempts)
 	}
+	e.must(e.b.CompleteActivity(e.ctx, e.hub, again, e.taskCompleted(again, "1")), "CompleteActivity")
 	e.clk.Advance(time.Minute)
 	if again := e.lockActivity("w"); again.Name != "now" || again.Attempts != 2 {
 		t.Errorf("after the abandon's delay: %s attempt %d, want now attempt 2", again.Name, again.Attempts)
