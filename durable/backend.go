@@ -43,6 +43,10 @@ type Instance struct {
 	State []byte
 	// CreatedAt is when the instance was created (or last reset by a new
 	// start); LastUpdatedAt when a work item or a client last changed it.
+	// The backend sets both from its clock: CreateInstance and a Start set
+	// CreatedAt to now, an OrchestrationUpdate's row keeps the stored
+	// CreatedAt when its own is zero, and every write of the row sets
+	// LastUpdatedAt to now.
 	CreatedAt     time.Time
 	LastUpdatedAt time.Time
 }
@@ -224,8 +228,9 @@ type Backend interface {
 	AbandonActivity(ctx context.Context, hub string, t *ActivityTask, delay time.Duration) error
 
 	// NextDue returns the earliest VisibleAt in the future among the hub's
-	// messages and tasks, so that a dispatcher can sleep until then; ok is
-	// false when nothing waits.
+	// messages and tasks, or the earliest expiry in the future of a lock
+	// (when its work becomes due again), so that a dispatcher can sleep
+	// until then; ok is false when nothing waits.
 	NextDue(ctx context.Context, hub string) (t time.Time, ok bool, err error)
 	// Watch returns a channel that receives a value soon after a message
 	// or task may have become due in the hub, from this process or, for a

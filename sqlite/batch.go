@@ -6,6 +6,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/funcd/funcd/durable"
 	"github.com/funcd/funcd/storage"
 )
 
@@ -103,7 +104,8 @@ func (s *Store) runBatch(ctx context.Context, batch []*batchOp) {
 // caller, as opposed to a failed statement.
 func isStorageError(err error) bool {
 	for _, e := range []error{storage.ErrNotFound, storage.ErrPopReceiptMismatch, storage.ErrTooLarge,
-		storage.ErrInvalidName, storage.ErrConditionNotMet, storage.ErrLeaseHeld, storage.ErrLeaseLost} {
+		storage.ErrInvalidName, storage.ErrConditionNotMet, storage.ErrLeaseHeld, storage.ErrLeaseLost,
+		durable.ErrNotFound, durable.ErrInstanceExists, durable.ErrLockLost} {
 		if errors.Is(err, e) {
 			return true
 		}

@@ -76,9 +76,12 @@ type Store struct {
 	w      *sql.DB // the one writing connection
 	r      *sql.DB // reading connections
 	stmts  statements
+	dstmts durableStatements
 	queueW watchers
 	blobW  watchers
-	batch  batcher
+	// durableW watches task hubs, by hub name.
+	durableW watchers
+	batch    batcher
 
 	stopWatch chan struct{} // closed by Close: ends watchOthers
 	closeOnce sync.Once
@@ -159,6 +162,13 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if err := s.prepare(ctx); err != nil {
+		s.stmts.close()
+		s.closeDBs()
+		return nil, err
+	}
+	if err := s.prepareDurable(ctx); err != nil {
+		s.stmts.close()
+		s.dstmts.close()
 		s.closeDBs()
 		return nil, err
 	}
@@ -176,6 +186,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.stopWatch) })
 	s.watching.Wait()
 	s.stmts.close()
+	s.dstmts.close()
 	return s.closeDBs()
 }
 
@@ -269,6 +280,8 @@ CREATE TABLE checkpoints (
 	value TEXT NOT NULL
 ) WITHOUT ROWID;
 `,
+	// 2: the durable task hubs (durable.go).
+	durableSchema,
 }
 
 // migrate brings the schema up to date in one transaction, recording the

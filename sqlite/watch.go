@@ -93,7 +93,7 @@ func (s *Store) watchOthers(stop <-chan struct{}) {
 			return
 		case <-t.C:
 		}
-		if !s.queueW.watched() && !s.blobW.watched() {
+		if !s.queueW.watched() && !s.blobW.watched() && !s.durableW.watched() {
 			last = -1
 			continue
 		}
@@ -104,6 +104,7 @@ func (s *Store) watchOthers(stop <-chan struct{}) {
 		if last >= 0 && v != last {
 			s.queueW.notifyAll()
 			s.blobW.notifyAll()
+			s.durableW.notifyAll()
 		}
 		last = v
 	}

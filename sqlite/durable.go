@@ -1,0 +1,967 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/funcd/funcd/durable"
+)
+
+// The durable task hubs (durable.Backend) live in six tables, every row
+// keyed by its hub:
+//
+//   - durable_instances: one row per instance (its current execution).
+//   - durable_history: the current execution's events, one JSON row each,
+//     numbered by seq from 0.
+//   - durable_messages: the instances' inboxes. due is when a message may
+//     be delivered (its VisibleAt, or when it was sent), which orders the
+//     hub's ready work; visible is VisibleAt as sent.
+//   - durable_locks: the instances locked for an episode, with the lock's
+//     random token and expiry. An instance is ready when it has a due
+//     message and no unexpired lock.
+//   - durable_tasks: activity tasks. A locked task's due is its lock's
+//     expiry, so one index finds both new tasks and tasks whose owner
+//     died.
+//   - durable_hubs: the hubs created.
+//
+// Every write goes through the group-commit batcher, and LockNext*
+// and NextDue walk the (hub, due) indexes from their start, so their cost
+// does not grow with the number of instances waiting for a timer or an
+// activity.
+const durableSchema = `
+CREATE TABLE durable_hubs (
+	name    TEXT PRIMARY KEY,
+	created INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE durable_instances (
+	hub           TEXT NOT NULL,
+	id            TEXT NOT NULL,
+	execution_id  TEXT NOT NULL,
+	name          TEXT NOT NULL,
+	version       TEXT NOT NULL,
+	status        INTEGER NOT NULL,
+	input         TEXT NOT NULL,
+	output        TEXT NOT NULL,
+	custom_status TEXT NOT NULL,
+	parent_id     TEXT NOT NULL,
+	state         BLOB,
+	created       INTEGER NOT NULL,
+	updated       INTEGER NOT NULL,
+	PRIMARY KEY (hub, id)
+) WITHOUT ROWID;
+CREATE INDEX durable_instances_created ON durable_instances (hub, created, id);
+
+CREATE TABLE durable_history (
+	hub      TEXT NOT NULL,
+	instance TEXT NOT NULL,
+	seq      INTEGER NOT NULL,
+	event    BLOB NOT NULL,
+	PRIMARY KEY (hub, instance, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE durable_messages (
+	id       INTEGER PRIMARY KEY AUTOINCREMENT,
+	hub      TEXT NOT NULL,
+	instance TEXT NOT NULL,
+	visible  INTEGER NOT NULL,
+	due      INTEGER NOT NULL,
+	event    BLOB NOT NULL
+);
+-- Ready work, oldest due first (the rowid breaks ties in send order).
+CREATE INDEX durable_messages_due ON durable_messages (hub, due);
+-- One instance's inbox, in ID order.
+CREATE INDEX durable_messages_inbox ON durable_messages (hub, instance);
+
+CREATE TABLE durable_locks (
+	hub      TEXT NOT NULL,
+	instance TEXT NOT NULL,
+	owner    TEXT NOT NULL,
+	token    INTEGER NOT NULL,
+	until    INTEGER NOT NULL,
+	PRIMARY KEY (hub, instance)
+) WITHOUT ROWID;
+CREATE INDEX durable_locks_until ON durable_locks (hub, until);
+
+CREATE TABLE durable_tasks (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	hub          TEXT NOT NULL,
+	instance     TEXT NOT NULL,
+	execution_id TEXT NOT NULL,
+	name         TEXT NOT NULL,
+	task_id      INTEGER NOT NULL,
+	input        TEXT NOT NULL,
+	visible      INTEGER NOT NULL,
+	due          INTEGER NOT NULL,
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	owner        TEXT NOT NULL DEFAULT '',
+	token        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX durable_tasks_due ON durable_tasks (hub, due);
+CREATE INDEX durable_tasks_instance ON durable_tasks (hub, instance);
+`
+
+var _ durable.Backend = (*Store)(nil)
+
+// durableStatements are the prepared statements of the durable hot paths:
+// writes on the writing connection, reads on the reading ones.
+type durableStatements struct {
+	insMessage, delMessage, insTask, insHistory, nextSeq, upsertInstance, lockToken, delLock,
+	pickInstance, setLock, lockTask, deleteTask *sql.Stmt
+	readInstance, readHistory, readInbox *sql.Stmt
+}
+
+func (st *durableStatements) close() {
+	for _, s := range []*sql.Stmt{st.insMessage, st.delMessage, st.insTask, st.insHistory, st.nextSeq,
+		st.upsertInstance, st.lockToken, st.delLock, st.pickInstance, st.setLock, st.lockTask, st.deleteTask,
+		st.readInstance, st.readHistory, st.readInbox} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+const (
+	instanceColumns = `id, execution_id, name, version, status, input, output, custom_status, parent_id, state, created, updated`
+	taskColumns     = `id, instance, execution_id, name, task_id, input, visible, attempts, token`
+)
+
+func (s *Store) prepareDurable(ctx context.Context) error {
+	for _, p := range []struct {
+		db    *sql.DB
+		stmt  **sql.Stmt
+		query string
+	}{
+		{s.w, &s.dstmts.insMessage, `INSERT INTO durable_messages (hub, instance, visible, due, event) VALUES (?, ?, ?, ?, ?)`},
+		{s.w, &s.dstmts.delMessage, `DELETE FROM durable_messages WHERE id = ? AND hub = ? AND instance = ?`},
+		{s.w, &s.dstmts.insTask, `INSERT INTO durable_tasks (hub, instance, execution_id, name, task_id, input, visible, due)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+		{s.w, &s.dstmts.insHistory, `INSERT INTO durable_history (hub, instance, seq, event) VALUES (?, ?, ?, ?)`},
+		{s.w, &s.dstmts.nextSeq, `SELECT coalesce(max(seq) + 1, 0) FROM durable_history WHERE hub = ? AND instance = ?`},
+		// ?11 is the row's new CreatedAt, 0 to keep the row's (now for a
+		// new row).
+		{s.w, &s.dstmts.upsertInstance, `INSERT INTO durable_instances (hub, ` + instanceColumns + `)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?12 = 0 THEN ?13 ELSE ?12 END, ?13)
+			ON CONFLICT (hub, id) DO UPDATE SET execution_id = excluded.execution_id, name = excluded.name,
+				version = excluded.version, status = excluded.status, input = excluded.input,
+				output = excluded.output, custom_status = excluded.custom_status, parent_id = excluded.parent_id,
+				state = excluded.state, updated = excluded.updated,
+				created = CASE WHEN ?12 = 0 THEN durable_instances.created ELSE ?12 END`},
+		{s.w, &s.dstmts.lockToken, `SELECT token FROM durable_locks WHERE hub = ? AND instance = ?`},
+		{s.w, &s.dstmts.delLock, `DELETE FROM durable_locks WHERE hub = ? AND instance = ? AND token = ?`},
+		// The instance whose oldest due message is oldest, among those
+		// without an unexpired lock.
+		{s.w, &s.dstmts.pickInstance, `SELECT m.instance FROM durable_messages AS m INDEXED BY durable_messages_due
+			WHERE m.hub = ?1 AND m.due <= ?2 AND NOT EXISTS (
+				SELECT 1 FROM durable_locks AS l WHERE l.hub = ?1 AND l.instance = m.instance AND l.until > ?2)
+			ORDER BY m.due, m.id LIMIT 1`},
+		{s.w, &s.dstmts.setLock, `INSERT OR REPLACE INTO durable_locks (hub, instance, owner, token, until) VALUES (?, ?, ?, ?, ?)`},
+		// One statement takes the task, so that two lockers never take
+		// the same one.
+		{s.w, &s.dstmts.lockTask, `UPDATE durable_tasks SET due = ?1, owner = ?2, token = ?3, attempts = attempts + 1
+			WHERE id = (SELECT id FROM durable_tasks INDEXED BY durable_tasks_due
+				WHERE hub = ?4 AND due <= ?5 ORDER BY due, id LIMIT 1)
+			RETURNING ` + taskColumns},
+		{s.w, &s.dstmts.deleteTask, `DELETE FROM durable_tasks WHERE id = ? AND hub = ? AND token = ?`},
+		{s.r, &s.dstmts.readInstance, `SELECT ` + instanceColumns + ` FROM durable_instances WHERE hub = ? AND id = ?`},
+		{s.r, &s.dstmts.readHistory, `SELECT event FROM durable_history WHERE hub = ? AND instance = ? ORDER BY seq`},
+		{s.r, &s.dstmts.readInbox, `SELECT id, visible, event FROM durable_messages INDEXED BY durable_messages_inbox
+			WHERE hub = ? AND instance = ? AND due <= ? ORDER BY id`},
+	} {
+		st, err := p.db.PrepareContext(ctx, p.query)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare %q: %w", p.query, err)
+		}
+		*p.stmt = st
+	}
+	return nil
+}
+
+// storedEvent is a history event as a row stores it: every field of
+// durable.Event under a short name, empty ones left out, times as Unix
+// nanoseconds. Unlike the event's own JSON it keeps the fields that its
+// type does not use.
+type storedEvent struct {
+	Type                  durable.EventType       `json:"t"`
+	ID                    int                     `json:"i,omitzero"`
+	Played                bool                    `json:"p,omitzero"`
+	Time                  int64                   `json:"ts,omitzero"`
+	Name                  string                  `json:"n,omitzero"`
+	Version               string                  `json:"v,omitzero"`
+	Input                 *string                 `json:"in,omitzero"`
+	Result                *string                 `json:"r,omitzero"`
+	TaskScheduledID       int                     `json:"ts_id,omitzero"`
+	Reason                string                  `json:"rs,omitzero"`
+	Details               string                  `json:"d,omitzero"`
+	FailureDetails        *durable.FailureDetails `json:"fd,omitzero"`
+	InstanceID            string                  `json:"ii,omitzero"`
+	FireAt                int64                   `json:"fa,omitzero"`
+	TimerID               int                     `json:"ti,omitzero"`
+	Status                durable.Status          `json:"os,omitzero"`
+	OrchestrationInstance *durable.InstanceRef    `json:"oi,omitzero"`
+	ParentInstance        *durable.ParentInstance `json:"pi,omitzero"`
+	ScheduledStartTime    *int64                  `json:"sst,omitzero"`
+	Tags                  map[string]string       `json:"tg,omitzero"`
+	Data                  string                  `json:"da,omitzero"`
+}
+
+// encodeEvent is ev as a row stores it.
+func encodeEvent(ev *durable.Event) ([]byte, error) {
+	se := storedEvent{
+		Type: ev.EventType, ID: ev.EventID, Played: ev.IsPlayed, Time: nanos(ev.Timestamp),
+		Name: ev.Name, Version: ev.Version, Input: ev.Input, Result: ev.Result,
+		TaskScheduledID: ev.TaskScheduledID, Reason: ev.Reason, Details: ev.Details, FailureDetails: ev.FailureDetails,
+		InstanceID: ev.InstanceID, FireAt: nanos(ev.FireAt), TimerID: ev.TimerID, Status: ev.OrchestrationStatus,
+		OrchestrationInstance: ev.OrchestrationInstance, ParentInstance: ev.ParentInstance, Tags: ev.Tags, Data: ev.Data,
+	}
+	if ev.ScheduledStartTime != nil {
+		n := nanos(*ev.ScheduledStartTime)
+		se.ScheduledStartTime = &n
+	}
+	b, err := json.Marshal(&se)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode a %v event: %w", ev.EventType, err)
+	}
+	return b, nil
+}
+
+// decodeEvent undoes encodeEvent.
+func decodeEvent(b []byte) (durable.Event, error) {
+	var se storedEvent
+	if err := json.Unmarshal(b, &se); err != nil {
+		return durable.Event{}, fmt.Errorf("sqlite: decode a stored event: %w", err)
+	}
+	ev := durable.Event{
+		EventType: se.Type, EventID: se.ID, IsPlayed: se.Played, Timestamp: fromNanos(se.Time),
+		Name: se.Name, Version: se.Version, Input: se.Input, Result: se.Result,
+		TaskScheduledID: se.TaskScheduledID, Reason: se.Reason, Details: se.Details, FailureDetails: se.FailureDetails,
+		InstanceID: se.InstanceID, FireAt: fromNanos(se.FireAt), TimerID: se.TimerID, OrchestrationStatus: se.Status,
+		OrchestrationInstance: se.OrchestrationInstance, ParentInstance: se.ParentInstance, Tags: se.Tags, Data: se.Data,
+	}
+	if se.ScheduledStartTime != nil {
+		t := fromNanos(*se.ScheduledStartTime)
+		ev.ScheduledStartTime = &t
+	}
+	return ev, nil
+}
+
+// newLockToken is a random lock token; 0 marks an unlocked task.
+func newLockToken() int64 { return rand.Int64N(math.MaxInt64-1) + 1 }
+
+func formatToken(tok int64) string { return strconv.FormatInt(tok, 36) }
+
+// parseToken undoes formatToken; a token this store never gave is 0.
+func parseToken(s string) int64 {
+	tok, err := strconv.ParseInt(s, 36, 64)
+	if err != nil {
+		return 0
+	}
+	return tok
+}
+
+// CreateTaskHub records the hub (the tables serve every hub).
+func (s *Store) CreateTaskHub(ctx context.Context, hub string) error {
+	return s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO durable_hubs (name, created) VALUES (?, ?)`, hub, nanos(s.clock.Now()))
+		if err != nil {
+			return sqlErr("create task hub "+hub, err)
+		}
+		return nil
+	})
+}
+
+// DeleteTaskHub removes the hub and everything in it.
+func (s *Store) DeleteTaskHub(ctx context.Context, hub string) error {
+	return s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		for _, table := range []string{"durable_instances", "durable_history", "durable_messages", "durable_locks", "durable_tasks"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE hub = ?`, hub); err != nil {
+				return sqlErr("delete task hub "+hub, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM durable_hubs WHERE name = ?`, hub); err != nil {
+			return sqlErr("delete task hub "+hub, err)
+		}
+		return nil
+	})
+}
+
+// CreateInstance creates inst with start in its inbox, replacing an
+// existing instance if policy allows.
+func (s *Store) CreateInstance(ctx context.Context, hub string, inst durable.Instance, start durable.Message, policy durable.ReusePolicy) error {
+	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return s.startInstance(ctx, tx, hub, inst, start, policy)
+	})
+	if err != nil {
+		return err
+	}
+	s.durableW.notify(hub)
+	return nil
+}
+
+// startInstance writes a new instance's row and start message, replacing
+// the instance with the same id if policy allows. It checks before it
+// writes, so that a refusal leaves the batch's transaction as it was.
+func (s *Store) startInstance(ctx context.Context, tx *sql.Tx, hub string, inst durable.Instance, start durable.Message, policy durable.ReusePolicy) error {
+	var status durable.Status
+	err := tx.QueryRowContext(ctx, `SELECT status FROM durable_instances WHERE hub = ? AND id = ?`, hub, inst.ID).Scan(&status)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// A new id keeps the messages sent to it before it existed.
+	case err != nil:
+		return sqlErr("read instance "+inst.ID, err)
+	case policy == durable.OverwriteNonRunning && !status.Terminal():
+		return fmt.Errorf("instance %s of task hub %s is %v: %w", inst.ID, hub, status, durable.ErrInstanceExists)
+	default:
+		if _, err := s.deleteInstance(ctx, tx, hub, inst.ID); err != nil {
+			return err
+		}
+	}
+	now := s.clock.Now()
+	inst.CreatedAt = now
+	if err := s.writeInstance(ctx, tx, hub, &inst, now); err != nil {
+		return err
+	}
+	start.InstanceID = inst.ID
+	return s.insertMessages(ctx, tx, hub, now, start)
+}
+
+// deleteInstance deletes an instance's row, history, inbox, lock and
+// tasks, and reports whether it had a row.
+func (s *Store) deleteInstance(ctx context.Context, tx *sql.Tx, hub, id string) (bool, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM durable_instances WHERE hub = ? AND id = ?`, hub, id)
+	if err != nil {
+		return false, sqlErr("delete instance "+id, err)
+	}
+	for _, q := range []string{
+		`DELETE FROM durable_history WHERE hub = ? AND instance = ?`,
+		`DELETE FROM durable_messages WHERE hub = ? AND instance = ?`,
+		`DELETE FROM durable_locks WHERE hub = ? AND instance = ?`,
+		`DELETE FROM durable_tasks WHERE hub = ? AND instance = ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, hub, id); err != nil {
+			return false, sqlErr("delete instance "+id, err)
+		}
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// writeInstance inserts or updates an instance's row; a zero CreatedAt
+// keeps the row's (now for a new row).
+func (s *Store) writeInstance(ctx context.Context, tx *sql.Tx, hub string, inst *durable.Instance, now time.Time) error {
+	_, err := tx.StmtContext(ctx, s.dstmts.upsertInstance).ExecContext(ctx, hub, inst.ID, inst.ExecutionID, inst.Name,
+		inst.Version, inst.Status, inst.Input, inst.Output, inst.CustomStatus, inst.ParentID, inst.State,
+		nanos(inst.CreatedAt), now.UnixNano())
+	if err != nil {
+		return sqlErr("write instance "+inst.ID, err)
+	}
+	return nil
+}
+
+// insertMessages adds messages to their instances' inboxes.
+func (s *Store) insertMessages(ctx context.Context, tx *sql.Tx, hub string, now time.Time, msgs ...durable.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	stmt := tx.StmtContext(ctx, s.dstmts.insMessage)
+	for i := range msgs {
+		m := &msgs[i]
+		ev, err := encodeEvent(&m.Event)
+		if err != nil {
+			return err
+		}
+		due := now
+		if m.VisibleAt.After(now) {
+			due = m.VisibleAt
+		}
+		if _, err := stmt.ExecContext(ctx, hub, m.InstanceID, nanos(m.VisibleAt), due.UnixNano(), ev); err != nil {
+			return sqlErr("send a message to "+m.InstanceID, err)
+		}
+	}
+	return nil
+}
+
+// SendMessages adds messages to their instances' inboxes.
+func (s *Store) SendMessages(ctx context.Context, hub string, msgs ...durable.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return s.insertMessages(ctx, tx, hub, s.clock.Now(), msgs...)
+	})
+	if err != nil {
+		return err
+	}
+	s.durableW.notify(hub)
+	return nil
+}
+
+// LockNextOrchestration locks the ready instance whose oldest due message
+// is oldest and reads its work item.
+func (s *Store) LockNextOrchestration(ctx context.Context, hub, owner string, lease time.Duration) (*durable.OrchestrationWorkItem, error) {
+	now := s.clock.Now()
+	until := now.Add(lease)
+	var id string
+	tok := newLockToken()
+	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		err := tx.StmtContext(ctx, s.dstmts.pickInstance).QueryRowContext(ctx, hub, now.UnixNano()).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return sqlErr("find an orchestration to lock in task hub "+hub, err)
+		}
+		if _, err := tx.StmtContext(ctx, s.dstmts.setLock).ExecContext(ctx, hub, id, owner, tok, until.UnixNano()); err != nil {
+			return sqlErr("lock instance "+id, err)
+		}
+		return nil
+	})
+	if err != nil || id == "" {
+		return nil, err
+	}
+	// The lock keeps the instance's row and history as they are read
+	// here, outside the write lock.
+	wi := &durable.OrchestrationWorkItem{InstanceID: id, LockToken: formatToken(tok), LockedUntil: until.UTC()}
+	if err := s.readWorkItem(ctx, hub, wi, now); err != nil {
+		return nil, err
+	}
+	return wi, nil
+}
+
+// readWorkItem reads a locked instance's row, history and due messages in
+// one read transaction.
+func (s *Store) readWorkItem(ctx context.Context, hub string, wi *durable.OrchestrationWorkItem, now time.Time) error {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return sqlErr("read instance "+wi.InstanceID, err)
+	}
+	defer tx.Rollback()
+	inst, err := scanInstance(tx.StmtContext(ctx, s.dstmts.readInstance).QueryRowContext(ctx, hub, wi.InstanceID))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return sqlErr("read instance "+wi.InstanceID, err)
+	default:
+		wi.Instance = inst
+	}
+	if wi.History, err = s.readEvents(ctx, tx, hub, wi.InstanceID); err != nil {
+		return err
+	}
+	rows, err := tx.StmtContext(ctx, s.dstmts.readInbox).QueryContext(ctx, hub, wi.InstanceID, now.UnixNano())
+	if err != nil {
+		return sqlErr("read the inbox of "+wi.InstanceID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		m := durable.Message{InstanceID: wi.InstanceID}
+		var visible int64
+		var ev []byte
+		if err := rows.Scan(&m.ID, &visible, &ev); err != nil {
+			return sqlErr("read the inbox of "+wi.InstanceID, err)
+		}
+		m.VisibleAt = fromNanos(visible)
+		if m.Event, err = decodeEvent(ev); err != nil {
+			return fmt.Errorf("message %d to %s: %w", m.ID, wi.InstanceID, err)
+		}
+		wi.Messages = append(wi.Messages, m)
+	}
+	if err := rows.Err(); err != nil {
+		return sqlErr("read the inbox of "+wi.InstanceID, err)
+	}
+	return nil
+}
+
+// readEvents reads an instance's history.
+func (s *Store) readEvents(ctx context.Context, tx *sql.Tx, hub, id string) ([]durable.Event, error) {
+	rows, err := tx.StmtContext(ctx, s.dstmts.readHistory).QueryContext(ctx, hub, id)
+	if err != nil {
+		return nil, sqlErr("read the history of "+id, err)
+	}
+	defer rows.Close()
+	var out []durable.Event
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, sqlErr("read the history of "+id, err)
+		}
+		ev, err := decodeEvent(b)
+		if err != nil {
+			return nil, fmt.Errorf("history of %s, event %d: %w", id, len(out), err)
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, sqlErr("read the history of "+id, err)
+	}
+	return out, nil
+}
+
+func scanInstance(r rowScanner) (*durable.Instance, error) {
+	var inst durable.Instance
+	var created, updated int64
+	err := r.Scan(&inst.ID, &inst.ExecutionID, &inst.Name, &inst.Version, &inst.Status, &inst.Input, &inst.Output,
+		&inst.CustomStatus, &inst.ParentID, &inst.State, &created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	inst.CreatedAt, inst.LastUpdatedAt = fromNanos(created), fromNanos(updated)
+	return &inst, nil
+}
+
+// checkLock is ErrLockLost unless wi's lock is the instance's current one.
+func (s *Store) checkLock(ctx context.Context, tx *sql.Tx, hub string, wi *durable.OrchestrationWorkItem) error {
+	var tok int64
+	err := tx.StmtContext(ctx, s.dstmts.lockToken).QueryRowContext(ctx, hub, wi.InstanceID).Scan(&tok)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && tok != parseToken(wi.LockToken)) {
+		return fmt.Errorf("instance %s of task hub %s: %w", wi.InstanceID, hub, durable.ErrLockLost)
+	}
+	if err != nil {
+		return sqlErr("check the lock of "+wi.InstanceID, err)
+	}
+	return nil
+}
+
+// RenewOrchestrationLock extends wi's lock by lease from now.
+func (s *Store) RenewOrchestrationLock(ctx context.Context, hub string, wi *durable.OrchestrationWorkItem, lease time.Duration) error {
+	until := s.clock.Now().Add(lease)
+	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE durable_locks SET until = ? WHERE hub = ? AND instance = ? AND token = ?`,
+			until.UnixNano(), hub, wi.InstanceID, parseToken(wi.LockToken))
+		if err != nil {
+			return sqlErr("renew the lock of "+wi.InstanceID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("instance %s of task hub %s: %w", wi.InstanceID, hub, durable.ErrLockLost)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	wi.LockedUntil = until.UTC()
+	return nil
+}
+
+// CompleteOrchestration commits an episode and releases its lock.
+func (s *Store) CompleteOrchestration(ctx context.Context, hub string, wi *durable.OrchestrationWorkItem, u durable.OrchestrationUpdate) error {
+	// Encode outside the write lock.
+	events := make([][]byte, len(u.NewEvents))
+	for i := range u.NewEvents {
+		var err error
+		if events[i], err = encodeEvent(&u.NewEvents[i]); err != nil {
+			return err
+		}
+	}
+	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.checkLock(ctx, tx, hub, wi); err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		id := wi.InstanceID
+		if u.Instance != nil {
+			inst := *u.Instance
+			inst.ID = id
+			if err := s.writeInstance(ctx, tx, hub, &inst, now); err != nil {
+				return err
+			}
+		}
+		seq := 0
+		if u.ResetHistory {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM durable_history WHERE hub = ? AND instance = ?`, hub, id); err != nil {
+				return sqlErr("reset the history of "+id, err)
+			}
+		} else if len(events) > 0 {
+			if err := tx.StmtContext(ctx, s.dstmts.nextSeq).QueryRowContext(ctx, hub, id).Scan(&seq); err != nil {
+				return sqlErr("read the history of "+id, err)
+			}
+		}
+		if len(events) > 0 {
+			ins := tx.StmtContext(ctx, s.dstmts.insHistory)
+			for i, ev := range events {
+				if _, err := ins.ExecContext(ctx, hub, id, seq+i, ev); err != nil {
+					return sqlErr("append to the history of "+id, err)
+				}
+			}
+		}
+		if len(u.Consumed) > 0 {
+			del := tx.StmtContext(ctx, s.dstmts.delMessage)
+			for _, mid := range u.Consumed {
+				if _, err := del.ExecContext(ctx, mid, hub, id); err != nil {
+					return sqlErr("consume a message of "+id, err)
+				}
+			}
+		}
+		if err := s.insertMessages(ctx, tx, hub, now, u.Messages...); err != nil {
+			return err
+		}
+		for _, st := range u.Starts {
+			if err := s.startInstance(ctx, tx, hub, st.Instance, st.Message, durable.OverwriteAny); err != nil {
+				return err
+			}
+		}
+		if err := s.insertTasks(ctx, tx, hub, now, u.Tasks); err != nil {
+			return err
+		}
+		if _, err := tx.StmtContext(ctx, s.dstmts.delLock).ExecContext(ctx, hub, id, parseToken(wi.LockToken)); err != nil {
+			return sqlErr("unlock "+id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.durableW.notify(hub)
+	return nil
+}
+
+// insertTasks schedules activity tasks.
+func (s *Store) insertTasks(ctx context.Context, tx *sql.Tx, hub string, now time.Time, tasks []durable.ActivityTask) error {
+	if len(tasks) == 0 {
+		return nil
+	}
+	stmt := tx.StmtContext(ctx, s.dstmts.insTask)
+	for _, t := range tasks {
+		due := now
+		if t.VisibleAt.After(now) {
+			due = t.VisibleAt
+		}
+		_, err := stmt.ExecContext(ctx, hub, t.InstanceID, t.ExecutionID, t.Name, t.TaskID, t.Input, nanos(t.VisibleAt), due.UnixNano())
+		if err != nil {
+			return sqlErr(fmt.Sprintf("schedule activity %s for %s", t.Name, t.InstanceID), err)
+		}
+	}
+	return nil
+}
+
+// AbandonOrchestration releases wi's lock; the instance's due messages are
+// due again after delay.
+func (s *Store) AbandonOrchestration(ctx context.Context, hub string, wi *durable.OrchestrationWorkItem, delay time.Duration) error {
+	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.checkLock(ctx, tx, hub, wi); err != nil {
+			return err
+		}
+		if delay > 0 {
+			now := s.clock.Now()
+			_, err := tx.ExecContext(ctx, `UPDATE durable_messages SET due = ?1 WHERE hub = ?2 AND instance = ?3 AND due <= ?4`,
+				now.Add(delay).UnixNano(), hub, wi.InstanceID, now.UnixNano())
+			if err != nil {
+				return sqlErr("delay the messages of "+wi.InstanceID, err)
+			}
+		}
+		if _, err := tx.StmtContext(ctx, s.dstmts.delLock).ExecContext(ctx, hub, wi.InstanceID, parseToken(wi.LockToken)); err != nil {
+			return sqlErr("unlock "+wi.InstanceID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.durableW.notify(hub)
+	return nil
+}
+
+// LockNextActivity locks the oldest due activity task.
+func (s *Store) LockNextActivity(ctx context.Context, hub, owner string, lease time.Duration) (*durable.ActivityTask, error) {
+	now := s.clock.Now()
+	var t *durable.ActivityTask
+	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		row := tx.StmtContext(ctx, s.dstmts.lockTask).QueryRowContext(ctx, now.Add(lease).UnixNano(), owner, newLockToken(), hub, now.UnixNano())
+		var visible, tok int64
+		at := durable.ActivityTask{}
+		err := row.Scan(&at.ID, &at.InstanceID, &at.ExecutionID, &at.Name, &at.TaskID, &at.Input, &visible, &at.Attempts, &tok)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return sqlErr("lock an activity task in task hub "+hub, err)
+		}
+		at.VisibleAt, at.LockToken = fromNanos(visible), formatToken(tok)
+		t = &at
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// taskLost is ErrLockLost for t.
+func taskLost(hub string, t *durable.ActivityTask) error {
+	return fmt.Errorf("activity task %d (%s of %s) in task hub %s: %w", t.ID, t.Name, t.InstanceID, hub, durable.ErrLockLost)
+}
+
+// RenewActivityLock extends t's lock by lease from now.
+func (s *Store) RenewActivityLock(ctx context.Context, hub string, t *durable.ActivityTask, lease time.Duration) error {
+	until := s.clock.Now().Add(lease)
+	return s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE durable_tasks SET due = ? WHERE id = ? AND hub = ? AND token = ?`,
+			until.UnixNano(), t.ID, hub, parseToken(t.LockToken))
+		if err != nil {
+			return sqlErr("renew the lock of activity task "+strconv.FormatInt(t.ID, 10), err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return taskLost(hub, t)
+		}
+		return nil
+	})
+}
+
+// CompleteActivity deletes t and sends result.
+func (s *Store) CompleteActivity(ctx context.Context, hub string, t *durable.ActivityTask, result durable.Message) error {
+	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.StmtContext(ctx, s.dstmts.deleteTask).ExecContext(ctx, t.ID, hub, parseToken(t.LockToken))
+		if err != nil {
+			return sqlErr("complete activity task "+strconv.FormatInt(t.ID, 10), err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return taskLost(hub, t)
+		}
+		return s.insertMessages(ctx, tx, hub, s.clock.Now(), result)
+	})
+	if err != nil {
+		return err
+	}
+	s.durableW.notify(hub)
+	return nil
+}
+
+// AbandonActivity releases t's lock; it is due again after delay.
+func (s *Store) AbandonActivity(ctx context.Context, hub string, t *durable.ActivityTask, delay time.Duration) error {
+	due := s.clock.Now().Add(max(delay, 0))
+	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE durable_tasks SET due = ?, owner = '', token = 0 WHERE id = ? AND hub = ? AND token = ?`,
+			due.UnixNano(), t.ID, hub, parseToken(t.LockToken))
+		if err != nil {
+			return sqlErr("abandon activity task "+strconv.FormatInt(t.ID, 10), err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return taskLost(hub, t)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.durableW.notify(hub)
+	return nil
+}
+
+// NextDue returns the earliest future time at which a message or task
+// becomes due, or a lock expires.
+func (s *Store) NextDue(ctx context.Context, hub string) (time.Time, bool, error) {
+	now := nanos(s.clock.Now())
+	var next sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT min(t) FROM (
+			SELECT min(due) AS t FROM durable_messages INDEXED BY durable_messages_due WHERE hub = ?1 AND due > ?2
+			UNION ALL SELECT min(due) FROM durable_tasks INDEXED BY durable_tasks_due WHERE hub = ?1 AND due > ?2
+			UNION ALL SELECT min(until) FROM durable_locks INDEXED BY durable_locks_until WHERE hub = ?1 AND until > ?2)`,
+		hub, now).Scan(&next)
+	if err != nil {
+		return time.Time{}, false, sqlErr("read the next due time of task hub "+hub, err)
+	}
+	if !next.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromNanos(next.Int64), true, nil
+}
+
+// Watch signals after this Store adds messages or tasks to the hub or
+// releases a lock in it (and, polled, after another process writes to
+// the database).
+func (s *Store) Watch(hub string) (<-chan struct{}, func()) { return s.durableW.watch(hub) }
+
+// GetInstance reads an instance's row.
+func (s *Store) GetInstance(ctx context.Context, hub, id string) (*durable.Instance, error) {
+	inst, err := scanInstance(s.dstmts.readInstance.QueryRowContext(ctx, hub, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("instance %s of task hub %s: %w", id, hub, durable.ErrNotFound)
+	}
+	if err != nil {
+		return nil, sqlErr("read instance "+id, err)
+	}
+	return inst, nil
+}
+
+// GetHistory reads an instance's history.
+func (s *Store) GetHistory(ctx context.Context, hub, id string) ([]durable.Event, error) {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, sqlErr("read the history of "+id, err)
+	}
+	defer tx.Rollback()
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM durable_instances WHERE hub = ? AND id = ?`, hub, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("instance %s of task hub %s: %w", id, hub, durable.ErrNotFound)
+	}
+	if err != nil {
+		return nil, sqlErr("read instance "+id, err)
+	}
+	return s.readEvents(ctx, tx, hub, id)
+}
+
+// defaultPageSize is a listing's page size when the query gives none.
+const defaultPageSize = 100
+
+// instanceFilter is q's WHERE clause and arguments (without paging).
+func instanceFilter(hub string, q durable.InstanceQuery) (string, []any) {
+	var b strings.Builder
+	args := []any{hub}
+	b.WriteString(`hub = ?`)
+	cond := func(c string, v any) {
+		b.WriteString(" AND " + c)
+		args = append(args, v)
+	}
+	if !q.CreatedFrom.IsZero() {
+		cond(`created >= ?`, q.CreatedFrom.UnixNano())
+	}
+	if !q.CreatedTo.IsZero() {
+		cond(`created <= ?`, q.CreatedTo.UnixNano())
+	}
+	if !q.LastUpdatedFrom.IsZero() {
+		cond(`updated >= ?`, q.LastUpdatedFrom.UnixNano())
+	}
+	if !q.LastUpdatedTo.IsZero() {
+		cond(`updated <= ?`, q.LastUpdatedTo.UnixNano())
+	}
+	if q.IDPrefix != "" {
+		// substr and length both count characters.
+		b.WriteString(` AND substr(id, 1, length(?)) = ?`)
+		args = append(args, q.IDPrefix, q.IDPrefix)
+	}
+	if q.Entities {
+		b.WriteString(` AND id >= '@' AND id < 'A'`)
+	} else {
+		b.WriteString(` AND NOT (id >= '@' AND id < 'A')`)
+	}
+	if len(q.Statuses) > 0 {
+		b.WriteString(` AND status IN (`)
+		for i, st := range q.Statuses {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("?")
+			args = append(args, int(st))
+		}
+		b.WriteString(")")
+	}
+	return b.String(), args
+}
+
+// continuation is a page token: the last row's creation time and id.
+func continuation(inst *durable.Instance) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(inst.CreatedAt.UnixNano(), 10) + ":" + inst.ID))
+}
+
+func parseContinuation(tok string) (int64, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err == nil {
+		if created, id, ok := strings.Cut(string(b), ":"); ok {
+			n, err := strconv.ParseInt(created, 10, 64)
+			if err == nil {
+				return n, id, nil
+			}
+		}
+	}
+	return 0, "", fmt.Errorf("sqlite: invalid continuation token %q", tok)
+}
+
+// ListInstances returns a page of the instances matching q, ordered by
+// creation time then id.
+func (s *Store) ListInstances(ctx context.Context, hub string, q durable.InstanceQuery) ([]*durable.Instance, string, error) {
+	where, args := instanceFilter(hub, q)
+	if q.Continuation != "" {
+		created, id, err := parseContinuation(q.Continuation)
+		if err != nil {
+			return nil, "", err
+		}
+		where += ` AND (created, id) > (?, ?)`
+		args = append(args, created, id)
+	}
+	size := q.PageSize
+	if size <= 0 {
+		size = defaultPageSize
+	}
+	args = append(args, size+1)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+instanceColumns+` FROM durable_instances INDEXED BY durable_instances_created
+		WHERE `+where+` ORDER BY created, id LIMIT ?`, args...)
+	if err != nil {
+		return nil, "", sqlErr("list the instances of task hub "+hub, err)
+	}
+	defer rows.Close()
+	var page []*durable.Instance
+	for rows.Next() {
+		inst, err := scanInstance(rows)
+		if err != nil {
+			return nil, "", sqlErr("list the instances of task hub "+hub, err)
+		}
+		page = append(page, inst)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", sqlErr("list the instances of task hub "+hub, err)
+	}
+	if len(page) <= size {
+		return page, "", nil
+	}
+	page = page[:size]
+	return page, continuation(page[size-1]), nil
+}
+
+// PurgeInstances deletes every instance matching q, in one transaction.
+func (s *Store) PurgeInstances(ctx context.Context, hub string, q durable.InstanceQuery) (int, error) {
+	where, args := instanceFilter(hub, q)
+	var n int
+	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		n = 0
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM durable_instances WHERE `+where, args...)
+		if err != nil {
+			return sqlErr("purge the instances of task hub "+hub, err)
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return sqlErr("purge the instances of task hub "+hub, err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return sqlErr("purge the instances of task hub "+hub, err)
+		}
+		for _, id := range ids {
+			if _, err := s.deleteInstance(ctx, tx, hub, id); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
+}
+
+// PurgeInstance deletes one instance.
+func (s *Store) PurgeInstance(ctx context.Context, hub, id string) error {
+	return s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM durable_instances WHERE hub = ? AND id = ?`, hub, id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("instance %s of task hub %s: %w", id, hub, durable.ErrNotFound)
+		}
+		if err != nil {
+			return sqlErr("read instance "+id, err)
+		}
+		_, err = s.deleteInstance(ctx, tx, hub, id)
+		return err
+	})
+}
