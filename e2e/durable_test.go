@@ -1,0 +1,135 @@
+package e2e
+
+// End-to-end checks of Durable Functions: the real durable-functions v3
+// package from npm (testdata/durablenode, installed by make nodeapps) on
+// the embedded store, each pattern of the package's documentation.
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/funcd/funcd/durable"
+	"github.com/funcd/funcd/hosttest"
+)
+
+// durableNodeApp runs the Durable Functions test app.
+func durableNodeApp(t *testing.T) (*hosttest.Server, *durable.Client, *logBuffer) {
+	t.Helper()
+	s, _, logs := languageHost(t, nodeApp(t, "durablenode"), nil)
+	e := s.Host.Durable()
+	if e == nil {
+		t.Fatalf("the host has no Durable Functions engine; log:\n%s", logs.String())
+	}
+	return s, e.Client(""), logs
+}
+
+// waitFor polls an instance until it reaches a terminal status (or status
+// want) and returns it.
+func waitFor(t *testing.T, c *durable.Client, id string, want durable.Status, logs *logBuffer) *durable.Instance {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		inst, err := c.Status(context.Background(), id)
+		if err == nil && (inst.Status == want || inst.Status.Terminal()) {
+			if inst.Status != want {
+				t.Fatalf("instance %s is %s (output %s), want %s; log:\n%s", id, inst.Status, inst.Output, want, logs.String())
+			}
+			return inst
+		}
+		if time.Now().After(deadline) {
+			st := "missing"
+			if inst != nil {
+				st = inst.Status.String()
+			}
+			t.Fatalf("instance %s still %s after 30s (err %v); log:\n%s", id, st, err, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func start(t *testing.T, c *durable.Client, name, input string) string {
+	t.Helper()
+	id, err := c.StartNew(context.Background(), name, durable.StartOptions{Input: input})
+	if err != nil {
+		t.Fatalf("StartNew(%s): %v", name, err)
+	}
+	return id
+}
+
+func jsonEq(t *testing.T, what, got, want string) {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal([]byte(got), &g); err != nil {
+		t.Fatalf("%s: %q is not JSON: %v", what, got, err)
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatal(err)
+	}
+	gb, _ := json.Marshal(g)
+	wb, _ := json.Marshal(w)
+	if string(gb) != string(wb) {
+		t.Fatalf("%s = %s, want %s", what, gb, wb)
+	}
+}
+
+func TestDurableNodePatterns(t *testing.T) {
+	_, c, logs := durableNodeApp(t)
+	t.Run("Chain", func(t *testing.T) {
+		inst := waitFor(t, c, start(t, c, "Chain", ""), durable.Completed, logs)
+		jsonEq(t, "output", inst.Output, `["Hello Tokyo!","Hello Seattle!","Hello London!"]`)
+	})
+	t.Run("FanOut", func(t *testing.T) {
+		inst := waitFor(t, c, start(t, c, "FanOut", "20"), durable.Completed, logs)
+		jsonEq(t, "output", inst.Output, `420`)
+	})
+	t.Run("Retry", func(t *testing.T) {
+		id := start(t, c, "Retry", "")
+		inst := waitFor(t, c, id, durable.Completed, logs)
+		jsonEq(t, "output", inst.Output, `"`+id+` succeeded on attempt 3"`)
+	})
+	t.Run("Failing", func(t *testing.T) {
+		inst := waitFor(t, c, start(t, c, "Failing", ""), durable.Failed, logs)
+		jsonEq(t, "customStatus", inst.CustomStatus, `"caught: true"`)
+		var out string
+		_ = json.Unmarshal([]byte(inst.Output), &out)
+		if out == "" || !strings.Contains(out, "second") {
+			t.Fatalf("output of the failed instance = %s", inst.Output)
+		}
+	})
+	t.Run("SubOrchestration", func(t *testing.T) {
+		inst := waitFor(t, c, start(t, c, "Parent", ""), durable.Completed, logs)
+		jsonEq(t, "output", inst.Output, `{"chain":["Hello Tokyo!","Hello Seattle!","Hello London!"],"sum":12}`)
+	})
+	t.Run("Eternal", func(t *testing.T) {
+		inst := waitFor(t, c, start(t, c, "Eternal", `{"count":0,"limit":3}`), durable.Completed, logs)
+		jsonEq(t, "output", inst.Output, `3`)
+	})
+	t.Run("ApprovalEvent", func(t *testing.T) {
+		id := start(t, c, "Approval", "60")
+		eventually(t, 10*time.Second, "the orchestration waits for its approval", func() bool {
+			inst, err := c.Status(context.Background(), id)
+			return err == nil && inst.CustomStatus == `"waiting"`
+		})
+		if err := c.RaiseEvent(context.Background(), id, "Approval", `{"by":"someone"}`); err != nil {
+			t.Fatal(err)
+		}
+		inst := waitFor(t, c, id, durable.Completed, logs)
+		jsonEq(t, "output", inst.Output, `"approved: {\"by\":\"someone\"}"`)
+	})
+	t.Run("ApprovalTimeout", func(t *testing.T) {
+		inst := waitFor(t, c, start(t, c, "Approval", "1"), durable.Completed, logs)
+		jsonEq(t, "output", inst.Output, `"timed out"`)
+	})
+	t.Run("Entity", func(t *testing.T) {
+		inst := waitFor(t, c, start(t, c, "UseCounter", `"e1"`), durable.Completed, logs)
+		jsonEq(t, "output", inst.Output, `7`)
+		st, err := c.ReadEntity(context.Background(), durable.EntityID{Name: "Counter", Key: "e1"})
+		if err != nil || !st.Exists {
+			t.Fatalf("ReadEntity = %+v, %v", st, err)
+		}
+		jsonEq(t, "entity state", st.State, `7`)
+	})
+}
