@@ -1,12 +1,14 @@
 package e2e
 
-// End-to-end checks of Durable Functions: the real durable-functions v3
-// package from npm (testdata/durablenode, installed by make nodeapps) on
-// the embedded store, each pattern of the package's documentation.
+// End-to-end checks of Durable Functions on the embedded store, each
+// pattern of the documentation, written twice: with the real
+// durable-functions v3 package from npm (testdata/durablenode, installed
+// by make nodeapps) and with funcd's Go SDK (testdata/durablego).
 
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,10 +17,10 @@ import (
 	"github.com/funcd/funcd/hosttest"
 )
 
-// durableNodeApp runs the Durable Functions test app.
-func durableNodeApp(t *testing.T) (*hosttest.Server, *durable.Client, *logBuffer) {
+// durableApp runs a Durable Functions test app.
+func durableApp(t *testing.T, app string) (*hosttest.Server, *durable.Client, *logBuffer) {
 	t.Helper()
-	s, _, logs := languageHost(t, nodeApp(t, "durablenode"), nil)
+	s, _, logs := languageHost(t, app, nil)
 	e := s.Host.Durable()
 	if e == nil {
 		t.Fatalf("the host has no Durable Functions engine; log:\n%s", logs.String())
@@ -76,7 +78,32 @@ func jsonEq(t *testing.T, what, got, want string) {
 }
 
 func TestDurableNodePatterns(t *testing.T) {
-	_, c, logs := durableNodeApp(t)
+	_, c, logs := durableApp(t, nodeApp(t, "durablenode"))
+	durablePatterns(t, c, logs, patternOutputs{
+		retry:    func(id string) string { return `"` + id + ` succeeded on attempt 3"` },
+		caught:   `"caught: true"`,
+		approved: `"approved: {\"by\":\"someone\"}"`,
+	})
+}
+
+func TestDurableGoPatterns(t *testing.T) {
+	_, c, logs := durableApp(t, goApp(t, filepath.Join("testdata", "durablego")))
+	durablePatterns(t, c, logs, patternOutputs{
+		retry: func(id string) string {
+			return `["` + id + `-a succeeded on attempt 3","` + id + `-b succeeded on attempt 3"]`
+		},
+		caught:   `"caught"`,
+		approved: `{"by":"someone"}`,
+	})
+}
+
+// patternOutputs are the outputs in which the two test apps differ.
+type patternOutputs struct {
+	retry            func(id string) string
+	caught, approved string
+}
+
+func durablePatterns(t *testing.T, c *durable.Client, logs *logBuffer, want patternOutputs) {
 	t.Run("Chain", func(t *testing.T) {
 		inst := waitFor(t, c, start(t, c, "Chain", ""), durable.Completed, logs)
 		jsonEq(t, "output", inst.Output, `["Hello Tokyo!","Hello Seattle!","Hello London!"]`)
@@ -88,11 +115,11 @@ func TestDurableNodePatterns(t *testing.T) {
 	t.Run("Retry", func(t *testing.T) {
 		id := start(t, c, "Retry", "")
 		inst := waitFor(t, c, id, durable.Completed, logs)
-		jsonEq(t, "output", inst.Output, `"`+id+` succeeded on attempt 3"`)
+		jsonEq(t, "output", inst.Output, want.retry(id))
 	})
 	t.Run("Failing", func(t *testing.T) {
 		inst := waitFor(t, c, start(t, c, "Failing", ""), durable.Failed, logs)
-		jsonEq(t, "customStatus", inst.CustomStatus, `"caught: true"`)
+		jsonEq(t, "customStatus", inst.CustomStatus, want.caught)
 		var out string
 		_ = json.Unmarshal([]byte(inst.Output), &out)
 		if out == "" || !strings.Contains(out, "second") {
@@ -117,7 +144,7 @@ func TestDurableNodePatterns(t *testing.T) {
 			t.Fatal(err)
 		}
 		inst := waitFor(t, c, id, durable.Completed, logs)
-		jsonEq(t, "output", inst.Output, `"approved: {\"by\":\"someone\"}"`)
+		jsonEq(t, "output", inst.Output, want.approved)
 	})
 	t.Run("ApprovalTimeout", func(t *testing.T) {
 		inst := waitFor(t, c, start(t, c, "Approval", "1"), durable.Completed, logs)

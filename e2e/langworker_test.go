@@ -192,11 +192,18 @@ func TestNodeV4HTTPStream(t *testing.T) {
 // checkout's SDK, as `funcd init --worker-runtime go` writes one.
 func goSDKApp(t *testing.T) string {
 	t.Helper()
+	return goApp(t, filepath.Join("..", "samples", "go-sdk"))
+}
+
+// goApp copies a Go SDK app and gives it a go.mod that builds it with
+// this checkout of funcd.
+func goApp(t *testing.T, src string) string {
+	t.Helper()
 	repo, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := hosttest.CopyApp(t, filepath.Join(repo, "samples", "go-sdk"))
+	app := hosttest.CopyApp(t, src)
 	gomod := "module example.com/gosdk\n\ngo 1.26\n\nrequire github.com/funcd/funcd v0.0.0\n\nreplace github.com/funcd/funcd => " + repo + "\n"
 	sum, err := os.ReadFile(filepath.Join(repo, "go.sum"))
 	if err != nil {

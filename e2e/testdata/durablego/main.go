@@ -1,0 +1,180 @@
+// Command durablego is the Durable Functions patterns of funcd's
+// end-to-end tests, written with funcd's Go SDK.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/funcd/funcd/sdk"
+	"github.com/funcd/funcd/sdk/durable"
+	"github.com/funcd/funcd/sdk/worker"
+)
+
+func main() {
+	app := sdk.FunctionApp()
+	app.Activity("SayHello", func(_ context.Context, name string) (string, error) { return "Hello " + name + "!", nil })
+	app.Activity("Double", func(_ context.Context, n int) (int, error) { return 2 * n, nil })
+	app.Activity("Flaky", flaky)
+	app.Activity("Fail", func(_ context.Context, msg string) error { return errors.New(msg) })
+	app.Orchestration("Chain", chain)
+	app.Orchestration("FanOut", fanOut)
+	app.Orchestration("Retry", retry)
+	app.Orchestration("Failing", failing)
+	app.Orchestration("Parent", parent)
+	app.Orchestration("Eternal", eternal)
+	app.Orchestration("Approval", approval)
+	app.Orchestration("UseCounter", useCounter)
+	app.Entity("Counter", counter)
+	worker.Start(app)
+}
+
+func chain(ctx *durable.OrchestrationContext) (any, error) {
+	var out []string
+	for _, city := range []string{"Tokyo", "Seattle", "London"} {
+		var s string
+		if err := ctx.CallActivity("SayHello", durable.WithInput(city)).Await(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func fanOut(ctx *durable.OrchestrationContext) (any, error) {
+	n := 5
+	if err := ctx.GetInput(&n); err != nil {
+		return nil, err
+	}
+	tasks := make([]durable.Task, n)
+	for i := range n {
+		tasks[i] = ctx.CallActivity("Double", durable.WithInput(i+1))
+	}
+	var results []int
+	if err := durable.WhenAll(tasks...).Await(&results); err != nil {
+		return nil, err
+	}
+	sum := 0
+	for _, r := range results {
+		sum += r
+	}
+	return sum, nil
+}
+
+var (
+	attemptsMu sync.Mutex
+	attempts   = map[string]int{}
+)
+
+func flaky(_ context.Context, key string) (string, error) {
+	attemptsMu.Lock()
+	defer attemptsMu.Unlock()
+	attempts[key]++
+	if attempts[key] < 3 {
+		return "", fmt.Errorf("attempt %d of %s failed", attempts[key], key)
+	}
+	return fmt.Sprintf("%s succeeded on attempt %d", key, attempts[key]), nil
+}
+
+func retry(ctx *durable.OrchestrationContext) (any, error) {
+	// Two tasks with retries at once: their attempts and waits interleave.
+	p := &durable.RetryPolicy{MaxAttempts: 5, InitialRetryInterval: 100 * time.Millisecond}
+	a := ctx.CallActivity("Flaky", durable.WithInput(ctx.InstanceID()+"-a"), durable.WithRetryPolicy(p))
+	b := ctx.CallActivity("Flaky", durable.WithInput(ctx.InstanceID()+"-b"), durable.WithRetryPolicy(p))
+	var out []string
+	err := durable.WhenAll(a, b).Await(&out)
+	return out, err
+}
+
+func failing(ctx *durable.OrchestrationContext) (any, error) {
+	if err := ctx.CallActivity("Fail", durable.WithInput("first")).Await(nil); err != nil {
+		if err := ctx.SetCustomStatus("caught"); err != nil {
+			return nil, err
+		}
+	}
+	return nil, ctx.CallActivity("Fail", durable.WithInput("second")).Await(nil)
+}
+
+func parent(ctx *durable.OrchestrationContext) (any, error) {
+	var chained []string
+	if err := ctx.CallSubOrchestrator("Chain").Await(&chained); err != nil {
+		return nil, err
+	}
+	var sum int
+	if err := ctx.CallSubOrchestrator("FanOut", durable.WithInput(3), durable.WithInstanceID(ctx.InstanceID()+"-child")).Await(&sum); err != nil {
+		return nil, err
+	}
+	return map[string]any{"chain": chained, "sum": sum}, nil
+}
+
+func eternal(ctx *durable.OrchestrationContext) (any, error) {
+	var st struct{ Count, Limit int }
+	if err := ctx.GetInput(&st); err != nil {
+		return nil, err
+	}
+	if st.Count >= st.Limit {
+		return st.Count, nil
+	}
+	if err := ctx.CreateTimer(10 * time.Millisecond).Await(nil); err != nil {
+		return nil, err
+	}
+	st.Count++
+	return nil, ctx.ContinueAsNew(st)
+}
+
+func approval(ctx *durable.OrchestrationContext) (any, error) {
+	seconds := 60
+	if err := ctx.GetInput(&seconds); err != nil {
+		return nil, err
+	}
+	if err := ctx.SetCustomStatus("waiting"); err != nil {
+		return nil, err
+	}
+	var v any
+	err := ctx.WaitForExternalEvent("Approval", time.Duration(seconds)*time.Second).Await(&v)
+	if errors.Is(err, durable.ErrTaskCanceled) {
+		return "timed out", nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func useCounter(ctx *durable.OrchestrationContext) (any, error) {
+	key := "k"
+	if err := ctx.GetInput(&key); err != nil {
+		return nil, err
+	}
+	id := durable.NewEntityID("Counter", key)
+	if err := ctx.SignalEntity(id, "add", durable.WithInput(5)); err != nil {
+		return nil, err
+	}
+	if err := ctx.CallEntity(id, "add", durable.WithInput(2)).Await(nil); err != nil {
+		return nil, err
+	}
+	var n int
+	err := ctx.CallEntity(id, "get").Await(&n)
+	return n, err
+}
+
+func counter(ctx *durable.EntityContext) error {
+	var n int
+	if err := ctx.GetState(&n); err != nil {
+		return err
+	}
+	switch ctx.Operation() {
+	case "add":
+		var d int
+		if err := ctx.GetInput(&d); err != nil {
+			return err
+		}
+		return ctx.SetState(n + d)
+	case "get":
+		return ctx.Return(n)
+	}
+	return fmt.Errorf("Counter: no operation %q", ctx.Operation())
+}
