@@ -7,15 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/worker/grpcworker/rpcpb"
+	"github.com/funcd/funcd/worker/internal/loopback"
 )
 
 // headerInvocationID pairs a proxied request with its InvocationRequest.
@@ -28,10 +27,13 @@ var hopHeaders = map[string]bool{
 	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
 }
 
-// httpProxy forwards HTTP trigger requests to the worker's HttpUri.
+// httpProxy forwards HTTP trigger requests to the worker's HttpUri, over
+// the loopback transport custom handlers use: each forward's I/O on the
+// goroutine that makes it, and a request never sent twice once any of it
+// reached the worker.
 type httpProxy struct {
 	base      string // scheme://host[:port], no trailing slash
-	transport *http.Transport
+	transport *loopback.Transport
 	buffers   *funcd.BufferBudget
 	log       *slog.Logger
 }
@@ -46,20 +48,7 @@ func newHTTPProxy(uri string, buffers *funcd.BufferBudget, log *slog.Logger) (*h
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	t := &http.Transport{
-		Proxy:                 nil, // loopback: never through a proxy from the environment
-		DialContext:           d.DialContext,
-		DisableCompression:    true,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   1024,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: 0,
-		ForceAttemptHTTP2:     false,
-		WriteBufferSize:       32 << 10,
-		ReadBufferSize:        32 << 10,
-	}
-	return &httpProxy{base: u.Scheme + "://" + u.Host, transport: t, buffers: buffers, log: log}, nil
+	return &httpProxy{base: u.Scheme + "://" + u.Host, transport: loopback.New(), buffers: buffers, log: log}, nil
 }
 
 // Close drops the idle connections to the worker.
