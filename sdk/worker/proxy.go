@@ -73,7 +73,17 @@ func (d *dispatcher) invokeProxied(ctx context.Context, cancel context.CancelFun
 	c.stop = context.AfterFunc(ctx, func() {
 		d.abandon(id, e, rpcpb.StatusResult_Cancelled, "the invocation was cancelled")
 	})
-	e.call <- c
+	select {
+	case e.call <- c:
+	default:
+		// The stream's reader must not block: a second InvocationRequest
+		// with the id of one still waiting for its request fails.
+		why := "invocation " + id + " is already waiting for its forwarded HTTP request"
+		d.sendResponse(&rpcpb.InvocationResponse{InvocationId: id,
+			Result: &rpcpb.StatusResult{Status: rpcpb.StatusResult_Failure, Result: why, Exception: &rpcpb.RpcException{Message: why}}})
+		c.finish()
+		return
+	}
 	// What ended before c was there to take.
 	select {
 	case <-e.gone:
