@@ -20,13 +20,24 @@ type rendezvous struct {
 	why  string        // why it gave up; set before gone is closed
 }
 
-// call is the invocation side's half.
+// call is the invocation side's half. Whoever receives it from
+// rendezvous.call owns it: the loopback server, which runs the handler, or
+// abandon, which fails the invocation; either ends it with finish.
 type call struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	f      *bridge.Function
 	req    *rpcpb.InvocationRequest
-	done   chan struct{}
+	timer  *time.Timer // the rendezvous's timeout
+	stop   func() bool // stops the context's AfterFunc
+	end    func()      // the dispatcher's bookkeeping of the invocation
+}
+
+// finish ends the invocation.
+func (c *call) finish() {
+	c.timer.Stop()
+	c.stop()
+	c.end()
 }
 
 func (d *dispatcher) rendezvous(id string) *rendezvous {
@@ -48,36 +59,54 @@ func (d *dispatcher) forget(id string, e *rendezvous) {
 	d.mu.Unlock()
 }
 
-// invokeProxied waits for the forwarded request, which runs the handler.
-func (d *dispatcher) invokeProxied(ctx context.Context, f *bridge.Function, req *rpcpb.InvocationRequest) {
+// invokeProxied leaves the invocation for its forwarded request, which
+// runs the handler, and returns: no goroutine waits for the request. The
+// invocation fails when the request side gave up, when the request does
+// not come within the timeout, or when ctx ends first.
+func (d *dispatcher) invokeProxied(ctx context.Context, cancel context.CancelFunc, f *bridge.Function, req *rpcpb.InvocationRequest, end func()) {
 	id := req.GetInvocationId()
 	e := d.rendezvous(id)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	c := &call{ctx: ctx, cancel: cancel, f: f, req: req, done: make(chan struct{})}
-	e.call <- c
-	t := time.NewTimer(d.timeout)
-	defer t.Stop()
-	var why string
-	status := rpcpb.StatusResult_Failure
+	c := &call{ctx: ctx, cancel: cancel, f: f, req: req, end: end}
+	c.timer = time.AfterFunc(d.timeout, func() {
+		d.abandon(id, e, rpcpb.StatusResult_Failure, "the forwarded HTTP request did not arrive within "+d.timeout.String())
+	})
+	c.stop = context.AfterFunc(ctx, func() {
+		d.abandon(id, e, rpcpb.StatusResult_Cancelled, "the invocation was cancelled")
+	})
 	select {
-	case <-c.done:
-		return
-	case <-e.gone:
-		why = e.why
-	case <-t.C:
-		why = "the forwarded HTTP request did not arrive within " + d.timeout.String()
-	case <-ctx.Done():
-		why, status = "the invocation was cancelled", rpcpb.StatusResult_Cancelled
-	}
-	select {
-	case <-e.call: // not taken: fail it
-		d.forget(id, e)
+	case e.call <- c:
+	default:
+		// The stream's reader must not block: a second InvocationRequest
+		// with the id of one still waiting for its request fails.
+		why := "invocation " + id + " is already waiting for its forwarded HTTP request"
 		d.sendResponse(&rpcpb.InvocationResponse{InvocationId: id,
-			Result: &rpcpb.StatusResult{Status: status, Result: why, Exception: &rpcpb.RpcException{Message: why}}})
-	default: // taken: the handler runs, and answers
-		<-c.done
+			Result: &rpcpb.StatusResult{Status: rpcpb.StatusResult_Failure, Result: why, Exception: &rpcpb.RpcException{Message: why}}})
+		c.finish()
+		return
 	}
+	// What ended before c was there to take.
+	select {
+	case <-e.gone:
+		d.abandon(id, e, rpcpb.StatusResult_Failure, e.why)
+	default:
+		if ctx.Err() != nil {
+			d.abandon(id, e, rpcpb.StatusResult_Cancelled, "the invocation was cancelled")
+		}
+	}
+}
+
+// abandon fails the invocation left at e, unless its request took it.
+func (d *dispatcher) abandon(id string, e *rendezvous, status rpcpb.StatusResult_Status, why string) {
+	var c *call
+	select {
+	case c = <-e.call:
+	default:
+		return // taken: the handler runs, and answers
+	}
+	d.forget(id, e)
+	d.sendResponse(&rpcpb.InvocationResponse{InvocationId: id,
+		Result: &rpcpb.StatusResult{Status: status, Result: why, Exception: &rpcpb.RpcException{Message: why}}})
+	c.finish()
 }
 
 // serveHTTP is the loopback server: each request names its invocation.
@@ -103,7 +132,7 @@ func (d *dispatcher) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the invocation did not arrive", http.StatusGatewayTimeout)
 		return
 	}
-	defer close(c.done)
+	defer c.finish()
 	stop := context.AfterFunc(r.Context(), c.cancel)
 	defer stop()
 	tw := &trackingWriter{ResponseWriter: w}
@@ -115,6 +144,7 @@ func (d *dispatcher) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func (d *dispatcher) giveUp(id string, e *rendezvous, why string) {
 	e.why = why
 	close(e.gone)
+	d.abandon(id, e, rpcpb.StatusResult_Failure, why) // an invocation that came meanwhile
 	time.AfterFunc(d.timeout, func() { d.forget(id, e) })
 }
 

@@ -287,7 +287,7 @@ func (d *dispatcher) handle(ctx context.Context, m *rpcpb.StreamingMessage) {
 		d.cancels[id] = cancel
 		d.mu.Unlock()
 		d.inflight.Add(1)
-		go d.invoke(ictx, cancel, c.InvocationRequest)
+		d.invoke(ictx, cancel, c.InvocationRequest)
 	case *rpcpb.StreamingMessage_InvocationCancel:
 		d.mu.Lock()
 		cancel := d.cancels[c.InvocationCancel.GetInvocationId()]
@@ -434,27 +434,32 @@ func (d *dispatcher) sendResponse(r *rpcpb.InvocationResponse) {
 	_ = d.send(&rpcpb.StreamingMessage{Content: &rpcpb.StreamingMessage_InvocationResponse{InvocationResponse: r}})
 }
 
-// invoke runs one InvocationRequest.
+// invoke runs one InvocationRequest: on a goroutine of its own, or, for an
+// HTTP request forwarded to the loopback server, on the server's goroutine
+// for that request.
 func (d *dispatcher) invoke(ctx context.Context, cancel context.CancelFunc, req *rpcpb.InvocationRequest) {
-	defer d.inflight.Done()
 	id := req.GetInvocationId()
-	defer func() {
+	end := func() {
 		d.mu.Lock()
 		delete(d.cancels, id)
 		d.mu.Unlock()
 		cancel()
-	}()
+		d.inflight.Done()
+	}
 	f := d.fns[req.GetFunctionId()]
-	if f == nil {
-		d.sendResponse(&rpcpb.InvocationResponse{InvocationId: id,
-			Result: failureResult(fmt.Sprintf("no function with id %q", req.GetFunctionId()))})
+	if f != nil && f.HTTP && d.httpURI != "" && proxied(req) {
+		d.invokeProxied(ctx, cancel, f, req, end)
 		return
 	}
-	if f.HTTP && d.httpURI != "" && proxied(req) {
-		d.invokeProxied(ctx, f, req)
-		return
-	}
-	f.Invoke(ctx, req, nil, nil, d.sendResponse)
+	go func() {
+		defer end()
+		if f == nil {
+			d.sendResponse(&rpcpb.InvocationResponse{InvocationId: id,
+				Result: failureResult(fmt.Sprintf("no function with id %q", req.GetFunctionId()))})
+			return
+		}
+		f.Invoke(ctx, req, nil, nil, d.sendResponse)
+	}()
 }
 
 // proxied says whether an HTTP invocation's request comes over the

@@ -444,3 +444,20 @@ func BenchmarkHTTPOverStream(b *testing.B) {
 		}
 	}
 }
+
+// TestProxyDuplicateInvocationID: a second InvocationRequest with the id of
+// one still waiting for its forwarded request fails at once, and the
+// stream's reader goes on: the first one still times out.
+func TestProxyDuplicateInvocationID(t *testing.T) {
+	h := startHost(t, testApp(nil), worker.WithProxyTimeout(300*time.Millisecond))
+	h.handshake()
+	h.send(&rpcpb.StreamingMessage{Content: &rpcpb.StreamingMessage_InvocationRequest{InvocationRequest: httpReq("dup", "hello", &rpcpb.RpcHttp{}, nil)}})
+	r := h.invoke(httpReq("dup", "hello", &rpcpb.RpcHttp{}, nil))
+	if r.GetResult().GetStatus() != rpcpb.StatusResult_Failure || !strings.Contains(r.GetResult().GetResult(), "already waiting") {
+		t.Errorf("the second InvocationRequest: %v", r.GetResult())
+	}
+	r = h.response("dup")
+	if r.GetResult().GetStatus() != rpcpb.StatusResult_Failure || !strings.Contains(r.GetResult().GetResult(), "did not arrive within 300ms") {
+		t.Errorf("the first InvocationRequest: %v", r.GetResult())
+	}
+}

@@ -24,8 +24,8 @@ type conn struct {
 	closed bool // no more sends; guarded by sendMu
 
 	mu          sync.Mutex
-	replies     map[string]chan *rpcpb.StreamingMessage   // by replyKey
-	invocations map[string]chan *rpcpb.InvocationResponse // by invocation id
+	replies     map[string]chan *rpcpb.StreamingMessage // by replyKey
+	invocations map[string]*pending                     // by invocation id
 
 	done chan struct{}
 	err  error // why the stream ended; set before done is closed
@@ -40,7 +40,7 @@ func newConn(w *Worker, sess *session, stream rpcpb.FunctionRpc_EventStreamServe
 		w:           w,
 		sess:        sess,
 		replies:     make(map[string]chan *rpcpb.StreamingMessage),
-		invocations: make(map[string]chan *rpcpb.InvocationResponse),
+		invocations: make(map[string]*pending),
 		done:        make(chan struct{}),
 	}
 }
@@ -104,15 +104,12 @@ func (c *conn) dispatch(m *rpcpb.StreamingMessage) {
 		return
 	case *rpcpb.StreamingMessage_InvocationResponse:
 		id := x.InvocationResponse.GetInvocationId()
-		c.mu.Lock()
-		ch := c.invocations[id]
-		delete(c.invocations, id)
-		c.mu.Unlock()
-		if ch == nil {
+		p := c.take(id, nil)
+		if p == nil {
 			log.Warn("Language worker replied to an unknown invocation; ignored", "invocation_id", id, "pid", c.pid())
 			return
 		}
-		ch <- x.InvocationResponse
+		p.finish(x.InvocationResponse, nil)
 		return
 	}
 	if key := replyKey(m); key != "" {
@@ -141,15 +138,20 @@ func (c *conn) close(err error) {
 	c.closed = true
 	c.sendMu.Unlock()
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	select {
 	case <-c.done:
+		c.mu.Unlock()
 		return
 	default:
 	}
 	c.err = &StreamClosedError{Path: c.w.path, Pid: c.pid(), Err: err}
+	invocations := c.invocations
 	c.replies, c.invocations = nil, nil
 	close(c.done)
+	c.mu.Unlock()
+	for id, p := range invocations {
+		p.finish(nil, fmt.Errorf("invocation %s: %w", id, c.err))
+	}
 }
 
 func (c *conn) pid() int {
@@ -224,51 +226,91 @@ func (c *conn) forget(key string, ch chan *rpcpb.StreamingMessage) {
 	c.mu.Unlock()
 }
 
+// pending is an invocation sent and not answered yet. Whoever takes it out
+// of conn.invocations (the reply, the stream's end, the context's end, a
+// failed send) owns it: done is called once.
+type pending struct {
+	done func(*rpcpb.InvocationResponse, error)
+	stop func() bool // stops the context's AfterFunc
+}
+
+func (p *pending) finish(resp *rpcpb.InvocationResponse, err error) {
+	p.stop()
+	p.done(resp, err)
+}
+
+// take removes the invocation id from the running ones and returns it, or
+// nil when it is not running (or is another than want, if set).
+func (c *conn) take(id string, want *pending) *pending {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.invocations[id]
+	if p == nil || want != nil && p != want {
+		return nil
+	}
+	delete(c.invocations, id)
+	return p
+}
+
 // invoke sends req and waits for its response; see Worker.Invoke.
 func (c *conn) invoke(ctx context.Context, req *InvocationRequest) (*InvocationResponse, error) {
+	type outcome struct {
+		resp *InvocationResponse
+		err  error
+	}
+	ch := make(chan outcome, 1)
+	err := c.invokeAsync(ctx, req, func(resp *InvocationResponse, err error) { ch <- outcome{resp, err} })
+	if err != nil {
+		return nil, err
+	}
+	o := <-ch
+	return o.resp, o.err
+}
+
+// invokeAsync sends req; see Worker.InvokeAsync.
+func (c *conn) invokeAsync(ctx context.Context, req *InvocationRequest, done func(*InvocationResponse, error)) error {
 	id := req.GetInvocationId()
 	if id == "" {
-		return nil, fmt.Errorf("the InvocationRequest has no invocation_id")
+		return fmt.Errorf("the InvocationRequest has no invocation_id")
 	}
-	ch := make(chan *rpcpb.InvocationResponse, 1)
+	p := &pending{done: done}
 	c.mu.Lock()
 	switch {
 	case c.invocations == nil:
 		c.mu.Unlock()
-		return nil, c.err
+		return c.err
 	case c.invocations[id] != nil:
 		c.mu.Unlock()
-		return nil, fmt.Errorf("invocation %s is already running on the language worker", id)
+		return fmt.Errorf("invocation %s is already running on the language worker", id)
 	}
-	c.invocations[id] = ch
+	c.invocations[id] = p
+	// Under mu, so that whoever takes p finds stop set.
+	p.stop = context.AfterFunc(ctx, func() { c.cancel(ctx, id, p) })
 	c.mu.Unlock()
-	forget := func() {
-		c.mu.Lock()
-		if c.invocations != nil {
-			delete(c.invocations, id)
-		}
-		c.mu.Unlock()
-	}
 
 	err := c.send(&rpcpb.StreamingMessage{Content: &rpcpb.StreamingMessage_InvocationRequest{InvocationRequest: req}})
 	if err != nil {
-		forget()
-		return nil, err
-	}
-	select {
-	case r := <-ch:
-		return r, nil
-	case <-c.done:
-		return nil, fmt.Errorf("invocation %s: %w", id, c.err)
-	case <-ctx.Done():
-		forget()
-		cancel := &rpcpb.StreamingMessage{Content: &rpcpb.StreamingMessage_InvocationCancel{
-			InvocationCancel: &rpcpb.InvocationCancel{InvocationId: id}}}
-		if err := c.send(cancel); err != nil {
-			c.w.logger.Debug("Cannot send InvocationCancel", "invocation_id", id, "err", err)
+		if c.take(id, p) == nil {
+			return nil // the stream's end or the context's took it: done is called
 		}
-		return nil, ctx.Err()
+		p.stop()
+		return err
 	}
+	return nil
+}
+
+// cancel ends invocation id, still running as p, for its context: the
+// worker gets an InvocationCancel, and the invocation the context's error.
+func (c *conn) cancel(ctx context.Context, id string, p *pending) {
+	if c.take(id, p) == nil {
+		return
+	}
+	cancel := &rpcpb.StreamingMessage{Content: &rpcpb.StreamingMessage_InvocationCancel{
+		InvocationCancel: &rpcpb.InvocationCancel{InvocationId: id}}}
+	if err := c.send(cancel); err != nil {
+		c.w.logger.Debug("Cannot send InvocationCancel", "invocation_id", id, "err", err)
+	}
+	p.done(nil, ctx.Err())
 }
 
 // messageName names m's content, "InvocationRequest" say.

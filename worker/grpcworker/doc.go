@@ -21,6 +21,8 @@
 // Invoke sends an InvocationRequest and returns the InvocationResponse with
 // the same invocation_id; invocations run concurrently on the one stream.
 // When the caller's context ends first the worker gets InvocationCancel.
+// InvokeAsync does the same without waiting: the response goes to a
+// callback.
 // RpcLog records reach Config.OnLog with their invocation id. Ping sends a
 // WorkerStatusRequest. Shutdown sends WorkerTerminate with a grace period,
 // then kills what is left.

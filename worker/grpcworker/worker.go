@@ -292,6 +292,19 @@ func (w *Worker) Invoke(ctx context.Context, req *InvocationRequest) (*Invocatio
 	return c.invoke(ctx, req)
 }
 
+// InvokeAsync sends req to the ready worker and returns; done gets its
+// response, or the error Invoke would return, once. done runs on a
+// goroutine of the Worker's (the one that reads the worker's stream, for a
+// response), so it must not block. When InvokeAsync returns an error, done
+// is not called.
+func (w *Worker) InvokeAsync(ctx context.Context, req *InvocationRequest, done func(*InvocationResponse, error)) error {
+	c, err := w.current(ctx)
+	if err != nil {
+		return err
+	}
+	return c.invokeAsync(ctx, req, done)
+}
+
 // Restart replaces the ready worker process with a new one at once,
 // without counting a failure: what the Functions host does after a
 // function timeout. Invocations in flight on it fail.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/funcd/funcd"
+	"github.com/funcd/funcd/worker/internal/loopback"
 )
 
 // benchEnv starts a Worker whose logs are discarded.
@@ -78,7 +79,7 @@ func BenchmarkDirect(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	client := &http.Client{Transport: newTransport()}
+	client := &http.Client{Transport: loopback.New()}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

@@ -24,6 +24,7 @@ import (
 	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/clock"
 	"github.com/funcd/funcd/worker"
+	"github.com/funcd/funcd/worker/internal/loopback"
 )
 
 // Environment variables the handler gets, named as the host names them.
@@ -93,7 +94,7 @@ type Worker struct {
 	initMax time.Duration
 
 	sup       *worker.Supervisor
-	transport *loopbackTransport
+	transport *loopback.Transport
 	client    *http.Client // the default protocol: follows redirects unless forwarding is on
 	direct    *http.Client // never follows redirects
 
@@ -142,7 +143,7 @@ func New(cfg Config) *Worker {
 			w.initMax = w.ch.InitializationTimeout
 		}
 	}
-	w.transport = newTransport()
+	w.transport = loopback.New()
 	w.direct = &http.Client{Transport: w.transport, CheckRedirect: noRedirect}
 	w.client = &http.Client{Transport: w.transport}
 	if w.ch != nil && (w.ch.EnableForwardingHttpRequest || w.ch.EnableProxyingHttpRequest) {

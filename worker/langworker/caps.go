@@ -29,7 +29,8 @@ func (c Capabilities) Has(name string) bool { return c[name] != "" }
 // when it takes them over gRPC.
 func (c Capabilities) HTTPURI() string { return c[capHTTPURI] }
 
-// invoker is grpcworker.Worker's invocation method.
+// invoker is grpcworker.Worker's invocation methods.
 type invoker interface {
 	Invoke(ctx context.Context, req *rpcpb.InvocationRequest) (*rpcpb.InvocationResponse, error)
+	InvokeAsync(ctx context.Context, req *rpcpb.InvocationRequest, done func(*rpcpb.InvocationResponse, error)) error
 }

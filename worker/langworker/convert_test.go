@@ -24,6 +24,11 @@ func (f *fakeWorker) Invoke(ctx context.Context, req *rpcpb.InvocationRequest) (
 	return f.reply(ctx, req)
 }
 
+func (f *fakeWorker) InvokeAsync(ctx context.Context, req *rpcpb.InvocationRequest, done func(*rpcpb.InvocationResponse, error)) error {
+	go func() { done(f.Invoke(ctx, req)) }()
+	return nil
+}
+
 func success(req *rpcpb.InvocationRequest) *rpcpb.InvocationResponse {
 	return &rpcpb.InvocationResponse{InvocationId: req.InvocationId, Result: &rpcpb.StatusResult{Status: rpcpb.StatusResult_Success}}
 }

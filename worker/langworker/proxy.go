@@ -7,15 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/worker/grpcworker/rpcpb"
+	"github.com/funcd/funcd/worker/internal/loopback"
 )
 
 // headerInvocationID pairs a proxied request with its InvocationRequest.
@@ -28,10 +27,13 @@ var hopHeaders = map[string]bool{
 	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
 }
 
-// httpProxy forwards HTTP trigger requests to the worker's HttpUri.
+// httpProxy forwards HTTP trigger requests to the worker's HttpUri, over
+// the loopback transport custom handlers use: each forward's I/O on the
+// goroutine that makes it, and a request never sent twice once any of it
+// reached the worker.
 type httpProxy struct {
 	base      string // scheme://host[:port], no trailing slash
-	transport *http.Transport
+	transport *loopback.Transport
 	buffers   *funcd.BufferBudget
 	log       *slog.Logger
 }
@@ -46,20 +48,7 @@ func newHTTPProxy(uri string, buffers *funcd.BufferBudget, log *slog.Logger) (*h
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	t := &http.Transport{
-		Proxy:                 nil, // loopback: never through a proxy from the environment
-		DialContext:           d.DialContext,
-		DisableCompression:    true,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   1024,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: 0,
-		ForceAttemptHTTP2:     false,
-		WriteBufferSize:       32 << 10,
-		ReadBufferSize:        32 << 10,
-	}
-	return &httpProxy{base: u.Scheme + "://" + u.Host, transport: t, buffers: buffers, log: log}, nil
+	return &httpProxy{base: u.Scheme + "://" + u.Host, transport: loopback.New(), buffers: buffers, log: log}, nil
 }
 
 // Close drops the idle connections to the worker.
@@ -147,65 +136,66 @@ type invokeOutcome struct {
 	err  error
 }
 
-type forwardOutcome struct {
-	resp *http.Response
-	err  error
-}
+// errWorkerFailed cancels a forward when the InvocationResponse failed
+// before the response headers arrived.
+var errWorkerFailed = errors.New("the language worker failed the invocation")
 
 // invoke sends req over gRPC and forwards inv's request to the worker at
-// the same time. The first failure of either side, before the response
-// headers arrived, cancels the other and fails the invocation. Once the
-// headers arrived, the response streams back: its body's end waits for the
+// the same time, on the calling goroutine: the InvocationResponse comes to
+// a callback. The first failure of either side, before the response headers
+// arrived, cancels the other and fails the invocation. Once the headers
+// arrived, the response streams back: its body's end waits for the
 // InvocationResponse, and a failed one turns the end into an error, so the
 // client gets a cut-off response rather than a complete one.
 func (p *httpProxy) invoke(ctx context.Context, w invoker, req *rpcpb.InvocationRequest, inv *funcd.Invocation) (*funcd.Result, error) {
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancelCause(ctx)
 	hreq, err := p.request(ctx, inv)
 	if err != nil {
-		cancel()
+		cancel(nil)
 		return nil, err
 	}
 	grpcDone := make(chan invokeOutcome, 1)
-	fwdDone := make(chan forwardOutcome, 1)
-	go func() {
-		resp, err := p.transport.RoundTrip(hreq)
-		fwdDone <- forwardOutcome{resp, err}
-	}()
-	go func() {
-		resp, err := w.Invoke(ctx, req)
+	err = w.InvokeAsync(ctx, req, func(resp *rpcpb.InvocationResponse, err error) {
+		if err != nil || resp.GetResult().GetStatus() != rpcpb.StatusResult_Success {
+			cancel(errWorkerFailed)
+		}
 		grpcDone <- invokeOutcome{resp, err}
-	}()
-
-	var got *funcd.Result // the InvocationResponse's outputs, once it came
-	for {
-		select {
-		case o := <-grpcDone:
-			if o.err == nil {
-				got, o.err = result(inv, o.resp, true)
-			}
-			if o.err != nil {
-				cancel()
-				if f := <-fwdDone; f.resp != nil {
-					f.resp.Body.Close()
-				}
+	})
+	if err != nil {
+		cancel(nil)
+		return nil, err
+	}
+	resp, err := p.transport.RoundTrip(hreq)
+	if err != nil {
+		workerFirst := context.Cause(ctx) == errWorkerFailed
+		cancel(nil)
+		o := <-grpcDone
+		if o.err != nil {
+			if workerFirst {
 				return nil, o.err
 			}
-			grpcDone = nil // wait for the response headers
-		case f := <-fwdDone:
-			if f.err != nil {
-				cancel()
-				if got == nil {
-					o := <-grpcDone
-					if o.err == nil {
-						if _, err := result(inv, o.resp, true); err != nil {
-							return nil, err // the worker's failure says more
-						}
-					}
-				}
-				return nil, p.forwardError(ctx, inv, f.err)
-			}
-			return p.relay(inv, f.resp, got, grpcDone, cancel), nil
+			return nil, p.forwardError(ctx, inv, err)
 		}
+		if _, rerr := result(inv, o.resp, true); rerr != nil {
+			return nil, rerr // the worker's failure says more
+		}
+		return nil, p.forwardError(ctx, inv, err)
+	}
+	select {
+	case o := <-grpcDone:
+		got, err := o.resp, o.err
+		var res *funcd.Result
+		if err == nil {
+			res, err = result(inv, got, true)
+		}
+		if err != nil {
+			cancel(nil)
+			resp.Body.Close()
+			return nil, err
+		}
+		return p.relay(inv, resp, res, nil, func() { cancel(nil) }), nil
+	default:
+		return p.relay(inv, resp, nil, grpcDone, func() { cancel(nil) }), nil
 	}
 }
 

@@ -1,4 +1,4 @@
-package httpworker
+package loopback
 
 import (
 	"bufio"
@@ -41,8 +41,8 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 var errReadOnClosedBody = errors.New("http: read on closed response body")
 
-// loopbackTransport is the http.RoundTripper for the handler's loopback
-// port. It speaks HTTP/1.1 over a pool of keep-alive connections, and does
+// Transport is an http.RoundTripper for a worker's port on the loopback
+// interface. It speaks HTTP/1.1 over a pool of keep-alive connections, and does
 // all of an exchange's I/O on the goroutine that makes it: RoundTrip writes
 // the request and reads the response head, and the response body reads the
 // rest, with no goroutine of its own per connection (http.Transport has
@@ -52,15 +52,15 @@ var errReadOnClosedBody = errors.New("http: read on closed response body")
 // set it, Host from Request.Host (else the URL), User-Agent as set (else
 // Go's default); nothing else is added (no Accept-Encoding, no Expect).
 //
-// A request reaches the handler at most once. It is sent again, once, on a
-// new connection only when not one byte of it reached the handler: a
+// A request reaches the server at most once. It is sent again, once, on a
+// new connection only when not one byte of it reached the server: a
 // connection taken from the pool failed on the first write, and the body
 // can be sent again (none, or Request.GetBody). A request that failed
 // after any of it was written is never sent again, whatever its method:
-// the handler may have received and run it (an invocation must not run
-// twice, and a handler that crashes on a request must not crash twice for
+// the server may have received and run it (an invocation must not run
+// twice, and a server that crashes on a request must not crash twice for
 // one client). Before a pooled connection is used, a non-blocking peek
-// makes sure that the handler has not closed it meanwhile, so that the
+// makes sure that the server has not closed it meanwhile, so that the
 // usual stale connection is dropped before anything is written on it.
 //
 // When the request's context is done, the connection's deadline is set in
@@ -69,7 +69,7 @@ var errReadOnClosedBody = errors.New("http: read on closed response body")
 //
 // Requests for another scheme than http (a redirect the client follows to
 // https, say) go through an http.Transport, made when first needed.
-type loopbackTransport struct {
+type Transport struct {
 	dialer         net.Dialer
 	maxIdlePerHost int
 	idleTimeout    time.Duration
@@ -90,9 +90,9 @@ type idleConns struct {
 	conns []*loopConn
 }
 
-// newTransport returns the transport for the handler's loopback port.
-func newTransport() *loopbackTransport {
-	return &loopbackTransport{
+// New returns a Transport with an empty pool.
+func New() *Transport {
+	return &Transport{
 		dialer:         net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
 		maxIdlePerHost: maxIdlePerHost,
 		idleTimeout:    idleConnTimeout,
@@ -100,7 +100,7 @@ func newTransport() *loopbackTransport {
 }
 
 // RoundTrip implements http.RoundTripper.
-func (t *loopbackTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL != nil && req.URL.Scheme != "http" {
 		return t.otherTransport().RoundTrip(req)
 	}
@@ -138,8 +138,8 @@ func (t *loopbackTransport) RoundTrip(req *http.Request) (*http.Response, error)
 }
 
 // otherTransport returns the http.Transport for other schemes, configured
-// as the Worker's transport was before this one: no proxy, no compression.
-func (t *loopbackTransport) otherTransport() *http.Transport {
+// as this one: no proxy, no compression.
+func (t *Transport) otherTransport() *http.Transport {
 	t.otherOnce.Do(func() {
 		t.other.Store(&http.Transport{
 			DialContext:         t.dialer.DialContext,
@@ -155,7 +155,7 @@ func (t *loopbackTransport) otherTransport() *http.Transport {
 
 // CloseIdleConnections closes the connections in the pool. Connections in
 // use are not affected; they return to the pool when their exchange ends.
-func (t *loopbackTransport) CloseIdleConnections() {
+func (t *Transport) CloseIdleConnections() {
 	if other := t.other.Load(); other != nil {
 		other.CloseIdleConnections()
 	}
@@ -177,7 +177,7 @@ func (t *loopbackTransport) CloseIdleConnections() {
 
 // conn returns an idle connection to addr that is still open, or a new
 // one (always a new one if fresh).
-func (t *loopbackTransport) conn(ctx context.Context, addr string, fresh bool) (*loopConn, error) {
+func (t *Transport) conn(ctx context.Context, addr string, fresh bool) (*loopConn, error) {
 	for !fresh {
 		c := t.takeIdle(addr)
 		if c == nil {
@@ -195,7 +195,7 @@ func (t *loopbackTransport) conn(ctx context.Context, addr string, fresh bool) (
 	return newLoopConn(t, addr, nc), nil
 }
 
-func (t *loopbackTransport) takeIdle(addr string) *loopConn {
+func (t *Transport) takeIdle(addr string) *loopConn {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	l := t.idle[addr]
@@ -212,7 +212,7 @@ func (t *loopbackTransport) takeIdle(addr string) *loopConn {
 }
 
 // putIdle returns c to the pool, or closes it when the pool is full.
-func (t *loopbackTransport) putIdle(c *loopConn) {
+func (t *Transport) putIdle(c *loopConn) {
 	c.idleAt = time.Now()
 	t.mu.Lock()
 	if t.idle == nil {
@@ -243,7 +243,7 @@ func (t *loopbackTransport) putIdle(c *loopConn) {
 
 // reap closes the connections idle for idleTimeout or longer, and arms
 // the timer again for the next one to expire.
-func (t *loopbackTransport) reap() {
+func (t *Transport) reap() {
 	now := time.Now()
 	var stale []*loopConn
 	t.mu.Lock()
@@ -279,11 +279,11 @@ func (t *loopbackTransport) reap() {
 	}
 }
 
-// loopConn is one connection to the handler. It belongs to one exchange at
+// loopConn is one connection to the server. It belongs to one exchange at
 // a time: to the goroutine in RoundTrip, then to the response body's
 // reader, then to the pool.
 type loopConn struct {
-	t      *loopbackTransport
+	t      *Transport
 	addr   string
 	nc     net.Conn
 	raw    syscall.RawConn // for the liveness peek; nil if not available
@@ -303,7 +303,7 @@ type loopConn struct {
 	interr  func()                // c.interrupt, bound once
 }
 
-func newLoopConn(t *loopbackTransport, addr string, nc net.Conn) *loopConn {
+func newLoopConn(t *Transport, addr string, nc net.Conn) *loopConn {
 	c := &loopConn{t: t, addr: addr, nc: nc, limit: math.MaxInt64}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
@@ -346,7 +346,7 @@ func (c *loopConn) close() { _ = c.nc.Close() }
 // interrupt makes the connection's pending and future I/O fail at once.
 func (c *loopConn) interrupt() { _ = c.nc.SetDeadline(aLongTimeAgo) }
 
-// alive reports whether an idle connection can still be used: the handler
+// alive reports whether an idle connection can still be used: the server
 // has neither closed it nor sent anything on it since the last response.
 func (c *loopConn) alive() bool {
 	if c.raw == nil {
@@ -388,7 +388,7 @@ func (c *loopConn) exchange(req *http.Request) (resp *http.Response, retry bool,
 	}
 	if err != nil {
 		if c.werr != nil && ctx.Err() == nil {
-			// The handler may have answered and closed without reading
+			// The server may have answered and closed without reading
 			// the whole request; its answer is the better error.
 			if resp, rerr := c.readResponse(req); rerr == nil {
 				return c.finish(ctx, req, resp, stop, false), false, nil
@@ -409,7 +409,7 @@ func (c *loopConn) exchange(req *http.Request) (resp *http.Response, retry bool,
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, false, cerr
 		}
-		// The request was written: the handler may have run it. It is
+		// The request was written: the server may have run it. It is
 		// not sent again, whatever its method.
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			err = fmt.Errorf("the connection was closed before a complete response arrived: %w", err)
