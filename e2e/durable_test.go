@@ -6,15 +6,20 @@ package e2e
 // by make nodeapps) and with funcd's Go SDK (testdata/durablego).
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/funcd/funcd/durable"
 	"github.com/funcd/funcd/hosttest"
+	"github.com/funcd/funcd/sqlite"
 )
 
 // durableApp runs a Durable Functions test app.
@@ -159,4 +164,117 @@ func durablePatterns(t *testing.T, c *durable.Client, logs *logBuffer, want patt
 		}
 		jsonEq(t, "entity state", st.State, `7`)
 	})
+}
+
+// A funcd killed (SIGKILL) while 200 orchestrations of 5 chained
+// activities run loses none of them: restarted, it finishes every one,
+// with the right output and each activity's result recorded once. The
+// orchestrations the killed process held stay locked for their lease (1
+// minute); the second funcd runs with its clock 2 minutes ahead
+// (FUNCD_CLOCK_OFFSET, in the funcdclock test build) so that it takes them
+// over at once.
+func TestDurableSurvivesKill(t *testing.T) {
+	const total = 200
+	app := goApp(t, filepath.Join("testdata", "durablego"))
+	stateDir := t.TempDir()
+	var log syncBuffer
+	defer func() {
+		if t.Failed() {
+			t.Logf("funcd output:\n%s", log.String())
+		}
+	}()
+	first := startFuncd(t, app, stateDir, &log)
+
+	store, err := sqlite.Open(filepath.Join(stateDir, "store"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	// A client on the same store: it starts instances without running them.
+	e := durable.New(store, durable.Options{})
+	e.SetFunctions(durable.Functions{Orchestrators: []string{"Chain5"}}, nil)
+	c := e.Client("")
+	ctx := context.Background()
+	eventually(t, 2*time.Minute, "the host to take the app's durable functions", func() bool {
+		return strings.Contains(log.String(), "Worker process started") || strings.Contains(log.String(), "Host started")
+	})
+	ids := make([]string, total)
+	for i := range total {
+		id, err := c.StartNew(ctx, "Chain5", durable.StartOptions{InstanceID: "chain-" + strconv.Itoa(i), Input: strconv.Itoa(i * 10)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+	}
+	completed := func() int {
+		page, _, err := c.List(ctx, durable.InstanceQuery{Statuses: []durable.Status{durable.Completed}, PageSize: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page)
+	}
+	eventually(t, 2*time.Minute, "some orchestrations to complete", func() bool { return completed() >= 10 })
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	atKill := completed()
+	if atKill >= total {
+		t.Fatalf("all %d orchestrations completed before the kill; nothing was tested", total)
+	}
+	t.Logf("%d of %d orchestrations had completed when funcd was killed", atKill, total)
+
+	second := startFuncd(t, app, stateDir, &log, "FUNCD_CLOCK_OFFSET=2m")
+	t.Cleanup(func() {
+		_ = second.Process.Signal(syscall.SIGINT)
+		_ = second.Wait()
+	})
+	eventually(t, 3*time.Minute, "every orchestration to complete", func() bool { return completed() == total })
+	for i, id := range ids {
+		inst, err := c.Status(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := strconv.Itoa(i*10 + 5); inst.Status != durable.Completed || inst.Output != want {
+			t.Errorf("%s: %s with output %s, want Completed with %s", id, inst.Status, inst.Output, want)
+			continue
+		}
+		h, err := c.History(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		results := map[int]int{}
+		for _, ev := range h {
+			if ev.EventType == durable.TaskCompleted {
+				results[ev.TaskScheduledID]++
+			}
+		}
+		if len(results) != 5 {
+			t.Errorf("%s: results for %d tasks, want 5", id, len(results))
+		}
+		for task, n := range results {
+			if n != 1 {
+				t.Errorf("%s: task %d's result recorded %d times", id, task, n)
+			}
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's output and a test's
+// reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

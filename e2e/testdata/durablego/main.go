@@ -20,6 +20,8 @@ func main() {
 	app.Activity("Double", func(_ context.Context, n int) (int, error) { return 2 * n, nil })
 	app.Activity("Flaky", flaky)
 	app.Activity("Fail", func(_ context.Context, msg string) error { return errors.New(msg) })
+	app.Activity("Inc", func(_ context.Context, n int) (int, error) { return n + 1, nil })
+	app.Orchestration("Chain5", chain5)
 	app.Orchestration("Chain", chain)
 	app.Orchestration("FanOut", fanOut)
 	app.Orchestration("Retry", retry)
@@ -42,6 +44,20 @@ func chain(ctx *durable.OrchestrationContext) (any, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// chain5 adds 1 to its input five times, one activity after the other.
+func chain5(ctx *durable.OrchestrationContext) (any, error) {
+	var n int
+	if err := ctx.GetInput(&n); err != nil {
+		return nil, err
+	}
+	for range 5 {
+		if err := ctx.CallActivity("Inc", durable.WithInput(n)).Await(&n); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
 }
 
 func fanOut(ctx *durable.OrchestrationContext) (any, error) {
