@@ -30,14 +30,14 @@ func (e *Engine) Start(ctx context.Context) error {
 	orch := orDefault(e.opts.MaxConcurrentOrchestrations, 10*procs)
 	act := orDefault(e.opts.MaxConcurrentActivities, 10*procs)
 	e.running.Add(2)
-	go e.dispatch(ctx, "orchestration", orch, e.wakeOrch, func(ctx context.Context) (func(context.Context), error) {
+	go e.dispatch(ctx, "orchestration", orch, &e.wakeOrch, func(ctx context.Context) (func(context.Context), error) {
 		wi, err := e.backend.LockNextOrchestration(ctx, e.opts.Hub, e.opts.Owner, e.opts.Lease)
 		if wi == nil || err != nil {
 			return nil, err
 		}
 		return func(ctx context.Context) { e.processOrchestration(ctx, wi) }, nil
 	})
-	go e.dispatch(ctx, "activity", act, e.wakeAct, func(ctx context.Context) (func(context.Context), error) {
+	go e.dispatch(ctx, "activity", act, &e.wakeAct, func(ctx context.Context) (func(context.Context), error) {
 		t, err := e.backend.LockNextActivity(ctx, e.opts.Hub, e.opts.Owner, e.opts.Lease)
 		if t == nil || err != nil {
 			return nil, err
@@ -78,17 +78,29 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 }
 
-// dispatch runs work items of one kind, at most limit at once: it locks the
-// next one while it has a free slot, and sleeps when there is none until
-// the engine is kicked, the backend announces work, the next timer is due,
-// or pollInterval passes.
-func (e *Engine) dispatch(ctx context.Context, what string, limit int, wake <-chan struct{}, next func(context.Context) (func(context.Context), error)) {
+// claimers is how many goroutines of a dispatcher look for work at once:
+// a backend commits their claims together (group commit), so that claims
+// do not queue behind one another.
+const claimers = 4
+
+// dispatch runs work items of one kind, at most limit at once: its
+// claimers lock the next one while there is a free slot, and sleep when
+// there is none until the engine is kicked, the backend announces work,
+// the next timer is due, or pollInterval passes.
+func (e *Engine) dispatch(ctx context.Context, what string, limit int, wake *signal, next func(context.Context) (func(context.Context), error)) {
 	defer e.running.Done()
+	slots := make(chan struct{}, limit)
+	var inflight, loops sync.WaitGroup
+	defer inflight.Wait()
+	for range min(claimers, limit) {
+		loops.Go(func() { e.claim(ctx, what, slots, &inflight, wake, next) })
+	}
+	loops.Wait()
+}
+
+func (e *Engine) claim(ctx context.Context, what string, slots chan struct{}, inflight *sync.WaitGroup, wake *signal, next func(context.Context) (func(context.Context), error)) {
 	watch, stopWatch := e.backend.Watch(e.opts.Hub)
 	defer stopWatch()
-	slots := make(chan struct{}, limit)
-	var inflight sync.WaitGroup
-	defer inflight.Wait()
 	failures := 0
 	for {
 		select {
@@ -96,6 +108,7 @@ func (e *Engine) dispatch(ctx context.Context, what string, limit int, wake <-ch
 		case <-e.stopping:
 			return
 		}
+		woken := wake.wait() // before looking: a kick from now on is not missed
 		run, err := next(ctx)
 		if err != nil {
 			<-slots
@@ -104,7 +117,7 @@ func (e *Engine) dispatch(ctx context.Context, what string, limit int, wake <-ch
 			}
 			failures++
 			e.log.Error("durable: looking for "+what+" work", "error", err)
-			if !e.sleep(ctx, min(time.Duration(failures)*time.Second, 30*time.Second), wake, watch) {
+			if !e.sleep(ctx, min(time.Duration(failures)*time.Second, 30*time.Second), woken, watch) {
 				return
 			}
 			continue
@@ -112,7 +125,7 @@ func (e *Engine) dispatch(ctx context.Context, what string, limit int, wake <-ch
 		failures = 0
 		if run == nil {
 			<-slots
-			if !e.idle(ctx, wake, watch) {
+			if !e.idle(ctx, woken, watch) {
 				return
 			}
 			continue
@@ -122,6 +135,31 @@ func (e *Engine) dispatch(ctx context.Context, what string, limit int, wake <-ch
 			defer func() { <-slots; inflight.Done() }()
 			run(ctx)
 		}()
+	}
+}
+
+// signal wakes every goroutine waiting on it: wait returns a channel that
+// the next fire closes.
+type signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (s *signal) wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch == nil {
+		s.ch = make(chan struct{})
+	}
+	return s.ch
+}
+
+func (s *signal) fire() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch != nil {
+		close(s.ch)
+		s.ch = nil
 	}
 }
 

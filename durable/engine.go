@@ -81,9 +81,9 @@ type Engine struct {
 	funcs funcSet  // guarded by mu
 	exec  Executor // guarded by mu
 
-	// wakeOrch and wakeAct (capacity 1) tell the dispatchers that work
-	// may be due in the engine's hub.
-	wakeOrch, wakeAct chan struct{}
+	// wakeOrch and wakeAct tell the dispatchers that work may be due in
+	// the engine's hub.
+	wakeOrch, wakeAct signal
 
 	runMu    sync.Mutex
 	cancel   context.CancelFunc // set by Start; guarded by runMu
@@ -122,7 +122,7 @@ func New(backend Backend, opts Options) *Engine {
 	}
 	return &Engine{
 		backend: backend, opts: opts, clock: opts.Clock, log: opts.Logger, reuse: opts.Reuse,
-		wakeOrch: make(chan struct{}, 1), wakeAct: make(chan struct{}, 1), stopping: make(chan struct{}),
+		stopping: make(chan struct{}),
 	}
 }
 
@@ -188,12 +188,8 @@ func (e *Engine) kick(hub string) {
 	if hub != e.opts.Hub {
 		return
 	}
-	for _, ch := range []chan struct{}{e.wakeOrch, e.wakeAct} {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
+	e.wakeOrch.fire()
+	e.wakeAct.fire()
 }
 
 // newExecution returns a new instance's row (Pending) and the

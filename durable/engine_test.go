@@ -124,7 +124,7 @@ func inc(input string) (string, error) {
 }
 
 type testEngine struct {
-	t     *testing.T
+	t     testing.TB
 	e     *durable.Engine
 	c     *durable.Client
 	x     *executor
@@ -132,7 +132,7 @@ type testEngine struct {
 	store *sqlite.Store
 }
 
-func newEngine(t *testing.T, clk clock.Clock, x *executor) *testEngine {
+func newEngine(t testing.TB, clk clock.Clock, x *executor) *testEngine {
 	t.Helper()
 	store, err := sqlite.Open(t.TempDir(), sqlite.Options{Clock: clk})
 	if err != nil {
@@ -142,7 +142,7 @@ func newEngine(t *testing.T, clk clock.Clock, x *executor) *testEngine {
 	return startEngine(t, store, clk, x, "owner-1")
 }
 
-func startEngine(t *testing.T, store *sqlite.Store, clk clock.Clock, x *executor, owner string) *testEngine {
+func startEngine(t testing.TB, store *sqlite.Store, clk clock.Clock, x *executor, owner string) *testEngine {
 	t.Helper()
 	e := durable.New(store, durable.Options{Owner: owner, Clock: clk, Lease: 30 * time.Second})
 	e.SetFunctions(x.functions(), x)
