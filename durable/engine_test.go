@@ -455,3 +455,71 @@ func TestEngineEntity(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestEngineRewindRestartPurge(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	x := &executor{
+		orch: map[string]orchestrator{"Calls": func(p *durable.OrchestrationPayload) durable.OrchestratorState {
+			done, failed, _, _ := results(p)
+			st := durable.OrchestratorState{Actions: [][]durable.Action{{activity("FailOnce", "1")}}}
+			switch {
+			case len(done) > 0:
+				st.IsDone, st.Output = true, json.RawMessage(done[0])
+			case len(failed) > 0:
+				st.IsDone, st.Error = true, failed[0]
+			}
+			return st
+		}},
+		act: map[string]func(string) (string, error){"FailOnce": func(string) (string, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			if calls == 1 {
+				return "", errors.New("first call fails")
+			}
+			return `"fine"`, nil
+		}},
+	}
+	te := newEngine(t, clock.Real{}, x)
+	ctx := context.Background()
+	id := te.start("Calls", "")
+	te.waitStatus(id, durable.Failed)
+	if err := te.c.Rewind(ctx, "missing", "x"); !errors.Is(err, durable.ErrNotFound) {
+		t.Fatalf("rewind of a missing instance: %v", err)
+	}
+	if err := te.c.Rewind(ctx, id, "try again"); err != nil {
+		t.Fatal(err)
+	}
+	if inst := te.waitStatus(id, durable.Completed); inst.Output != `"fine"` {
+		t.Fatalf("output after the rewind %q", inst.Output)
+	}
+	if err := te.c.Rewind(ctx, id, "again"); !errors.Is(err, durable.ErrNotFailed) {
+		t.Fatalf("rewind of a completed instance: %v, want ErrNotFailed", err)
+	}
+	h, _ := te.c.History(ctx, id)
+	rewound := 0
+	for _, ev := range h {
+		if ev.EventType == durable.GenericEvent && strings.HasPrefix(ev.Data, "Rewound: try again") {
+			rewound++
+		}
+		if ev.EventType == durable.TaskFailed {
+			t.Errorf("the rewound history still has a TaskFailed: %+v", ev)
+		}
+	}
+	if rewound == 0 {
+		t.Error("no GenericEvent marks the rewound failure")
+	}
+
+	next, err := te.c.Restart(ctx, id, true)
+	if err != nil || next == id {
+		t.Fatalf("Restart = %q, %v", next, err)
+	}
+	te.waitStatus(next, durable.Completed)
+	if err := te.c.Purge(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := te.c.Status(ctx, id); !errors.Is(err, durable.ErrNotFound) {
+		t.Fatalf("status after purge: %v", err)
+	}
+}
