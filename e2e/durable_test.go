@@ -9,6 +9,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -277,4 +279,48 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// A custom handler runs durable functions too: the orchestrator gets the
+// context in its Data and returns its actions (docs/DURABLE.md).
+func TestDurableCustomHandler(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "handler")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/durablecustom/handler").CombinedOutput(); err != nil {
+		t.Fatalf("building the handler: %v\n%s", err, out)
+	}
+	app := hosttest.CopyApp(t, filepath.Join("testdata", "durablecustom", "app"))
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(app, "handler"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, c, logs := durableApp(t, app)
+	if c.Hub() != "CustomHub" {
+		t.Errorf("task hub %q, want host.json's CustomHub", c.Hub())
+	}
+	inst := waitFor(t, c, start(t, c, "Hello", ""), durable.Completed, logs)
+	jsonEq(t, "output", inst.Output, `["Hello Tokyo!","Hello Seattle!","Hello London!"]`)
+	jsonEq(t, "customStatus", inst.CustomStatus, `{"greeted":3}`)
+
+	// The durableClient binding: the real host's shape.
+	r := do(t, "POST", s.URL+"/api/Start", "")
+	wantStatus(t, r, 200)
+	var binding struct {
+		TaskHubName    string            `json:"taskHubName"`
+		CreationURLs   map[string]string `json:"creationUrls"`
+		ManagementURLs map[string]string `json:"managementUrls"`
+		BaseURL        string            `json:"baseUrl"`
+		Required       string            `json:"requiredQueryStringParameters"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &binding); err != nil {
+		t.Fatalf("the binding %q: %v", r.body, err)
+	}
+	if binding.TaskHubName != "CustomHub" || binding.BaseURL != s.URL+"/runtime/webhooks/durabletask" ||
+		!strings.HasPrefix(binding.Required, "code=") || binding.ManagementURLs["id"] != "INSTANCEID" ||
+		!strings.Contains(binding.ManagementURLs["statusQueryGetUri"], "/instances/INSTANCEID?taskHub=CustomHub") ||
+		binding.CreationURLs["createNewInstancePostUri"] == "" {
+		t.Errorf("durableClient binding = %s", r.body)
+	}
 }

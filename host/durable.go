@@ -150,7 +150,9 @@ type durableExecutor struct {
 }
 
 func (x *durableExecutor) Orchestrate(ctx context.Context, name string, payload []byte) ([]byte, error) {
-	res, err := x.invoke(ctx, name, funcd.StringValue(string(payload)), nil, "")
+	// A JSON value: a language worker's library parses it as it parses the
+	// string the real host sends, and a custom handler gets an object.
+	res, err := x.invoke(ctx, name, funcd.JSONValue(payload), nil, "")
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +177,7 @@ func (x *durableExecutor) Activity(ctx context.Context, name, instanceID, input 
 }
 
 func (x *durableExecutor) Entity(ctx context.Context, name string, batch []byte) ([]byte, error) {
-	res, err := x.invoke(ctx, name, funcd.StringValue(string(batch)), nil, "")
+	res, err := x.invoke(ctx, name, funcd.JSONValue(batch), nil, "")
 	if err != nil {
 		return nil, err
 	}
