@@ -83,24 +83,54 @@ func (e *Engine) Stop(ctx context.Context) error {
 // do not queue behind one another.
 const claimers = 4
 
-// dispatch runs work items of one kind, at most limit at once: its
-// claimers lock the next one while there is a free slot, and sleep when
-// there is none until the engine is kicked, the backend announces work,
-// the next timer is due, or pollInterval passes.
+// dispatch runs work items of one kind, at most limit at once. Its
+// claimers share one wake-up token: a kick, a backend's announcement of
+// work, or a claimer that found work (there may be more) hands the token to
+// one idle claimer, never to all of them, so that one piece of news costs
+// one look. A claimer that finds work looks again at once while there is a
+// free slot; one that finds none sleeps until it gets the token, the next
+// timer is due, or pollInterval passes.
 func (e *Engine) dispatch(ctx context.Context, what string, limit int, wake *signal, next func(context.Context) (func(context.Context), error)) {
 	defer e.running.Done()
 	slots := make(chan struct{}, limit)
+	token := make(chan struct{}, 1)
+	pass := func() {
+		select {
+		case token <- struct{}{}:
+		default:
+		}
+	}
+	watch, stopWatch := e.backend.Watch(e.opts.Hub)
+	defer stopWatch()
+	fwdCtx, stopFwd := context.WithCancel(ctx)
+	defer stopFwd()
 	var inflight, loops sync.WaitGroup
 	defer inflight.Wait()
+	// Forward the kicks and the backend's announcements as the token.
+	loops.Go(func() {
+		for {
+			woken := wake.wait()
+			select {
+			case <-woken:
+			case <-watch:
+			case <-fwdCtx.Done():
+				return
+			case <-e.stopping:
+				return
+			}
+			pass()
+		}
+	})
+	var claiming sync.WaitGroup
 	for range min(claimers, limit) {
-		loops.Go(func() { e.claim(ctx, what, slots, &inflight, wake, next) })
+		claiming.Go(func() { e.claim(ctx, what, slots, &inflight, token, pass, next) })
 	}
+	claiming.Wait()
+	stopFwd()
 	loops.Wait()
 }
 
-func (e *Engine) claim(ctx context.Context, what string, slots chan struct{}, inflight *sync.WaitGroup, wake *signal, next func(context.Context) (func(context.Context), error)) {
-	watch, stopWatch := e.backend.Watch(e.opts.Hub)
-	defer stopWatch()
+func (e *Engine) claim(ctx context.Context, what string, slots chan struct{}, inflight *sync.WaitGroup, token <-chan struct{}, pass func(), next func(context.Context) (func(context.Context), error)) {
 	failures := 0
 	for {
 		select {
@@ -108,7 +138,6 @@ func (e *Engine) claim(ctx context.Context, what string, slots chan struct{}, in
 		case <-e.stopping:
 			return
 		}
-		woken := wake.wait() // before looking: a kick from now on is not missed
 		run, err := next(ctx)
 		if err != nil {
 			<-slots
@@ -117,7 +146,7 @@ func (e *Engine) claim(ctx context.Context, what string, slots chan struct{}, in
 			}
 			failures++
 			e.log.Error("durable: looking for "+what+" work", "error", err)
-			if !e.sleep(ctx, min(time.Duration(failures)*time.Second, 30*time.Second), woken, watch) {
+			if !e.sleep(ctx, min(time.Duration(failures)*time.Second, 30*time.Second), token) {
 				return
 			}
 			continue
@@ -125,11 +154,13 @@ func (e *Engine) claim(ctx context.Context, what string, slots chan struct{}, in
 		failures = 0
 		if run == nil {
 			<-slots
-			if !e.idle(ctx, woken, watch) {
+			if !e.idle(ctx, token) {
 				return
 			}
 			continue
 		}
+		// There may be more: let an idle claimer look too.
+		pass()
 		inflight.Add(1)
 		go func() {
 			defer func() { <-slots; inflight.Done() }()
@@ -163,23 +194,22 @@ func (s *signal) fire() {
 	}
 }
 
-// idle waits for work: a kick, a watch signal, the next due timer, or the
-// poll interval. It returns false when the engine stops.
-func (e *Engine) idle(ctx context.Context, wake, watch <-chan struct{}) bool {
+// idle waits for work: the wake-up token, the next due timer, or the poll
+// interval. It returns false when the engine stops.
+func (e *Engine) idle(ctx context.Context, token <-chan struct{}) bool {
 	wait := pollInterval
 	if t, ok, err := e.backend.NextDue(ctx, e.opts.Hub); err == nil && ok {
 		wait = min(wait, max(t.Sub(e.clock.Now()), time.Millisecond))
 	}
-	return e.sleep(ctx, wait, wake, watch)
+	return e.sleep(ctx, wait, token)
 }
 
-func (e *Engine) sleep(ctx context.Context, d time.Duration, wake, watch <-chan struct{}) bool {
+func (e *Engine) sleep(ctx context.Context, d time.Duration, token <-chan struct{}) bool {
 	t := e.clock.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C():
-	case <-wake:
-	case <-watch:
+	case <-token:
 	case <-e.stopping:
 		return false
 	case <-ctx.Done():

@@ -24,7 +24,9 @@ import (
 //     numbered by seq from 0.
 //   - durable_messages: the instances' inboxes. due is when a message may
 //     be delivered (its VisibleAt, or when it was sent), which orders the
-//     hub's ready work; visible is VisibleAt as sent.
+//     hub's ready work; visible is VisibleAt as sent; execution_id is the
+//     message's ExecutionID (added by migration 3, so not in the CREATE
+//     TABLE below).
 //   - durable_locks: the instances locked for an episode, with the lock's
 //     random token and expiry. An instance is ready when it has a due
 //     message and no unexpired lock.
@@ -116,14 +118,14 @@ var _ durable.Backend = (*Store)(nil)
 // writes on the writing connection, reads on the reading ones.
 type durableStatements struct {
 	insMessage, delMessage, insTask, insHistory, nextSeq, upsertInstance, lockToken, delLock,
-	pickInstance, setLock, lockTask, deleteTask *sql.Stmt
-	readInstance, readHistory, readInbox *sql.Stmt
+	pickInstance, setLock, lockTask, deleteTask, instanceStatus *sql.Stmt
+	readInstance, readHistory, readHistoryFrom, readInbox, nextDue *sql.Stmt
 }
 
 func (st *durableStatements) close() {
 	for _, s := range []*sql.Stmt{st.insMessage, st.delMessage, st.insTask, st.insHistory, st.nextSeq,
 		st.upsertInstance, st.lockToken, st.delLock, st.pickInstance, st.setLock, st.lockTask, st.deleteTask,
-		st.readInstance, st.readHistory, st.readInbox} {
+		st.instanceStatus, st.readInstance, st.readHistory, st.readHistoryFrom, st.readInbox, st.nextDue} {
 		if s != nil {
 			s.Close()
 		}
@@ -141,7 +143,7 @@ func (s *Store) prepareDurable(ctx context.Context) error {
 		stmt  **sql.Stmt
 		query string
 	}{
-		{s.w, &s.dstmts.insMessage, `INSERT INTO durable_messages (hub, instance, visible, due, event) VALUES (?, ?, ?, ?, ?)`},
+		{s.w, &s.dstmts.insMessage, `INSERT INTO durable_messages (hub, instance, execution_id, visible, due, event) VALUES (?, ?, ?, ?, ?, ?)`},
 		{s.w, &s.dstmts.delMessage, `DELETE FROM durable_messages WHERE id = ? AND hub = ? AND instance = ?`},
 		{s.w, &s.dstmts.insTask, `INSERT INTO durable_tasks (hub, instance, execution_id, name, task_id, input, visible, due)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
@@ -172,10 +174,16 @@ func (s *Store) prepareDurable(ctx context.Context) error {
 				WHERE hub = ?4 AND due <= ?5 ORDER BY due, id LIMIT 1)
 			RETURNING ` + taskColumns},
 		{s.w, &s.dstmts.deleteTask, `DELETE FROM durable_tasks WHERE id = ? AND hub = ? AND token = ?`},
+		{s.w, &s.dstmts.instanceStatus, `SELECT status FROM durable_instances WHERE hub = ? AND id = ?`},
 		{s.r, &s.dstmts.readInstance, `SELECT ` + instanceColumns + ` FROM durable_instances WHERE hub = ? AND id = ?`},
 		{s.r, &s.dstmts.readHistory, `SELECT event FROM durable_history WHERE hub = ? AND instance = ? ORDER BY seq`},
-		{s.r, &s.dstmts.readInbox, `SELECT id, visible, event FROM durable_messages INDEXED BY durable_messages_inbox
+		{s.r, &s.dstmts.readHistoryFrom, `SELECT seq, event FROM durable_history WHERE hub = ? AND instance = ? AND seq >= ? ORDER BY seq`},
+		{s.r, &s.dstmts.readInbox, `SELECT id, execution_id, visible, event FROM durable_messages INDEXED BY durable_messages_inbox
 			WHERE hub = ? AND instance = ? AND due <= ? ORDER BY id`},
+		{s.r, &s.dstmts.nextDue, `SELECT min(t) FROM (
+			SELECT min(due) AS t FROM durable_messages INDEXED BY durable_messages_due WHERE hub = ?1 AND due > ?2
+			UNION ALL SELECT min(due) FROM durable_tasks INDEXED BY durable_tasks_due WHERE hub = ?1 AND due > ?2
+			UNION ALL SELECT min(until) FROM durable_locks INDEXED BY durable_locks_until WHERE hub = ?1 AND until > ?2)`},
 	} {
 		st, err := p.db.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -312,7 +320,7 @@ func (s *Store) CreateInstance(ctx context.Context, hub string, inst durable.Ins
 // writes, so that a refusal leaves the batch's transaction as it was.
 func (s *Store) startInstance(ctx context.Context, tx *sql.Tx, hub string, inst durable.Instance, start durable.Message, policy durable.ReusePolicy) error {
 	var status durable.Status
-	err := tx.QueryRowContext(ctx, `SELECT status FROM durable_instances WHERE hub = ? AND id = ?`, hub, inst.ID).Scan(&status)
+	err := tx.StmtContext(ctx, s.dstmts.instanceStatus).QueryRowContext(ctx, hub, inst.ID).Scan(&status)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		// A new id keeps the messages sent to it before it existed.
@@ -383,7 +391,7 @@ func (s *Store) insertMessages(ctx context.Context, tx *sql.Tx, hub string, now 
 		if m.VisibleAt.After(now) {
 			due = m.VisibleAt
 		}
-		if _, err := stmt.ExecContext(ctx, hub, m.InstanceID, nanos(m.VisibleAt), due.UnixNano(), ev); err != nil {
+		if _, err := stmt.ExecContext(ctx, hub, m.InstanceID, m.ExecutionID, nanos(m.VisibleAt), due.UnixNano(), ev); err != nil {
 			return sqlErr("send a message to "+m.InstanceID, err)
 		}
 	}
@@ -453,7 +461,7 @@ func (s *Store) readWorkItem(ctx context.Context, hub string, wi *durable.Orches
 	default:
 		wi.Instance = inst
 	}
-	if wi.History, err = s.readEvents(ctx, tx, hub, wi.InstanceID); err != nil {
+	if wi.History, err = s.readHistoryCached(ctx, tx, hub, wi.InstanceID); err != nil {
 		return err
 	}
 	rows, err := tx.StmtContext(ctx, s.dstmts.readInbox).QueryContext(ctx, hub, wi.InstanceID, now.UnixNano())
@@ -465,7 +473,7 @@ func (s *Store) readWorkItem(ctx context.Context, hub string, wi *durable.Orches
 		m := durable.Message{InstanceID: wi.InstanceID}
 		var visible int64
 		var ev []byte
-		if err := rows.Scan(&m.ID, &visible, &ev); err != nil {
+		if err := rows.Scan(&m.ID, &m.ExecutionID, &visible, &ev); err != nil {
 			return sqlErr("read the inbox of "+wi.InstanceID, err)
 		}
 		m.VisibleAt = fromNanos(visible)
@@ -482,27 +490,36 @@ func (s *Store) readWorkItem(ctx context.Context, hub string, wi *durable.Orches
 
 // readEvents reads an instance's history.
 func (s *Store) readEvents(ctx context.Context, tx *sql.Tx, hub, id string) ([]durable.Event, error) {
+	out, _, err := s.readEventsRaw(ctx, tx, hub, id)
+	return out, err
+}
+
+// readEventsRaw reads an instance's history, and the stored form of its
+// last event.
+func (s *Store) readEventsRaw(ctx context.Context, tx *sql.Tx, hub, id string) ([]durable.Event, []byte, error) {
 	rows, err := tx.StmtContext(ctx, s.dstmts.readHistory).QueryContext(ctx, hub, id)
 	if err != nil {
-		return nil, sqlErr("read the history of "+id, err)
+		return nil, nil, sqlErr("read the history of "+id, err)
 	}
 	defer rows.Close()
 	var out []durable.Event
+	var last []byte
 	for rows.Next() {
 		var b []byte
 		if err := rows.Scan(&b); err != nil {
-			return nil, sqlErr("read the history of "+id, err)
+			return nil, nil, sqlErr("read the history of "+id, err)
 		}
 		ev, err := decodeEvent(b)
 		if err != nil {
-			return nil, fmt.Errorf("history of %s, event %d: %w", id, len(out), err)
+			return nil, nil, fmt.Errorf("history of %s, event %d: %w", id, len(out), err)
 		}
 		out = append(out, ev)
+		last = b
 	}
 	if err := rows.Err(); err != nil {
-		return nil, sqlErr("read the history of "+id, err)
+		return nil, nil, sqlErr("read the history of "+id, err)
 	}
-	return out, nil
+	return out, last, nil
 }
 
 func scanInstance(r rowScanner) (*durable.Instance, error) {
@@ -561,6 +578,7 @@ func (s *Store) CompleteOrchestration(ctx context.Context, hub string, wi *durab
 			return err
 		}
 	}
+	firstSeq := 0
 	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.checkLock(ctx, tx, hub, wi); err != nil {
 			return err
@@ -584,6 +602,7 @@ func (s *Store) CompleteOrchestration(ctx context.Context, hub string, wi *durab
 				return sqlErr("read the history of "+id, err)
 			}
 		}
+		firstSeq = seq
 		if len(events) > 0 {
 			ins := tx.StmtContext(ctx, s.dstmts.insHistory)
 			for i, ev := range events {
@@ -618,6 +637,11 @@ func (s *Store) CompleteOrchestration(ctx context.Context, hub string, wi *durab
 	})
 	if err != nil {
 		return err
+	}
+	if u.Instance != nil && u.Instance.Status.Terminal() {
+		s.histories.drop(hub, wi.InstanceID)
+	} else if len(events) > 0 {
+		s.histories.appendEvents(hub, wi.InstanceID, firstSeq, events)
 	}
 	s.durableW.notify(hub)
 	return nil
@@ -760,11 +784,7 @@ func (s *Store) AbandonActivity(ctx context.Context, hub string, t *durable.Acti
 func (s *Store) NextDue(ctx context.Context, hub string) (time.Time, bool, error) {
 	now := nanos(s.clock.Now())
 	var next sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT min(t) FROM (
-			SELECT min(due) AS t FROM durable_messages INDEXED BY durable_messages_due WHERE hub = ?1 AND due > ?2
-			UNION ALL SELECT min(due) FROM durable_tasks INDEXED BY durable_tasks_due WHERE hub = ?1 AND due > ?2
-			UNION ALL SELECT min(until) FROM durable_locks INDEXED BY durable_locks_until WHERE hub = ?1 AND until > ?2)`,
-		hub, now).Scan(&next)
+	err := s.dstmts.nextDue.QueryRowContext(ctx, hub, now).Scan(&next)
 	if err != nil {
 		return time.Time{}, false, sqlErr("read the next due time of task hub "+hub, err)
 	}

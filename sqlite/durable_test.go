@@ -1,7 +1,10 @@
 package sqlite
 
 import (
+	"context"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/funcd/funcd/clock"
 	"github.com/funcd/funcd/durable"
@@ -12,4 +15,136 @@ func TestDurableConformance(t *testing.T) {
 	durabletest.Run(t, func(t *testing.T, clk clock.Clock) durable.Backend {
 		return open(t, t.TempDir(), clk)
 	})
+}
+
+// lockOne locks the instance's work item, failing the test when there is
+// none.
+func lockOne(t *testing.T, s *Store, hub string) *durable.OrchestrationWorkItem {
+	t.Helper()
+	wi, err := s.LockNextOrchestration(context.Background(), hub, "me", time.Minute)
+	if err != nil || wi == nil {
+		t.Fatalf("LockNextOrchestration = %v, %v", wi, err)
+	}
+	return wi
+}
+
+func startEvent(id, exec string) durable.Message {
+	return durable.Message{InstanceID: id, Event: durable.Event{EventType: durable.ExecutionStarted, EventID: -1, Name: "O",
+		OrchestrationInstance: &durable.InstanceRef{InstanceID: id, ExecutionID: exec}}}
+}
+
+func TestDurableMessageExecutionID(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, t.TempDir(), clock.Real{})
+	const hub = "h"
+	if err := s.CreateTaskHub(ctx, hub); err != nil {
+		t.Fatal(err)
+	}
+	inst := durable.Instance{ID: "i", ExecutionID: "e1", Name: "O", Status: durable.Pending}
+	if err := s.CreateInstance(ctx, hub, inst, startEvent("i", "e1"), durable.OverwriteAny); err != nil {
+		t.Fatal(err)
+	}
+	done := durable.Message{InstanceID: "i", ExecutionID: "e1", Event: durable.Event{EventType: durable.TaskCompleted, EventID: -1, TaskScheduledID: 0}}
+	if err := s.SendMessages(ctx, hub, done); err != nil {
+		t.Fatal(err)
+	}
+	wi := lockOne(t, s, hub)
+	if len(wi.Messages) != 2 || wi.Messages[0].ExecutionID != "" || wi.Messages[1].ExecutionID != "e1" {
+		t.Fatalf("messages = %+v, want the second for execution e1", wi.Messages)
+	}
+}
+
+// TestDurableHistoryCache checks that the histories a Store caches follow
+// the database: appended episodes, a reset history, and changes made by
+// another Store on the same database.
+func TestDurableHistoryCache(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir, clock.Real{})
+	const hub = "h"
+	if err := s.CreateTaskHub(ctx, hub); err != nil {
+		t.Fatal(err)
+	}
+	inst := durable.Instance{ID: "i", ExecutionID: "e1", Name: "O", Status: durable.Running}
+	if err := s.CreateInstance(ctx, hub, inst, startEvent("i", "e1"), durable.OverwriteAny); err != nil {
+		t.Fatal(err)
+	}
+	ev := func(typ durable.EventType, id int) durable.Event {
+		return durable.Event{EventType: typ, EventID: id, Timestamp: time.Now().UTC()}
+	}
+	// episode commits the work item with the events and a message that
+	// makes the instance ready again, and returns the next work item.
+	episode := func(s *Store, wi *durable.OrchestrationWorkItem, reset bool, events ...durable.Event) *durable.OrchestrationWorkItem {
+		t.Helper()
+		var consumed []int64
+		for _, m := range wi.Messages {
+			consumed = append(consumed, m.ID)
+		}
+		next := durable.Message{InstanceID: "i", Event: durable.Event{EventType: durable.EventRaised, EventID: -1, Name: "go"}}
+		err := s.CompleteOrchestration(ctx, hub, wi, durable.OrchestrationUpdate{Instance: &inst, ResetHistory: reset,
+			NewEvents: events, Consumed: consumed, Messages: []durable.Message{next}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lockOne(t, s, hub)
+	}
+	types := func(h []durable.Event) []durable.EventType {
+		var out []durable.EventType
+		for _, e := range h {
+			out = append(out, e.EventType)
+		}
+		return out
+	}
+	wantHistory := func(s *Store, wi *durable.OrchestrationWorkItem, want ...durable.EventType) {
+		t.Helper()
+		if got := types(wi.History); !slices.Equal(got, want) {
+			t.Fatalf("work item history = %v, want %v", got, want)
+		}
+		h, err := s.GetHistory(ctx, hub, "i")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := types(h); !slices.Equal(got, want) {
+			t.Fatalf("stored history = %v, want %v", got, want)
+		}
+	}
+	wi := lockOne(t, s, hub)
+	wi = episode(s, wi, false, ev(durable.OrchestratorStarted, -1), ev(durable.ExecutionStarted, -1))
+	wantHistory(s, wi, durable.OrchestratorStarted, durable.ExecutionStarted)
+	wi.History[0].EventType = durable.TimerFired // the caller's copy: the cache keeps its own
+	wi = episode(s, wi, false, ev(durable.TaskScheduled, 0))
+	wantHistory(s, wi, durable.OrchestratorStarted, durable.ExecutionStarted, durable.TaskScheduled)
+	wi = episode(s, wi, true, ev(durable.OrchestratorStarted, -1))
+	wantHistory(s, wi, durable.OrchestratorStarted)
+
+	// Another Store on the same database resets the history and grows it
+	// past the length this Store cached: this Store must not trust its
+	// cache.
+	wi = episode(s, wi, false, ev(durable.TaskScheduled, 0), ev(durable.TaskScheduled, 1))
+	wantHistory(s, wi, durable.OrchestratorStarted, durable.TaskScheduled, durable.TaskScheduled)
+	if err := s.AbandonOrchestration(ctx, hub, wi, 0); err != nil {
+		t.Fatal(err)
+	}
+	other := open(t, dir, clock.Real{})
+	wi2 := lockOne(t, other, hub)
+	wi2 = episode(other, wi2, true, ev(durable.ExecutionStarted, -1), ev(durable.TimerCreated, 0), ev(durable.TimerCreated, 1), ev(durable.TimerCreated, 2))
+	if err := other.AbandonOrchestration(ctx, hub, wi2, 0); err != nil {
+		t.Fatal(err)
+	}
+	wi = lockOne(t, s, hub)
+	wantHistory(s, wi, durable.ExecutionStarted, durable.TimerCreated, durable.TimerCreated, durable.TimerCreated)
+	// And purged: a new instance with the same id starts a new history.
+	if err := s.AbandonOrchestration(ctx, hub, wi, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.PurgeInstance(ctx, hub, "i"); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.CreateInstance(ctx, hub, inst, startEvent("i", "e2"), durable.OverwriteAny); err != nil {
+		t.Fatal(err)
+	}
+	wi = lockOne(t, s, hub)
+	if len(wi.History) != 0 {
+		t.Fatalf("history of the new instance = %v, want none", types(wi.History))
+	}
 }

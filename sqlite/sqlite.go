@@ -77,8 +77,10 @@ type Store struct {
 	r      *sql.DB // reading connections
 	stmts  statements
 	dstmts durableStatements
-	queueW watchers
-	blobW  watchers
+	// histories caches the histories of the instances recently run.
+	histories historyCache
+	queueW    watchers
+	blobW     watchers
 	// durableW watches task hubs, by hub name.
 	durableW watchers
 	batch    batcher
@@ -282,6 +284,8 @@ CREATE TABLE checkpoints (
 `,
 	// 2: the durable task hubs (durable.go).
 	durableSchema,
+	// 3: a message's execution (durable.Message.ExecutionID).
+	`ALTER TABLE durable_messages ADD COLUMN execution_id TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate brings the schema up to date in one transaction, recording the

@@ -1,0 +1,168 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/funcd/funcd/durable"
+)
+
+// maxCachedHistories bounds the histories a Store keeps in memory.
+const maxCachedHistories = 4096
+
+// historyCache keeps the histories of the instances that ran recently, so
+// that an instance's next work item reads only the events added since,
+// not its whole history again. An entry is trusted only as far as the
+// database agrees: the read of the new rows starts at the cached last
+// event, and a row there that differs from the cached one (the history
+// was reset or purged, here or by another process on the same database)
+// or is missing sends the read back to the whole history.
+type historyCache struct {
+	mu sync.Mutex
+	m  map[historyKey]*cachedHistory
+}
+
+type historyKey struct{ hub, instance string }
+
+type cachedHistory struct {
+	events []durable.Event // never modified once cached: replaced whole
+	last   []byte          // the stored form of the last event
+}
+
+func (c *historyCache) get(hub, id string) *cachedHistory {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[historyKey{hub, id}]
+}
+
+func (c *historyCache) put(hub, id string, h *cachedHistory) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[historyKey]*cachedHistory{}
+	}
+	k := historyKey{hub, id}
+	if _, ok := c.m[k]; !ok && len(c.m) >= maxCachedHistories {
+		for old := range c.m { // evict one, any
+			delete(c.m, old)
+			break
+		}
+	}
+	c.m[k] = h
+}
+
+func (c *historyCache) drop(hub, id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, historyKey{hub, id})
+}
+
+// appendEvents records the events a completed work item wrote from seq
+// on, in their stored form: a history of exactly seq events cached grows
+// by them, and seq 0 starts a new one; otherwise the entry is dropped.
+// The events are kept as a read would return them (times in UTC, the
+// fields of the stored form only).
+func (c *historyCache) appendEvents(hub, id string, seq int, stored [][]byte) {
+	h := c.get(hub, id)
+	if seq > 0 && (h == nil || len(h.events) != seq) {
+		c.drop(hub, id)
+		return
+	}
+	events := make([]durable.Event, len(stored))
+	for i, b := range stored {
+		ev, err := decodeEvent(b)
+		if err != nil {
+			c.drop(hub, id)
+			return
+		}
+		events[i] = ev
+	}
+	last := stored[len(stored)-1]
+	switch {
+	case seq == 0:
+		c.put(hub, id, &cachedHistory{events: slices.Clone(events), last: last})
+	case h != nil && len(h.events) == seq:
+		grown := make([]durable.Event, 0, seq+len(events))
+		grown = append(append(grown, h.events...), events...)
+		c.put(hub, id, &cachedHistory{events: grown, last: last})
+	default:
+		c.drop(hub, id)
+	}
+}
+
+// readHistoryCached reads an instance's history in tx, reading from the
+// database only the rows the cache does not hold, and returns a slice the
+// caller may change.
+func (s *Store) readHistoryCached(ctx context.Context, tx *sql.Tx, hub, id string) ([]durable.Event, error) {
+	if h := s.histories.get(hub, id); h != nil && len(h.events) > 0 {
+		events, last, ok, err := s.readHistoryAfter(ctx, tx, hub, id, h)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if len(events) > len(h.events) {
+				s.histories.put(hub, id, &cachedHistory{events: slices.Clip(events), last: last})
+			}
+			return slices.Clone(events), nil
+		}
+	}
+	events, last, err := s.readEventsRaw(ctx, tx, hub, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(events) > 0 {
+		s.histories.put(hub, id, &cachedHistory{events: slices.Clone(events), last: last})
+	} else {
+		s.histories.drop(hub, id)
+	}
+	return events, nil
+}
+
+// readHistoryAfter reads the rows from the cached last event on; ok is
+// false when the database's row there is not the cached one.
+func (s *Store) readHistoryAfter(ctx context.Context, tx *sql.Tx, hub, id string, h *cachedHistory) ([]durable.Event, []byte, bool, error) {
+	n := len(h.events)
+	rows, err := tx.StmtContext(ctx, s.dstmts.readHistoryFrom).QueryContext(ctx, hub, id, n-1)
+	if err != nil {
+		return nil, nil, false, sqlErr("read the history of "+id, err)
+	}
+	defer rows.Close()
+	events := h.events
+	last := h.last
+	first := true
+	for rows.Next() {
+		var seq int
+		var b []byte
+		if err := rows.Scan(&seq, &b); err != nil {
+			return nil, nil, false, sqlErr("read the history of "+id, err)
+		}
+		if first {
+			first = false
+			if seq != n-1 || !bytes.Equal(b, h.last) {
+				return nil, nil, false, nil
+			}
+			events = slices.Clip(events) // appends copy: the cached slice stays as it is
+			continue
+		}
+		if seq != len(events) {
+			return nil, nil, false, nil
+		}
+		ev, err := decodeEvent(b)
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("history of %s, event %d: %w", id, seq, err)
+		}
+		events = append(events, ev)
+		last = b
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, false, sqlErr("read the history of "+id, err)
+	}
+	if first {
+		return nil, nil, false, nil // the history is shorter than the cache's
+	}
+	return events, last, true, nil
+}
