@@ -1,7 +1,7 @@
 # make check runs everything CI runs: format, vet, lint and every test.
 GO ?= go
 
-.PHONY: check fmt vet lint test azurite nodeapps run build install bench bench-queue bench-workers clean
+.PHONY: check fmt vet lint test azurite nodeapps run build install bench bench-queue bench-workers bench-durable clean
 
 check: fmt vet lint test
 
@@ -71,3 +71,12 @@ bench-queue: azurite
 # (see bench/RESULTS.md); pass flags with BENCHFLAGS="-duration 5s -rounds 5".
 bench-workers:
 	$(GO) run ./bench/cmd/workerbench $(BENCHFLAGS)
+
+# bench-durable measures Durable Functions (a chain of 5 activities alone,
+# 1000 of them at once, a fan-out to 1000) on the embedded store and
+# PostgreSQL, with the Go SDK and Node.js apps, beside durabletask-go and
+# the Temporal development server (see bench/RESULTS.md; the peers live in
+# the module bench/durablepeers, and Temporal needs the temporal CLI on
+# PATH); pass flags with BENCHFLAGS="-rounds 5 -peers durabletask".
+bench-durable: nodeapps
+	$(GO) run ./bench/cmd/durablebench $(BENCHFLAGS)

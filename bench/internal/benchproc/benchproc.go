@@ -78,6 +78,31 @@ func (ps *Set) Start(name, dir, logPath string, env []string, bin string, args .
 	return p, nil
 }
 
+// StartCmd is Start for a command the caller prepared (with pipes to its
+// standard input or output): its standard error goes to logPath, and it
+// gets a process group of its own, killed if the benchmark dies.
+func (ps *Set) StartCmd(name string, cmd *exec.Cmd, logPath string) (*Process, error) {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	cmd.Stderr = logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	p := &Process{Name: name, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("cannot start %s: %w", name, err)
+	}
+	ps.procs = append(ps.procs, p)
+	go func() {
+		p.waitErr = cmd.Wait()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
 // StopAll stops every process started, in reverse order.
 func (ps *Set) StopAll() {
 	ps.mu.Lock()

@@ -103,6 +103,18 @@ df.app.orchestration('Chain', function* (context) {
     return out;
 });
 
+// Chain5 adds 1 to its input five times, one activity after the other
+// (the chain of the Durable Functions benchmark).
+df.app.activity('Inc', { handler: (n) => n + 1 });
+
+df.app.orchestration('Chain5', function* (context) {
+    let n = context.df.getInput() || 0;
+    for (let i = 0; i < 5; i++) {
+        n = yield context.df.callActivity('Inc', n);
+    }
+    return n;
+});
+
 // Fan-out/fan-in over the input's numbers.
 df.app.orchestration('FanOut', function* (context) {
     const n = context.df.getInput() || 5;
