@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
@@ -82,7 +82,9 @@ func newTemporal(ctx context.Context, dir, cli string) (*temporalPeer, error) {
 	return t, nil
 }
 
-func activityOptions(name string) activity.RegisterOptions { return activity.RegisterOptions{Name: name} }
+func activityOptions(name string) activity.RegisterOptions {
+	return activity.RegisterOptions{Name: name}
+}
 
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
