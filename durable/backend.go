@@ -253,3 +253,14 @@ type Backend interface {
 	// tasks; ErrNotFound when it does not exist.
 	PurgeInstance(ctx context.Context, hub, id string) error
 }
+
+// BatchLocker is a Backend that can lock several work items in one
+// transaction; the engine's dispatchers use it, when a backend has it, to
+// claim as many work items as they have room for at once.
+type BatchLocker interface {
+	// LockNextOrchestrations is LockNextOrchestration for up to max
+	// instances (distinct, in the same order); none is an empty slice.
+	LockNextOrchestrations(ctx context.Context, hub, owner string, lease time.Duration, max int) ([]*OrchestrationWorkItem, error)
+	// LockNextActivities is LockNextActivity for up to max tasks.
+	LockNextActivities(ctx context.Context, hub, owner string, lease time.Duration, max int) ([]*ActivityTask, error)
+}

@@ -30,22 +30,52 @@ func (e *Engine) Start(ctx context.Context) error {
 	orch := orDefault(e.opts.MaxConcurrentOrchestrations, 10*procs)
 	act := orDefault(e.opts.MaxConcurrentActivities, 10*procs)
 	e.running.Add(2)
-	go e.dispatch(ctx, "orchestration", orch, &e.wakeOrch, func(ctx context.Context) (func(context.Context), error) {
-		wi, err := e.backend.LockNextOrchestration(ctx, e.opts.Hub, e.opts.Owner, e.opts.Lease)
-		if wi == nil || err != nil {
-			return nil, err
+	bl, batches := e.backend.(BatchLocker)
+	go e.dispatch(ctx, "orchestration", orch, &e.wakeOrch, func(ctx context.Context, max int) ([]func(context.Context), error) {
+		var wis []*OrchestrationWorkItem
+		if batches && max > 1 {
+			var err error
+			if wis, err = bl.LockNextOrchestrations(ctx, e.opts.Hub, e.opts.Owner, e.opts.Lease, max); err != nil {
+				return nil, err
+			}
+		} else {
+			wi, err := e.backend.LockNextOrchestration(ctx, e.opts.Hub, e.opts.Owner, e.opts.Lease)
+			if wi == nil || err != nil {
+				return nil, err
+			}
+			wis = append(wis, wi)
 		}
-		return func(ctx context.Context) { e.processOrchestration(ctx, wi) }, nil
+		runs := make([]func(context.Context), len(wis))
+		for i, wi := range wis {
+			runs[i] = func(ctx context.Context) { e.processOrchestration(ctx, wi) }
+		}
+		return runs, nil
 	})
-	go e.dispatch(ctx, "activity", act, &e.wakeAct, func(ctx context.Context) (func(context.Context), error) {
-		t, err := e.backend.LockNextActivity(ctx, e.opts.Hub, e.opts.Owner, e.opts.Lease)
-		if t == nil || err != nil {
-			return nil, err
+	go e.dispatch(ctx, "activity", act, &e.wakeAct, func(ctx context.Context, max int) ([]func(context.Context), error) {
+		var ts []*ActivityTask
+		if batches && max > 1 {
+			var err error
+			if ts, err = bl.LockNextActivities(ctx, e.opts.Hub, e.opts.Owner, e.opts.Lease, max); err != nil {
+				return nil, err
+			}
+		} else {
+			t, err := e.backend.LockNextActivity(ctx, e.opts.Hub, e.opts.Owner, e.opts.Lease)
+			if t == nil || err != nil {
+				return nil, err
+			}
+			ts = append(ts, t)
 		}
-		return func(ctx context.Context) { e.processActivity(ctx, t) }, nil
+		runs := make([]func(context.Context), len(ts))
+		for i, t := range ts {
+			runs[i] = func(ctx context.Context) { e.processActivity(ctx, t) }
+		}
+		return runs, nil
 	})
 	return nil
 }
+
+// maxClaim caps the work items one claim locks together.
+const maxClaim = 16
 
 func orDefault(n, def int) int {
 	if n > 0 {
@@ -90,7 +120,7 @@ const claimers = 4
 // one look. A claimer that finds work looks again at once while there is a
 // free slot; one that finds none sleeps until it gets the token, the next
 // timer is due, or pollInterval passes.
-func (e *Engine) dispatch(ctx context.Context, what string, limit int, wake *signal, next func(context.Context) (func(context.Context), error)) {
+func (e *Engine) dispatch(ctx context.Context, what string, limit int, wake *signal, next func(ctx context.Context, max int) ([]func(context.Context), error)) {
 	defer e.running.Done()
 	slots := make(chan struct{}, limit)
 	token := make(chan struct{}, 1)
@@ -130,7 +160,7 @@ func (e *Engine) dispatch(ctx context.Context, what string, limit int, wake *sig
 	loops.Wait()
 }
 
-func (e *Engine) claim(ctx context.Context, what string, slots chan struct{}, inflight *sync.WaitGroup, token <-chan struct{}, pass func(), next func(context.Context) (func(context.Context), error)) {
+func (e *Engine) claim(ctx context.Context, what string, slots chan struct{}, inflight *sync.WaitGroup, token <-chan struct{}, pass func(), next func(ctx context.Context, max int) ([]func(context.Context), error)) {
 	failures := 0
 	for {
 		select {
@@ -138,7 +168,22 @@ func (e *Engine) claim(ctx context.Context, what string, slots chan struct{}, in
 		case <-e.stopping:
 			return
 		}
-		run, err := next(ctx)
+		// Take the free slots, up to maxClaim, and claim as many work
+		// items; the slots not used are given back.
+		held := 1
+	more:
+		for held < maxClaim {
+			select {
+			case slots <- struct{}{}:
+				held++
+			default:
+				break more
+			}
+		}
+		runs, err := next(ctx, held)
+		for range held - max(len(runs), 1) {
+			<-slots
+		}
 		if err != nil {
 			<-slots
 			if ctx.Err() != nil {
@@ -152,7 +197,7 @@ func (e *Engine) claim(ctx context.Context, what string, slots chan struct{}, in
 			continue
 		}
 		failures = 0
-		if run == nil {
+		if len(runs) == 0 {
 			<-slots
 			if !e.idle(ctx, token) {
 				return
@@ -161,11 +206,13 @@ func (e *Engine) claim(ctx context.Context, what string, slots chan struct{}, in
 		}
 		// There may be more: let an idle claimer look too.
 		pass()
-		inflight.Add(1)
-		go func() {
-			defer func() { <-slots; inflight.Done() }()
-			run(ctx)
-		}()
+		for _, run := range runs {
+			inflight.Add(1)
+			go func() {
+				defer func() { <-slots; inflight.Done() }()
+				run(ctx)
+			}()
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/base64"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -118,13 +120,13 @@ var _ durable.Backend = (*Store)(nil)
 // writes on the writing connection, reads on the reading ones.
 type durableStatements struct {
 	insMessage, delMessage, insTask, insHistory, nextSeq, upsertInstance, lockToken, delLock,
-	pickInstance, setLock, lockTask, deleteTask, instanceStatus *sql.Stmt
+	pickInstance, pickInstances, setLock, lockTask, lockTasks, deleteTask, instanceStatus *sql.Stmt
 	readInstance, readHistory, readHistoryFrom, readInbox, nextDue *sql.Stmt
 }
 
 func (st *durableStatements) close() {
 	for _, s := range []*sql.Stmt{st.insMessage, st.delMessage, st.insTask, st.insHistory, st.nextSeq,
-		st.upsertInstance, st.lockToken, st.delLock, st.pickInstance, st.setLock, st.lockTask, st.deleteTask,
+		st.upsertInstance, st.lockToken, st.delLock, st.pickInstance, st.pickInstances, st.setLock, st.lockTask, st.lockTasks, st.deleteTask,
 		st.instanceStatus, st.readInstance, st.readHistory, st.readHistoryFrom, st.readInbox, st.nextDue} {
 		if s != nil {
 			s.Close()
@@ -166,12 +168,22 @@ func (s *Store) prepareDurable(ctx context.Context) error {
 			WHERE m.hub = ?1 AND m.due <= ?2 AND NOT EXISTS (
 				SELECT 1 FROM durable_locks AS l WHERE l.hub = ?1 AND l.instance = m.instance AND l.until > ?2)
 			ORDER BY m.due, m.id LIMIT 1`},
+		// The ready instances' due messages, oldest first: the caller
+		// keeps the first of each instance.
+		{s.w, &s.dstmts.pickInstances, `SELECT m.instance FROM durable_messages AS m INDEXED BY durable_messages_due
+			WHERE m.hub = ?1 AND m.due <= ?2 AND NOT EXISTS (
+				SELECT 1 FROM durable_locks AS l WHERE l.hub = ?1 AND l.instance = m.instance AND l.until > ?2)
+			ORDER BY m.due, m.id`},
 		{s.w, &s.dstmts.setLock, `INSERT OR REPLACE INTO durable_locks (hub, instance, owner, token, until) VALUES (?, ?, ?, ?, ?)`},
 		// One statement takes the task, so that two lockers never take
 		// the same one.
 		{s.w, &s.dstmts.lockTask, `UPDATE durable_tasks SET due = ?1, owner = ?2, token = ?3, attempts = attempts + 1
 			WHERE id = (SELECT id FROM durable_tasks INDEXED BY durable_tasks_due
 				WHERE hub = ?4 AND due <= ?5 ORDER BY due, id LIMIT 1)
+			RETURNING ` + taskColumns},
+		{s.w, &s.dstmts.lockTasks, `UPDATE durable_tasks SET due = ?1, owner = ?2, token = ?3, attempts = attempts + 1
+			WHERE id IN (SELECT id FROM durable_tasks INDEXED BY durable_tasks_due
+				WHERE hub = ?4 AND due <= ?5 ORDER BY due, id LIMIT ?6)
 			RETURNING ` + taskColumns},
 		{s.w, &s.dstmts.deleteTask, `DELETE FROM durable_tasks WHERE id = ? AND hub = ? AND token = ?`},
 		{s.w, &s.dstmts.instanceStatus, `SELECT status FROM durable_instances WHERE hub = ? AND id = ?`},
@@ -443,6 +455,93 @@ func (s *Store) LockNextOrchestration(ctx context.Context, hub, owner string, le
 		return nil, err
 	}
 	return wi, nil
+}
+
+var _ durable.BatchLocker = (*Store)(nil)
+
+// LockNextOrchestrations locks up to max ready instances, oldest due
+// message first, in one transaction, and reads their work items.
+func (s *Store) LockNextOrchestrations(ctx context.Context, hub, owner string, lease time.Duration, max int) ([]*durable.OrchestrationWorkItem, error) {
+	now := s.clock.Now()
+	until := now.Add(lease)
+	var ids []string
+	var toks []int64
+	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		ids, toks = ids[:0], toks[:0]
+		rows, err := tx.StmtContext(ctx, s.dstmts.pickInstances).QueryContext(ctx, hub, now.UnixNano())
+		if err != nil {
+			return sqlErr("find orchestrations to lock in task hub "+hub, err)
+		}
+		for len(ids) < max && rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return sqlErr("find orchestrations to lock in task hub "+hub, err)
+			}
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return sqlErr("find orchestrations to lock in task hub "+hub, err)
+		}
+		set := tx.StmtContext(ctx, s.dstmts.setLock)
+		for _, id := range ids {
+			tok := newLockToken()
+			if _, err := set.ExecContext(ctx, hub, id, owner, tok, until.UnixNano()); err != nil {
+				return sqlErr("lock instance "+id, err)
+			}
+			toks = append(toks, tok)
+		}
+		return nil
+	})
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	wis := make([]*durable.OrchestrationWorkItem, len(ids))
+	for i, id := range ids {
+		wis[i] = &durable.OrchestrationWorkItem{InstanceID: id, LockToken: formatToken(toks[i]), LockedUntil: until.UTC()}
+		if err := s.readWorkItem(ctx, hub, wis[i], now); err != nil {
+			// The locks taken expire: their instances are taken again then.
+			return nil, err
+		}
+	}
+	return wis, nil
+}
+
+// LockNextActivities locks up to max due activity tasks, oldest first, in
+// one statement.
+func (s *Store) LockNextActivities(ctx context.Context, hub, owner string, lease time.Duration, max int) ([]*durable.ActivityTask, error) {
+	now := s.clock.Now()
+	var out []*durable.ActivityTask
+	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		out = out[:0]
+		rows, err := tx.StmtContext(ctx, s.dstmts.lockTasks).QueryContext(ctx, now.Add(lease).UnixNano(), owner, newLockToken(), hub, now.UnixNano(), max)
+		if err != nil {
+			return sqlErr("lock activity tasks in task hub "+hub, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var visible, tok int64
+			at := &durable.ActivityTask{}
+			if err := rows.Scan(&at.ID, &at.InstanceID, &at.ExecutionID, &at.Name, &at.TaskID, &at.Input, &visible, &at.Attempts, &tok); err != nil {
+				return sqlErr("lock activity tasks in task hub "+hub, err)
+			}
+			at.VisibleAt, at.LockToken = fromNanos(visible), formatToken(tok)
+			out = append(out, at)
+		}
+		if err := rows.Err(); err != nil {
+			return sqlErr("lock activity tasks in task hub "+hub, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// RETURNING gives the rows in no set order: oldest first.
+	slices.SortFunc(out, func(a, b *durable.ActivityTask) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // readWorkItem reads a locked instance's row, history and due messages in

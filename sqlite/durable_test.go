@@ -148,3 +148,66 @@ func TestDurableHistoryCache(t *testing.T) {
 		t.Fatalf("history of the new instance = %v, want none", types(wi.History))
 	}
 }
+
+func TestDurableBatchLocks(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, t.TempDir(), clock.Real{})
+	const hub = "h"
+	if err := s.CreateTaskHub(ctx, hub); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		inst := durable.Instance{ID: id, ExecutionID: "e", Name: "O", Status: durable.Pending}
+		if err := s.CreateInstance(ctx, hub, inst, startEvent(id, "e"), durable.OverwriteAny); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A second message to a: still one work item for it.
+	if err := s.SendMessages(ctx, hub, durable.Message{InstanceID: "a", Event: durable.Event{EventType: durable.EventRaised, EventID: -1, Name: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	wis, err := s.LockNextOrchestrations(ctx, hub, "me", time.Minute, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wis) != 2 || wis[0].InstanceID != "a" || wis[1].InstanceID != "b" || len(wis[0].Messages) != 2 || wis[0].Instance == nil {
+		t.Fatalf("first claim = %+v, want a (2 messages) and b", wis)
+	}
+	wis2, err := s.LockNextOrchestrations(ctx, hub, "me", time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wis2) != 1 || wis2[0].InstanceID != "c" {
+		t.Fatalf("second claim = %+v, want c alone", wis2)
+	}
+	if none, err := s.LockNextOrchestrations(ctx, hub, "me", time.Minute, 10); err != nil || len(none) != 0 {
+		t.Fatalf("third claim = %v, %v, want none", none, err)
+	}
+	// Each lock is its own: completing a's leaves b locked.
+	if err := s.CompleteOrchestration(ctx, hub, wis[0], durable.OrchestrationUpdate{
+		Tasks: []durable.ActivityTask{{InstanceID: "a", ExecutionID: "e", Name: "T", TaskID: 1, Input: "1"},
+			{InstanceID: "a", ExecutionID: "e", Name: "T", TaskID: 2, Input: "2"},
+			{InstanceID: "a", ExecutionID: "e", Name: "T", TaskID: 3, Input: "3"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompleteOrchestration(ctx, hub, wis[0], durable.OrchestrationUpdate{}); err == nil {
+		t.Fatal("a second completion of a's work item succeeded")
+	}
+	tasks, err := s.LockNextActivities(ctx, hub, "me", time.Minute, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) != 2 || tasks[0].TaskID != 1 || tasks[1].TaskID != 2 || tasks[0].Attempts != 1 {
+		t.Fatalf("tasks = %+v, want tasks 1 and 2", tasks)
+	}
+	rest, err := s.LockNextActivities(ctx, hub, "me", time.Minute, 5)
+	if err != nil || len(rest) != 1 || rest[0].TaskID != 3 {
+		t.Fatalf("rest = %+v, %v, want task 3", rest, err)
+	}
+	for _, tk := range append(tasks, rest...) {
+		if err := s.CompleteActivity(ctx, hub, tk, durable.Message{InstanceID: "a", ExecutionID: "e",
+			Event: durable.Event{EventType: durable.TaskCompleted, EventID: -1, TaskScheduledID: tk.TaskID}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

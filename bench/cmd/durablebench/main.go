@@ -88,6 +88,7 @@ type options struct {
 	// backend runs a few orchestrations a second: 1000 would take minutes
 	// a round.
 	durableTaskN int
+	yardsticks   bool
 }
 
 // The goals.
@@ -119,6 +120,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&apps, "apps", "gosdk,node", "comma-separated apps run by funcd: gosdk, node")
 	fs.StringVar(&peers, "peers", "durabletask,temporal", "comma-separated peers: durabletask, temporal (\"\" for none)")
 	fs.IntVar(&o.durableTaskN, "durabletask-n", 200, "orchestrations started at once in workload (b) on durabletask-go (0: -n)")
+	fs.BoolVar(&o.yardsticks, "yardsticks", true, "also measure the engine alone (no worker) and SQLite's raw commit rate")
 	fs.StringVar(&o.pg, "pg", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL connection string of the postgres store")
 	fs.StringVar(&o.temporalCLI, "temporal", "", "the Temporal CLI that runs the development server (default: temporal on PATH)")
 	fs.StringVar(&o.out, "out", "", "also write the markdown report to this file")
@@ -261,6 +263,14 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 			}
 		}
 	}
+	if b.opts.yardsticks {
+		b.logf("starting the engine alone")
+		t, err := b.startEngine(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("the engine alone: %w", err)
+		}
+		targets = append(targets, t)
+	}
 	if len(b.opts.peers) > 0 {
 		ps, err := b.startPeers(ctx)
 		if err != nil {
@@ -307,7 +317,32 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 			}
 		}
 	}
-	return newReport(b, results), nil
+	var commits []commitSample
+	if b.opts.yardsticks {
+		for r := range b.opts.rounds {
+			n := writesPerChain * b.opts.n
+			b.logf("round %d/%d: SQLite's raw commit rate, %d transactions", r+1, b.opts.rounds, n)
+			dir, err := os.MkdirTemp(b.tmp, "commits-")
+			if err != nil {
+				return nil, err
+			}
+			var c commitSample
+			if c.serial, c.parallel, c.cpuPer, err = commitRate(dir, n); err != nil {
+				return nil, fmt.Errorf("SQLite's commit rate: %w", err)
+			}
+			b.logf("  %.0f commits/s one after the other, %.0f from 16 goroutines, CPU %v a commit", c.serial, c.parallel, c.cpuPer)
+			commits = append(commits, c)
+		}
+	}
+	rep := newReport(b, results)
+	rep.commits = commits
+	return rep, nil
+}
+
+// commitSample is one round of SQLite's raw commit rate.
+type commitSample struct {
+	serial, parallel float64
+	cpuPer           time.Duration
 }
 
 // format writes a workload's figure.

@@ -16,6 +16,7 @@ type report struct {
 	results []*result
 	skipped []string
 	goals   []goal
+	commits []commitSample
 }
 
 type goal struct {
@@ -111,6 +112,18 @@ func (r *report) Markdown() string {
 	}
 	for _, s := range r.skipped {
 		fmt.Fprintf(&b, "\n- %s", s)
+	}
+	if len(r.commits) > 0 {
+		var ser, par, cpu []float64
+		for _, c := range r.commits {
+			ser, par, cpu = append(ser, c.serial), append(par, c.parallel), append(cpu, float64(c.cpuPer))
+		}
+		s, p := benchrun.Median(ser), benchrun.Median(par)
+		fmt.Fprintf(&b, "\n\nYardstick, SQLite's raw commit rate (%d one-insert transactions, the %d write transactions of %d Chain5 "+
+			"without group commit): %.0f commits/s one after the other, %.0f from 16 goroutines, CPU %s a commit: "+
+			"at %d commits an orchestration, %.0f orchestrations/s (%.0f).",
+			writesPerChain*r.opts.n, writesPerChain, r.opts.n, s, p, us(time.Duration(benchrun.Median(cpu))),
+			writesPerChain, s/writesPerChain, p/writesPerChain)
 	}
 	b.WriteString("\n\n| goal | measured | verdict |\n| --- | --- | --- |\n")
 	for _, g := range r.goals {
