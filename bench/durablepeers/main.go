@@ -185,8 +185,27 @@ func cmp(a, b error) error {
 	return b
 }
 
-// wait polls the workflow until it is done and checks its result.
+// waiter is a system whose client can wait for a workflow's result
+// without polling (Temporal's long poll).
+type waiter interface {
+	wait(ctx context.Context, id string) (int, error)
+}
+
+// wait waits for the workflow's result, polling unless the system can
+// wait, and checks it.
 func wait(ctx context.Context, sys system, id string, want int, every time.Duration) error {
+	if w, ok := sys.(waiter); ok {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		defer cancel()
+		out, err := w.wait(ctx, id)
+		if err != nil {
+			return fmt.Errorf("workflow %s: %w", id, err)
+		}
+		if out != want {
+			return fmt.Errorf("workflow %s returned %d, want %d", id, out, want)
+		}
+		return nil
+	}
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		out, done, err := sys.result(ctx, id)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -54,7 +55,7 @@ func newTemporal(ctx context.Context, dir, cli string) (*temporalPeer, error) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		t.c, err = client.DialContext(ctx, client.Options{HostPort: addr, Namespace: "default", Logger: log.NewStructuredLogger(nil)})
+		t.c, err = client.DialContext(ctx, client.Options{HostPort: addr, Namespace: "default", Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 		if err == nil {
 			if _, err = t.c.CheckHealth(ctx, &client.CheckHealthRequest{}); err == nil {
 				break
@@ -150,6 +151,13 @@ func (t *temporalPeer) result(ctx context.Context, id string) (int, bool, error)
 	default:
 		return 0, true, fmt.Errorf("ended %v", d.WorkflowExecutionInfo.Status)
 	}
+}
+
+// wait long-polls the server for the workflow's result.
+func (t *temporalPeer) wait(ctx context.Context, id string) (int, error) {
+	var n int
+	err := t.c.GetWorkflow(ctx, id, "").Get(ctx, &n)
+	return n, err
 }
 
 func (t *temporalPeer) close() {
