@@ -64,6 +64,7 @@ func (e *Engine) processActivity(ctx context.Context, t *ActivityTask) {
 	}
 	ev.Timestamp = e.clock.Now().UTC()
 	result.Event = ev
+	releaseSlot(ctx)
 	err = e.backend.CompleteActivity(context.WithoutCancel(ctx), e.opts.Hub, t, result)
 	switch {
 	case errors.Is(err, ErrLockLost):

@@ -209,8 +209,10 @@ func (e *Engine) claim(ctx context.Context, what string, slots chan struct{}, in
 		for _, run := range runs {
 			inflight.Add(1)
 			go func() {
-				defer func() { <-slots; inflight.Done() }()
-				run(ctx)
+				var once sync.Once
+				release := func() { once.Do(func() { <-slots }) }
+				defer func() { release(); inflight.Done() }()
+				run(context.WithValue(ctx, releaseKey{}, release))
 			}()
 		}
 	}
@@ -309,4 +311,18 @@ func (e *Engine) renewing(ctx context.Context, fn func(context.Context) error, r
 		return cause
 	}
 	return err
+}
+
+// releaseKey is the context key of a work item's release func: it gives
+// the work item's slot back once its function has run, so that while its
+// changes wait for a commit another work item runs (and commits with it).
+// The limits on concurrency are on functions running, as in the real
+// host, not on work waiting for storage.
+type releaseKey struct{}
+
+// releaseSlot gives back the slot of the work item that ctx runs.
+func releaseSlot(ctx context.Context) {
+	if release, ok := ctx.Value(releaseKey{}).(func()); ok {
+		release()
+	}
 }

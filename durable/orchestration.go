@@ -94,6 +94,7 @@ func (e *Engine) processOrchestration(ctx context.Context, wi *OrchestrationWork
 func retryDelay(int) time.Duration { return 5 * time.Second }
 
 func (e *Engine) commit(ctx context.Context, wi *OrchestrationWorkItem, u OrchestrationUpdate) {
+	releaseSlot(ctx)
 	err := e.backend.CompleteOrchestration(context.WithoutCancel(ctx), e.opts.Hub, wi, u)
 	switch {
 	case errors.Is(err, ErrLockLost):
