@@ -54,7 +54,7 @@ func root(g *globals) *cobra.Command {
 		return fmt.Errorf("--log-format %q: want auto, console, json or text", g.logFormat)
 	}
 	cmd.AddCommand(startCommand(g), versionCommand(g), initCommand(g), newCommand(g), doctorCommand(g), keysCommand(g),
-		queueCommand(g), blobCommand(g))
+		queueCommand(g), blobCommand(g), durableCommand(g))
 	return cmd
 }
 
