@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -233,25 +234,17 @@ type statusJSON struct {
 // apiTime formats a time as the HTTP API does: UTC, whole seconds.
 func apiTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
-// rawJSON is JSON text as a raw message (nil, a null, for none).
-func rawJSON(s string) json.RawMessage {
-	if s == "" || !json.Valid([]byte(s)) {
-		return nil
-	}
-	return json.RawMessage(s)
-}
-
 func statusOf(inst *durable.Instance, showInput, showOutput bool) statusJSON {
 	s := statusJSON{
 		Name: inst.Name, InstanceID: inst.ID, RuntimeStatus: inst.Status.String(),
-		CustomStatus: rawJSON(inst.CustomStatus),
-		CreatedTime:  apiTime(inst.CreatedAt), LastUpdatedTime: apiTime(inst.LastUpdatedAt),
+		CustomStatus: jsonValue(inst.CustomStatus), Input: jsonValue(""), Output: jsonValue(""),
+		CreatedTime: apiTime(inst.CreatedAt), LastUpdatedTime: apiTime(inst.LastUpdatedAt),
 	}
 	if showInput {
-		s.Input = rawJSON(inst.Input)
+		s.Input = jsonValue(inst.Input)
 	}
 	if showOutput {
-		s.Output = rawJSON(inst.Output)
+		s.Output = jsonValue(inst.Output)
 	}
 	return s
 }
@@ -400,99 +393,104 @@ and so are tasks that have not completed yet.`,
 	return cmd
 }
 
-// historyEvents transforms a history as the HTTP API's historyEvents do:
-// EventType by name; OrchestratorStarted and OrchestratorCompleted left
-// out; TaskScheduled and SubOrchestrationInstanceCreated folded into their
-// completions as FunctionName and ScheduledTime; ExecutionStarted's Name
-// as FunctionName; inputs with showInput and results with showOutput, as
-// JSON; no EventId, IsPlayed or TimerId.
+// historyEvents transforms a history as the HTTP API's historyEvents do,
+// starting from each event's framework JSON: EventType by name;
+// OrchestratorStarted and OrchestratorCompleted left out; TaskScheduled and
+// SubOrchestrationInstanceCreated folded into the events that answer them
+// as FunctionName and ScheduledTime (and Input with showInput);
+// ExecutionStarted's Name as FunctionName; OrchestrationStatus by name;
+// inputs with showInput and results with showOutput, as JSON; no EventId,
+// IsPlayed, TaskScheduledId or TimerId.
 func historyEvents(h []durable.Event, showInput, showOutput bool) []map[string]any {
-	scheduled := map[int]durable.Event{}
+	type sched struct {
+		name  string
+		at    time.Time
+		input *string
+	}
+	scheduled := map[int]sched{}
 	out := make([]map[string]any, 0, len(h))
-	for _, e := range h {
-		m := map[string]any{"EventType": e.EventType.String(), "Timestamp": e.Timestamp.UTC().Format(time.RFC3339Nano)}
-		input := func(key string, v *string) {
-			if showInput && v != nil {
-				m[key] = jsonValue(*v)
-			}
-		}
-		result := func(v *string) {
-			if showOutput && v != nil {
-				m["Result"] = jsonValue(*v)
-			}
-		}
-		fold := func() {
-			if s, ok := scheduled[e.TaskScheduledID]; ok {
-				m["FunctionName"] = s.Name
-				m["ScheduledTime"] = s.Timestamp.UTC().Format(time.RFC3339Nano)
-				input("Input", s.Input)
-			}
-		}
+	for i := range h {
+		e := &h[i]
 		switch e.EventType {
 		case durable.OrchestratorStarted, durable.OrchestratorCompleted:
 			continue
 		case durable.TaskScheduled, durable.SubOrchestrationInstanceCreated:
-			scheduled[e.EventID] = e
+			scheduled[e.EventID] = sched{name: e.Name, at: e.Timestamp, input: e.Input}
 			continue
+		}
+		m := frameworkJSON(e)
+		m["EventType"] = e.EventType.String()
+		delete(m, "EventId")
+		delete(m, "IsPlayed")
+		switch e.EventType {
 		case durable.ExecutionStarted:
 			m["FunctionName"] = e.Name
-			if e.Version != "" {
-				m["Version"] = e.Version
-			}
-			input("Input", e.Input)
-			if e.ScheduledStartTime != nil {
-				m["ScheduledStartTime"] = e.ScheduledStartTime.UTC().Format(time.RFC3339Nano)
-			}
-		case durable.ExecutionCompleted:
+			delete(m, "Name")
+			setValue(m, "Input", e.Input, showInput)
+		case durable.ExecutionCompleted, durable.ContinueAsNew:
 			m["OrchestrationStatus"] = e.OrchestrationStatus.String()
-			result(e.Result)
-			if e.FailureDetails != nil {
-				m["FailureDetails"] = e.FailureDetails
+			setValue(m, "Result", e.Result, showOutput)
+		case durable.TaskCompleted, durable.TaskFailed, durable.SubOrchestrationInstanceCompleted, durable.SubOrchestrationInstanceFailed:
+			if s, ok := scheduled[e.TaskScheduledID]; ok {
+				m["FunctionName"] = s.name
+				m["ScheduledTime"] = s.at.UTC().Format(time.RFC3339Nano)
+				if showInput {
+					setValue(m, "Input", s.input, true)
+				}
 			}
-		case durable.ContinueAsNew:
-			result(e.Result)
+			delete(m, "TaskScheduledId")
+			if _, has := m["Result"]; has {
+				setValue(m, "Result", e.Result, showOutput)
+			}
+		case durable.TimerFired:
+			delete(m, "TimerId")
+		case durable.EventRaised, durable.EventSent:
+			setValue(m, "Input", e.Input, showInput)
 		case durable.ExecutionTerminated:
-			if e.Input != nil {
-				m["Input"] = jsonValue(*e.Input)
-			}
-		case durable.TaskCompleted, durable.SubOrchestrationInstanceCompleted:
-			fold()
-			result(e.Result)
-		case durable.TaskFailed, durable.SubOrchestrationInstanceFailed:
-			fold()
-			m["Reason"] = e.Reason
-			m["Details"] = e.Details
-			if e.FailureDetails != nil {
-				m["FailureDetails"] = e.FailureDetails
-			}
-		case durable.TimerCreated, durable.TimerFired:
-			m["FireAt"] = e.FireAt.UTC().Format(time.RFC3339Nano)
-		case durable.EventSent:
-			m["InstanceId"] = e.InstanceID
-			m["Name"] = e.Name
-			input("Input", e.Input)
-		case durable.EventRaised:
-			m["Name"] = e.Name
-			input("Input", e.Input)
-		case durable.GenericEvent:
-			m["Data"] = e.Data
-		case durable.ExecutionSuspended, durable.ExecutionResumed, durable.ExecutionRewound:
-			if e.Reason != "" {
-				m["Reason"] = e.Reason
-			}
+			setValue(m, "Input", e.Input, true)
 		}
 		out = append(out, m)
 	}
 	return out
 }
 
+// frameworkJSON is an event's framework JSON as a map, numbers kept exact.
+func frameworkJSON(e *durable.Event) map[string]any {
+	m := map[string]any{}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return m
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	_ = d.Decode(&m)
+	return m
+}
+
+// setValue sets m[key] to the JSON text v as a value (null for none), or
+// removes it when !show.
+func setValue(m map[string]any, key string, v *string, show bool) {
+	switch {
+	case !show:
+		delete(m, key)
+	case v == nil:
+		m[key] = nil
+	default:
+		m[key] = jsonValue(*v)
+	}
+}
+
 // jsonValue is JSON text as a value to print: the JSON itself, or the text
-// as a string when it is not JSON.
-func jsonValue(s string) any {
+// as a JSON string when it is not JSON.
+func jsonValue(s string) json.RawMessage {
+	if s == "" {
+		return json.RawMessage("null")
+	}
 	if json.Valid([]byte(s)) {
 		return json.RawMessage(s)
 	}
-	return s
+	b, _ := json.Marshal(s)
+	return b
 }
 
 func durableInstancesCommand(g *globals, o *durableOptions) *cobra.Command {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/funcd/funcd/durable"
 	"github.com/funcd/funcd/host"
+	"github.com/funcd/funcd/postgres"
 )
 
 // durableApp creates an app with an orchestrator Hello, an activity
@@ -425,4 +426,48 @@ func TestDurableDeleteTaskHub(t *testing.T) {
 	status(t, dir, "k1")
 	mustRun(t, "durable", "delete-task-hub", "--script-root", dir)
 	wantContains(t, mustFail(t, "durable", "get-runtime-status", "--script-root", dir, "--id", "k1"), "could not find", "task hub KeepHub")
+}
+
+// TestDurablePostgresStore runs the commands on the PostgreSQL store that
+// FUNCD_STORE in local.settings.json names (FUNCD_TEST_POSTGRES, else the
+// local test database); it fails when PostgreSQL is not reachable.
+func TestDurablePostgresStore(t *testing.T) {
+	conn := os.Getenv("FUNCD_TEST_POSTGRES")
+	if conn == "" {
+		conn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	hub := "CLITest" + durable.NewInstanceID()[:12]
+	dir := durableApp(t, hub)
+	path := filepath.Join(dir, "local.settings.json")
+	var ls map[string]any
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &ls); err != nil {
+		t.Fatal(err)
+	}
+	ls["Values"].(map[string]any)["FUNCD_STORE"] = conn
+	writeJSON(t, path, ls)
+	t.Cleanup(func() { runCLI(t, "durable", "delete-task-hub", "--script-root", dir) })
+
+	code, out, errOut := runCLI(t, "durable", "start-new", "--script-root", dir, "--function-name", "Hello", "--id", "p1", "--input", "[1, 2]")
+	if _, ok := any((*postgres.Store)(nil)).(durable.Backend); !ok {
+		// A build whose PostgreSQL store keeps no Durable Functions state
+		// says so.
+		if code != 1 || !strings.Contains(errOut, "the shared PostgreSQL store at ") || !strings.Contains(errOut, "does not keep Durable Functions state") {
+			t.Fatalf("start-new on a PostgreSQL store without Durable Functions state: exit %d\n%s%s", code, out, errOut)
+		}
+		return
+	}
+	if code != 0 {
+		t.Fatalf("start-new on PostgreSQL (%s): exit %d\n%s%s\nStart PostgreSQL, or point FUNCD_TEST_POSTGRES at a database.", conn, code, out, errOut)
+	}
+	wantContains(t, errOut, "Task hub "+hub+" in the shared PostgreSQL store at ")
+	st := status(t, dir, "p1")
+	if b, _ := json.Marshal(st["input"]); st["runtimeStatus"] != "Pending" || string(b) != "[1,2]" {
+		t.Errorf("status = %v", st)
+	}
+	wantContains(t, mustRun(t, "durable", "delete-task-hub", "--script-root", dir), "Task hub '"+hub+"' successfully deleted.")
+	wantContains(t, mustFail(t, "durable", "get-runtime-status", "--script-root", dir, "--id", "p1"), "could not find")
 }
