@@ -99,6 +99,35 @@ func durableCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
+// durableBoolFlags are the durable commands' switches, which Core Tools
+// writes with a separate value: --show-input true.
+var durableBoolFlags = []string{"--show-input", "--show-output", "--unchecked", "--new-id"}
+
+// joinBoolValues joins a durable command's switch and a true or false
+// after it (--show-input true) into one argument (--show-input=true), so
+// that Core Tools' command lines parse.
+func joinBoolValues(args []string) []string {
+	if !slices.Contains(args, "durable") {
+		return args
+	}
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if slices.Contains(durableBoolFlags, a) && i+1 < len(args) {
+			if v := strings.ToLower(args[i+1]); v == "true" || v == "false" {
+				out = append(out, a+"="+v)
+				i++
+				continue
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 // durableHub is an app's task hub opened for a command.
 type durableHub struct {
 	app    *host.DurableApp

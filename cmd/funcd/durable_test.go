@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/funcd/funcd/durable"
 	"github.com/funcd/funcd/host"
 	"github.com/funcd/funcd/postgres"
@@ -98,6 +100,11 @@ func TestDurableStartNewLeavesPendingInstance(t *testing.T) {
 	if ct, _ := st["createdTime"].(string); !strings.HasSuffix(ct, "Z") || len(ct) != len("2026-01-01T00:00:00Z") {
 		t.Errorf("createdTime = %q, want whole seconds in UTC", ct)
 	}
+	// Core Tools' way of writing the switches.
+	out = mustRun(t, "durable", "get-runtime-status", "--script-root", dir, "--id", "order-42", "--show-input", "true", "--show-output", "false")
+	wantContains(t, out, `"cities": [`)
+	out = mustRun(t, "durable", "get-runtime-status", "--script-root", dir, "--id", "order-42", "--show-input", "False")
+	wantContains(t, out, `"input": null`)
 	// Without --show-input the input is null, as in Core Tools.
 	out = mustRun(t, "durable", "get-runtime-status", "--script-root", dir, "--id", "order-42")
 	wantContains(t, out, `"input": null`)
@@ -429,13 +436,11 @@ func TestDurableDeleteTaskHub(t *testing.T) {
 }
 
 // TestDurablePostgresStore runs the commands on the PostgreSQL store that
-// FUNCD_STORE in local.settings.json names (FUNCD_TEST_POSTGRES, else the
-// local test database); it fails when PostgreSQL is not reachable.
+// FUNCD_STORE in local.settings.json names, in a fresh schema of
+// FUNCD_TEST_POSTGRES (else the local test database); it fails when
+// PostgreSQL is not reachable.
 func TestDurablePostgresStore(t *testing.T) {
-	conn := os.Getenv("FUNCD_TEST_POSTGRES")
-	if conn == "" {
-		conn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
+	conn := testPostgresSchema(t)
 	hub := "CLITest" + durable.NewInstanceID()[:12]
 	dir := durableApp(t, hub)
 	path := filepath.Join(dir, "local.settings.json")
@@ -448,8 +453,8 @@ func TestDurablePostgresStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	ls["Values"].(map[string]any)["FUNCD_STORE"] = conn
+	ls["Values"].(map[string]any)["DurableStore"] = conn
 	writeJSON(t, path, ls)
-	t.Cleanup(func() { runCLI(t, "durable", "delete-task-hub", "--script-root", dir) })
 
 	code, out, errOut := runCLI(t, "durable", "start-new", "--script-root", dir, "--function-name", "Hello", "--id", "p1", "--input", "[1, 2]")
 	if _, ok := any((*postgres.Store)(nil)).(durable.Backend); !ok {
@@ -468,6 +473,47 @@ func TestDurablePostgresStore(t *testing.T) {
 	if b, _ := json.Marshal(st["input"]); st["runtimeStatus"] != "Pending" || string(b) != "[1,2]" {
 		t.Errorf("status = %v", st)
 	}
+	// The same store through another setting.
+	wantContains(t, mustRun(t, "durable", "get-runtime-status", "--script-root", dir, "--id", "p1", "--connection-string-setting", "DurableStore"), `"instanceId": "p1"`)
 	wantContains(t, mustRun(t, "durable", "delete-task-hub", "--script-root", dir), "Task hub '"+hub+"' successfully deleted.")
 	wantContains(t, mustFail(t, "durable", "get-runtime-status", "--script-root", dir, "--id", "p1"), "could not find")
+}
+
+// testPostgresSchema creates a schema for one test, dropped when it ends,
+// and returns a connection string whose search_path selects it.
+func testPostgresSchema(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("FUNCD_TEST_POSTGRES")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("PostgreSQL is not reachable at %s: %v\nStart it, or point FUNCD_TEST_POSTGRES at a database the tests may create schemas in.", base, err)
+	}
+	defer c.Close(ctx)
+	schema := "funcd_cli_" + durable.NewInstanceID()[:12]
+	if _, err := c.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		t.Fatalf("create schema %s: %v", schema, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema
 }

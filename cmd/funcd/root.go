@@ -74,7 +74,7 @@ func runWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		getenv:         os.Getenv,
 	}
 	cmd := root(g)
-	cmd.SetArgs(args)
+	cmd.SetArgs(joinBoolValues(args))
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		if errors.Is(err, errSilent) {
 			return 1
