@@ -3,6 +3,7 @@ package durable
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -81,6 +82,11 @@ type Engine struct {
 	funcs funcSet  // guarded by mu
 	exec  Executor // guarded by mu
 
+	// entitySlots caps the entity batches run at once
+	// (MaxConcurrentEntities); they share the orchestration dispatcher's
+	// work items.
+	entitySlots chan struct{}
+
 	// wakeOrch and wakeAct tell the dispatchers that work may be due in
 	// the engine's hub.
 	wakeOrch, wakeAct signal
@@ -122,7 +128,8 @@ func New(backend Backend, opts Options) *Engine {
 	}
 	return &Engine{
 		backend: backend, opts: opts, clock: opts.Clock, log: opts.Logger, reuse: opts.Reuse,
-		stopping: make(chan struct{}),
+		stopping:    make(chan struct{}),
+		entitySlots: make(chan struct{}, orDefault(opts.MaxConcurrentEntities, 10*runtime.GOMAXPROCS(0))),
 	}
 }
 

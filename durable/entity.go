@@ -157,6 +157,12 @@ func (e *Engine) runEntityBatch(ctx context.Context, wi *OrchestrationWorkItem, 
 	}
 	var out []byte
 	err = e.keepLocked(ctx, wi, func(ctx context.Context) error {
+		select {
+		case e.entitySlots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-e.entitySlots }()
 		var err error
 		out, err = exec.Entity(ctx, name, payload)
 		return err
