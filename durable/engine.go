@@ -61,8 +61,12 @@ type Options struct {
 	// MaxActions caps the actions one execution may issue (the real
 	// host's maxOrchestrationActions, 100000 when zero).
 	MaxActions int
-	Clock      clock.Clock
-	Logger     *slog.Logger
+	// TraceDir, when set, is a folder where every orchestrator episode's
+	// request and reply are written (see TraceRecord); a diagnostic for
+	// the authors of SDKs and custom handlers.
+	TraceDir string
+	Clock    clock.Clock
+	Logger   *slog.Logger
 }
 
 // DefaultHub is the task hub's name when host.json names none and the app

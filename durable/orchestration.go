@@ -316,6 +316,9 @@ func (ep *episode) orchestrate(ctx context.Context, events []Event, reset bool) 
 		out, err = exec.Orchestrate(ctx, inst.Name, payload)
 		return err
 	})
+	if e.opts.TraceDir != "" && ctx.Err() == nil {
+		e.trace(inst, len(history), payload, out, err)
+	}
 	failure := ""
 	if fe, ok := errors.AsType[*FunctionError](err); ok {
 		failure = fe.Message

@@ -1,6 +1,8 @@
 package durable
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -483,7 +485,7 @@ func (r *replayer) issue(t *task) {
 			r.fail(fmt.Errorf("%s targets %q, which is not an entity instance id (@name@key)", a.ActionType, target))
 			return
 		}
-		req := RequestMessage{Op: a.Operation, Signal: t.kind == kindSignal, ID: NewInstanceID()}
+		req := RequestMessage{Op: a.Operation, Signal: t.kind == kindSignal, ID: requestID(self, r.execution, base.EventID)}
 		if len(a.Input) > 0 && string(a.Input) != "null" {
 			req.Input = *inputText(a.Input)
 		}
@@ -571,4 +573,14 @@ func describeTask(t *task) string {
 		return fmt.Sprintf("an entity operation for '%s'", t.action.InstanceID)
 	}
 	return "another task"
+}
+
+// requestID names an entity request after the event that sends it, so
+// that the same history always yields the same ids: a name-based
+// (version 5 style) GUID of the instance, execution and event id.
+func requestID(instance, execution string, eventID int) string {
+	h := sha1.Sum([]byte(instance + "_" + execution + "_" + strconv.Itoa(eventID)))
+	h[6] = h[6]&0x0f | 0x50
+	h[8] = h[8]&0x3f | 0x80
+	return hex.EncodeToString(h[:16])
 }

@@ -95,7 +95,7 @@ func durableConfig(app *funcd.App) (durable.Options, error) {
 	if hub == "" {
 		hub = durable.DefaultHub
 	}
-	opts := durable.Options{Hub: hub}
+	opts := durable.Options{Hub: hub, TraceDir: app.Settings["FUNCD_DURABLE_TRACE"]}
 	for _, c := range []struct {
 		field string
 		v     *int
