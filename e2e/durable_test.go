@@ -91,6 +91,28 @@ func TestDurableNodePatterns(t *testing.T) {
 		caught:   `"caught: true"`,
 		approved: `"approved: {\"by\":\"someone\"}"`,
 	})
+	t.Run("CriticalSection", func(t *testing.T) { criticalSection(t, c, logs) })
+}
+
+// criticalSection runs Transfers at once, each a read-modify-write of two
+// counters under context.df.lock: none loses another's update.
+func criticalSection(t *testing.T, c *durable.Client, logs *logBuffer) {
+	const n = 8
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = start(t, c, "Transfer", `{"from":"ta","to":"tb"}`)
+	}
+	for _, id := range ids {
+		inst := waitFor(t, c, id, durable.Completed, logs)
+		jsonEq(t, "output (isLocked after the release)", inst.Output, `false`)
+	}
+	for key, want := range map[string]string{"ta": "-8", "tb": "8"} {
+		st, err := c.ReadEntity(context.Background(), durable.EntityID{Name: "Counter", Key: key})
+		if err != nil || !st.Exists {
+			t.Fatalf("ReadEntity(%s) = %+v, %v", key, st, err)
+		}
+		jsonEq(t, "counter "+key, st.State, want)
+	}
 }
 
 func TestDurableGoPatterns(t *testing.T) {

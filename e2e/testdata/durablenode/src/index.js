@@ -176,10 +176,29 @@ df.app.entity('Counter', (context) => {
         case 'reset':
             context.df.setState(0);
             break;
+        case 'set':
+            context.df.setState(context.df.getInput());
+            break;
         case 'get':
             context.df.return(current);
             break;
     }
+});
+
+// A critical section: a read-modify-write of two counters that would lose
+// updates if two ran interleaved.
+df.app.orchestration('Transfer', function* (context) {
+    const { from, to } = context.df.getInput();
+    const a = new df.EntityId('Counter', from);
+    const b = new df.EntityId('Counter', to);
+    const lock = yield context.df.lock(a, b);
+    const x = yield context.df.callEntity(a, 'get');
+    const y = yield context.df.callEntity(b, 'get');
+    yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + 20));
+    yield context.df.callEntity(a, 'set', x - 1);
+    yield context.df.callEntity(b, 'set', y + 1);
+    lock.release();
+    return context.df.isLocked().isLocked;
 });
 
 df.app.orchestration('UseCounter', function* (context) {
