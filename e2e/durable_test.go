@@ -91,7 +91,6 @@ func TestDurableNodePatterns(t *testing.T) {
 		caught:   `"caught: true"`,
 		approved: `"approved: {\"by\":\"someone\"}"`,
 	})
-	t.Run("CriticalSection", func(t *testing.T) { criticalSection(t, c, logs) })
 }
 
 // criticalSection runs Transfers at once, each a read-modify-write of two
@@ -188,6 +187,7 @@ func durablePatterns(t *testing.T, c *durable.Client, logs *logBuffer, want patt
 		}
 		jsonEq(t, "entity state", st.State, `7`)
 	})
+	t.Run("CriticalSection", func(t *testing.T) { criticalSection(t, c, logs) })
 }
 
 // A funcd killed (SIGKILL) while 200 orchestrations of 5 chained
