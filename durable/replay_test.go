@@ -302,3 +302,43 @@ func TestReplayCriticalSection(t *testing.T) {
 		}
 	}
 }
+
+// The same orchestration (A and B at once, then C) in each replay schema
+// the JavaScript SDK sends: V1 gives one array per yield, V2 to V4 one
+// array with a WhenAll.
+func TestReplaySchemaVersions(t *testing.T) {
+	actC := `{"actionType":0,"functionName":"C","input":null}`
+	for _, c := range []struct {
+		name, schema, first, second string
+	}{
+		{"V1", "0", `[` + actA + `,` + actB + `]`, `[` + actA + `,` + actB + `],[` + actC + `]`},
+		{"V2", "1", `[{"actionType":12,"compoundActions":[` + actA + `,` + actB + `]}]`, `[{"actionType":12,"compoundActions":[` + actA + `,` + actB + `]},` + actC + `]`},
+		{"V3", "2", `[{"actionType":12,"compoundActions":[` + actA + `,` + actB + `]}]`, `[{"actionType":12,"compoundActions":[` + actA + `,` + actB + `]},` + actC + `]`},
+		{"V4", `"V4"`, `[{"actionType":12,"compoundActions":[` + actA + `,` + actB + `]}]`, `[{"actionType":12,"compoundActions":[` + actA + `,` + actB + `]},` + actC + `]`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			opts := Options{MaxShortTimer: time.Hour, LongTimerInterval: time.Hour, MaxActions: 100}
+			parse := func(actions string) *OrchestratorState {
+				var st OrchestratorState
+				if err := json.Unmarshal([]byte(`{"isDone":false,"schemaVersion":`+c.schema+`,"actions":[`+actions+`]}`), &st); err != nil {
+					t.Fatal(err)
+				}
+				return &st
+			}
+			inst := &Instance{ID: "i1", ExecutionID: "e1", Name: "Orch"}
+			h := newHist()
+			p, err := replay(&opts, inst, h.events, parse(c.first))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want(t, p, "TaskScheduled:0:A TaskScheduled:1:B")
+			a, b := `"a"`, `"b"`
+			h.apply(p).episode(time.Second).add(Event{EventType: TaskCompleted, TaskScheduledID: 1, Result: &b}, Event{EventType: TaskCompleted, TaskScheduledID: 0, Result: &a})
+			p, err = replay(&opts, inst, h.events, parse(c.second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want(t, p, "TaskScheduled:2:C")
+		})
+	}
+}
