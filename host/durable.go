@@ -72,6 +72,7 @@ type durableSettings struct {
 	MaxConcurrentActivityFunctions     *int   `json:"maxConcurrentActivityFunctions"`
 	MaxConcurrentOrchestratorFunctions *int   `json:"maxConcurrentOrchestratorFunctions"`
 	MaxConcurrentEntityFunctions       *int   `json:"maxConcurrentEntityFunctions"`
+	OverridableExistingInstanceStates  string `json:"overridableExistingInstanceStates"`
 }
 
 // durableConfig reads host.json's extensions.durableTask into the engine's
@@ -113,6 +114,15 @@ func durableConfig(app *funcd.App) (durable.Options, error) {
 				Msg: fmt.Sprintf("is %d; expected a number of functions of at least 1", *c.v)}
 		}
 		*c.dst = *c.v
+	}
+	switch strings.ToLower(ext.OverridableExistingInstanceStates) {
+	case "", "nonrunningstates":
+		opts.Reuse = durable.OverwriteNonRunning
+	case "anystate":
+		opts.Reuse = durable.OverwriteAny
+	default:
+		return durable.Options{}, &funcd.ConfigError{File: "host.json", Field: "extensions.durableTask.overridableExistingInstanceStates",
+			Msg: fmt.Sprintf("is %q; expected NonRunningStates (the default) or AnyState", ext.OverridableExistingInstanceStates)}
 	}
 	return opts, nil
 }

@@ -26,9 +26,9 @@ func TestDurableConfig(t *testing.T) {
 	if err != nil || opts.Hub != "mysite" {
 		t.Errorf("site name: %+v, %v", opts, err)
 	}
-	opts, err = durableConfig(app(`{"hubName":"%HUB%","maxConcurrentActivityFunctions":3,"maxConcurrentOrchestratorFunctions":2,"maxConcurrentEntityFunctions":1}`,
+	opts, err = durableConfig(app(`{"hubName":"%HUB%","maxConcurrentActivityFunctions":3,"maxConcurrentOrchestratorFunctions":2,"maxConcurrentEntityFunctions":1,"overridableExistingInstanceStates":"AnyState"}`,
 		map[string]string{"HUB": "Orders"}))
-	want := durable.Options{Hub: "Orders", MaxConcurrentActivities: 3, MaxConcurrentOrchestrations: 2, MaxConcurrentEntities: 1}
+	want := durable.Options{Hub: "Orders", MaxConcurrentActivities: 3, MaxConcurrentOrchestrations: 2, MaxConcurrentEntities: 1, Reuse: durable.OverwriteAny}
 	if err != nil || opts != want {
 		t.Errorf("settings: %+v, %v; want %+v", opts, err, want)
 	}
@@ -36,6 +36,7 @@ func TestDurableConfig(t *testing.T) {
 		{`{"maxConcurrentActivityFunctions":0}`, "extensions.durableTask.maxConcurrentActivityFunctions"},
 		{`{"maxConcurrentOrchestratorFunctions":"ten"}`, "extensions.durableTask"},
 		{`[1]`, "extensions.durableTask"},
+		{`{"overridableExistingInstanceStates":"Sometimes"}`, "extensions.durableTask.overridableExistingInstanceStates"},
 	} {
 		_, err := durableConfig(app(c.ext, nil))
 		var ce *funcd.ConfigError
