@@ -127,6 +127,30 @@ func durableConfig(app *funcd.App) (durable.Options, error) {
 	return opts, nil
 }
 
+// CheckDurable reports what keeps an app's durable functions from running
+// that the app's loading does not: host.json's Durable Functions settings.
+// It returns nil for an app without durable functions.
+func CheckDurable(app *funcd.App) *funcd.ConfigError {
+	if _, uses := durableFunctions(app.Functions); !uses {
+		return nil
+	}
+	_, err := durableConfig(app)
+	if ce, ok := errors.AsType[*funcd.ConfigError](err); ok {
+		return ce
+	}
+	return nil
+}
+
+// IsDurableFunction says whether fn is a durable function: an
+// orchestrator, an activity, an entity, or a function with a durableClient
+// binding.
+func IsDurableFunction(fn *funcd.Function) bool {
+	d := *fn
+	d.Disabled = false
+	_, uses := durableFunctions([]*funcd.Function{&d})
+	return uses
+}
+
 // durableHub is the app's task hub name (see durableConfig).
 func durableHub(app *funcd.App) (string, error) {
 	opts, err := durableConfig(app)
