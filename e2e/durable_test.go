@@ -174,6 +174,25 @@ func durablePatterns(t *testing.T, c *durable.Client, logs *logBuffer, want patt
 		inst := waitFor(t, c, id, durable.Completed, logs)
 		jsonEq(t, "output", inst.Output, want.approved)
 	})
+	t.Run("Monitor", func(t *testing.T) {
+		id := start(t, c, "Monitor", "")
+		inst := waitFor(t, c, id, durable.Completed, logs)
+		jsonEq(t, "output", inst.Output, `2`)
+		jsonEq(t, "customStatus", inst.CustomStatus, `{"poll":2,"status":"done"}`)
+		h, err := c.History(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fired := 0
+		for _, ev := range h {
+			if ev.EventType == durable.TimerFired {
+				fired++
+			}
+		}
+		if fired != 2 {
+			t.Errorf("%d timers fired, want 2", fired)
+		}
+	})
 	t.Run("ApprovalTimeout", func(t *testing.T) {
 		inst := waitFor(t, c, start(t, c, "Approval", "1"), durable.Completed, logs)
 		jsonEq(t, "output", inst.Output, `"timed out"`)

@@ -31,6 +31,13 @@ func main() {
 	app.Orchestration("Approval", approval)
 	app.Orchestration("UseCounter", useCounter)
 	app.Orchestration("Transfer", transfer)
+	app.Orchestration("Monitor", monitor)
+	app.Activity("CheckJob", func(_ context.Context, poll int) (string, error) {
+		if poll >= 2 {
+			return "done", nil
+		}
+		return "running", nil
+	})
 	app.Entity("Counter", counter)
 	worker.Start(app)
 }
@@ -176,6 +183,28 @@ func useCounter(ctx *durable.OrchestrationContext) (any, error) {
 	var n int
 	err := ctx.CallEntity(id, "get").Await(&n)
 	return n, err
+}
+
+// monitor polls a job's status on a durable timer until it is done or the
+// monitor expires.
+func monitor(ctx *durable.OrchestrationContext) (any, error) {
+	expiry := ctx.CurrentUTCDateTime().Add(30 * time.Second)
+	for poll := 0; ctx.CurrentUTCDateTime().Before(expiry); poll++ {
+		var status string
+		if err := ctx.CallActivity("CheckJob", durable.WithInput(poll)).Await(&status); err != nil {
+			return nil, err
+		}
+		if err := ctx.SetCustomStatus(map[string]any{"poll": poll, "status": status}); err != nil {
+			return nil, err
+		}
+		if status == "done" {
+			return poll, nil
+		}
+		if err := ctx.CreateTimer(50 * time.Millisecond).Await(nil); err != nil {
+			return nil, err
+		}
+	}
+	return "expired", nil
 }
 
 // transfer is a read-modify-write of two counters in a critical section.

@@ -114,6 +114,23 @@ df.app.orchestration('FanOut', function* (context) {
     return results.reduce((a, b) => a + b, 0);
 });
 
+// Monitor: poll a job's status on a durable timer until it is done or the
+// monitor expires.
+df.app.activity('CheckJob', { handler: (poll) => (poll >= 2 ? 'done' : 'running') });
+
+df.app.orchestration('Monitor', function* (context) {
+    const expiry = new Date(context.df.currentUtcDateTime.getTime() + 30000);
+    for (let poll = 0; context.df.currentUtcDateTime < expiry; poll++) {
+        const status = yield context.df.callActivity('CheckJob', poll);
+        context.df.setCustomStatus({ poll, status });
+        if (status === 'done') {
+            return poll;
+        }
+        yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + 50));
+    }
+    return 'expired';
+});
+
 // Human interaction: an approval event, or a timeout.
 df.app.orchestration('Approval', function* (context) {
     const seconds = context.df.getInput() || 60;
