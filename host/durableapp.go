@@ -28,6 +28,10 @@ type DurableApp struct {
 	// extensions.durableTask.hubName, else WEBSITE_SITE_NAME, else
 	// durable.DefaultHub.
 	Hub string
+	// Options are the engine options host.json gives funcd start's engine
+	// (Hub, Reuse, the concurrency caps); a client made with them starts
+	// and replaces instances as that engine does.
+	Options durable.Options
 	// Backend is the store's Durable Functions state.
 	Backend durable.Backend
 	// Functions are the app's enabled durable functions; Uses reports
@@ -93,7 +97,7 @@ func OpenDurable(ctx context.Context, cfg Config, storeSetting string) (*Durable
 		// The hub's name comes from host.json.
 		return nil, err
 	}
-	hub, err := durableHub(app)
+	opts, err := durableConfig(app)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +124,7 @@ func OpenDurable(ctx context.Context, cfg Config, storeSetting string) (*Durable
 		}
 		return nil, fmt.Errorf("%s does not keep Durable Functions state", choice.describe())
 	}
-	d := &DurableApp{App: app, Hub: hub, Backend: backend, Store: choice.describe()}
+	d := &DurableApp{App: app, Hub: opts.Hub, Options: opts, Backend: backend, Store: choice.describe()}
 	if owned {
 		d.closer = st
 	}

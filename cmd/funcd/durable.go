@@ -166,13 +166,20 @@ func openDurable(ctx context.Context, g *globals, o *durableOptions) (*durableHu
 	if o.hub != "" {
 		hub = o.hub
 	}
-	e := durable.New(app.Backend, durable.Options{Hub: hub, Clock: clk})
+	e := newClientEngine(app, hub, clk)
 	e.SetFunctions(app.Functions, nil)
 	fmt.Fprintf(g.stderr, "Task hub %s in %s.\n", hub, app.Store)
 	return &durableHub{app: app, client: e.Client(hub), hub: hub, clock: clk}, nil
 }
 
 func (d *durableHub) Close() { d.app.Close() }
+
+// newClientEngine is an engine that is never started, for its client: the
+// hub's instances are started and replaced as funcd start's engine does
+// (host.json overridableExistingInstanceStates).
+func newClientEngine(app *host.DurableApp, hub string, clk clock.Clock) *durable.Engine {
+	return durable.New(app.Backend, durable.Options{Hub: hub, Reuse: app.Options.Reuse, Clock: clk})
+}
 
 // withHub opens the task hub, runs fn and closes the hub.
 func withHub(cmd *cobra.Command, g *globals, o *durableOptions, fn func(ctx context.Context, d *durableHub) error) error {
@@ -328,7 +335,7 @@ func durableStartNew(ctx context.Context, g *globals, o *durableOptions, d *dura
 	if o.unchecked {
 		fns := d.app.Functions
 		fns.Orchestrators = append(slices.Clone(fns.Orchestrators), name)
-		e := durable.New(d.app.Backend, durable.Options{Hub: d.hub, Clock: d.clock})
+		e := newClientEngine(d.app, d.hub, d.clock)
 		e.SetFunctions(fns, nil)
 		d.client = e.Client(d.hub)
 	} else if err := checkOrchestrator(d.app, name); err != nil {

@@ -517,3 +517,28 @@ func testPostgresSchema(t *testing.T) string {
 	}
 	return base + sep + "search_path=" + schema
 }
+
+// host.json overridableExistingInstanceStates AnyState lets start-new
+// replace a running instance, as it does for funcd start's engine.
+func TestDurableStartNewAnyState(t *testing.T) {
+	dir := durableApp(t, "")
+	var hj map[string]any
+	b, err := os.ReadFile(filepath.Join(dir, "host.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &hj); err != nil {
+		t.Fatal(err)
+	}
+	hj["extensions"] = map[string]any{"durableTask": map[string]any{"overridableExistingInstanceStates": "AnyState"}}
+	writeJSON(t, filepath.Join(dir, "host.json"), hj)
+	mustRun(t, "durable", "start-new", "--script-root", dir, "--function-name", "Hello", "--id", "same", "--input", "1")
+	mustRun(t, "durable", "start-new", "--script-root", dir, "--function-name", "Hello", "--id", "same", "--input", "2")
+	if st := status(t, dir, "same"); st["runtimeStatus"] != "Pending" || st["input"] != 2.0 {
+		t.Errorf("status = %v", st)
+	}
+
+	hj["extensions"] = map[string]any{"durableTask": map[string]any{"overridableExistingInstanceStates": "Sometimes"}}
+	writeJSON(t, filepath.Join(dir, "host.json"), hj)
+	wantContains(t, mustFail(t, "durable", "get-instances", "--script-root", dir), "overridableExistingInstanceStates", "expected NonRunningStates")
+}
