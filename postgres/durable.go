@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,10 +44,10 @@ import (
 // the instance's lock with an insert whose conflict clause only replaces
 // an expired lock: a lock changes hands only after it expired, and a late
 // owner's Complete fails with ErrLockLost only when another owner took it
-// over. Every write that makes work due notifies the hub's watchers in
-// every process (pg_notify in the write's transaction, delivered at
-// commit), so that another process picks the work up at once; the
-// engine's dispatchers still poll as a fallback.
+// over. Every write that makes work due wakes the hub's watchers in this
+// process and, by a NOTIFY sent after its commit (hubNotifier), in every
+// other, so that any process picks the work up at once; the engine's
+// dispatchers still poll as a fallback.
 
 var _ durable.Backend = (*Store)(nil)
 
@@ -169,10 +170,56 @@ func notFound(hub, id string) error {
 	return fmt.Errorf("instance %s of task hub %s: %w", id, hub, durable.ErrNotFound)
 }
 
-// queueNotify adds to b the NOTIFY that wakes hub's watchers in every
-// process when b's transaction commits.
-func (s *Store) queueNotify(b *pgx.Batch, hub string) {
-	b.Queue(`SELECT pg_notify($1, $2)`, s.watch.channel, durableKey(hub))
+// hubNotifier sends the NOTIFYs that wake a task hub's watchers in every
+// process, after the writes that call for them have committed. A NOTIFY
+// in the writing transaction would serialize the commits of every
+// process: PostgreSQL holds a database-wide lock on the notification
+// queue from a notifying transaction's commit until the end of its WAL
+// flush. Sent apart, without waiting for its own flush (a lost NOTIFY
+// costs one poll interval), it is cheap, and the notifier coalesces the
+// wake-ups that come while one is being sent into one per hub.
+type hubNotifier struct {
+	mu      sync.Mutex
+	pending map[string]struct{} // hubs to notify; guarded by mu
+	wake    chan struct{}
+}
+
+func newHubNotifier() *hubNotifier {
+	return &hubNotifier{pending: map[string]struct{}{}, wake: make(chan struct{}, 1)}
+}
+
+// durableWrote wakes hub's watchers in this process at once and, soon,
+// in every other.
+func (s *Store) durableWrote(hub string) {
+	s.watch.signal(durableKey(hub))
+	n := s.hubNotify
+	n.mu.Lock()
+	n.pending[hub] = struct{}{}
+	n.mu.Unlock()
+	poke(n.wake)
+}
+
+// runHubNotifier sends the pending NOTIFYs until ctx is done.
+func (s *Store) runHubNotifier(ctx context.Context) {
+	n := s.hubNotify
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.wake:
+		}
+		n.mu.Lock()
+		hubs := make([]string, 0, len(n.pending))
+		for h := range n.pending {
+			hubs = append(hubs, durableKey(h))
+		}
+		clear(n.pending)
+		n.mu.Unlock()
+		_, err := s.pool.Exec(ctx, `SELECT `+asyncCommit+`, pg_notify($1, k) FROM unnest($2::text[]) AS k`, s.watch.channel, hubs)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("postgres: notify the task hubs' watchers", "err", err)
+		}
+	}
 }
 
 // CreateTaskHub records the hub (the tables serve every hub).
@@ -225,7 +272,6 @@ func (s *Store) CreateInstance(ctx context.Context, hub string, inst durable.Ins
 		}
 		b := &pgx.Batch{}
 		s.queueStart(b, hub, inst, start, ev, s.now())
-		s.queueNotify(b, hub)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return durableErr("create instance "+inst.ID, err)
 		}
@@ -234,7 +280,7 @@ func (s *Store) CreateInstance(ctx context.Context, hub string, inst durable.Ins
 	if err != nil {
 		return err
 	}
-	s.watch.signal(durableKey(hub))
+	s.durableWrote(hub)
 	return nil
 }
 
@@ -332,11 +378,10 @@ func (s *Store) SendMessages(ctx context.Context, hub string, msgs ...durable.Me
 	}
 	b := &pgx.Batch{}
 	queueMessages(b, hub, s.now(), msgs, evs)
-	s.queueNotify(b, hub)
 	if err := s.runBatch(ctx, b); err != nil {
 		return durableErr("send messages in task hub "+hub, err)
 	}
-	s.watch.signal(durableKey(hub))
+	s.durableWrote(hub)
 	return nil
 }
 
@@ -364,15 +409,19 @@ RETURNING l.instance`
 const claimAttempts = 3
 
 // LockNextOrchestration locks the ready instance whose oldest due message
-// is oldest and reads its work item.
+// is oldest and reads its work item, in one round trip: the reads find the
+// instance through the lock's token.
 func (s *Store) LockNextOrchestration(ctx context.Context, hub, owner string, lease time.Duration) (*durable.OrchestrationWorkItem, error) {
 	for range claimAttempts {
 		now := s.now()
 		until := addNanos(now, lease)
 		tok := newLockToken()
-		var id string
-		err := s.pool.QueryRow(ctx, claimInstanceSQL, hub, now, owner, tok, until).Scan(&id)
-		if isNoRows(err) {
+		wi := &durable.OrchestrationWorkItem{LockToken: formatToken(tok), LockedUntil: fromNanos(until)}
+		claimed, err := s.claimWorkItem(ctx, hub, owner, tok, now, until, wi)
+		if err != nil {
+			return nil, err
+		}
+		if !claimed {
 			// Nothing ready, or another process took the instance
 			// between this statement's snapshot and its insert: look
 			// again when something is still due.
@@ -381,64 +430,54 @@ func (s *Store) LockNextOrchestration(ctx context.Context, hub, owner string, le
 			}
 			continue
 		}
-		if err != nil {
-			return nil, durableErr("lock an orchestration in task hub "+hub, err)
-		}
-		wi := &durable.OrchestrationWorkItem{InstanceID: id, LockToken: formatToken(tok), LockedUntil: fromNanos(until)}
-		if err := s.readWorkItem(ctx, hub, wi, now); err != nil {
-			return nil, err
-		}
 		if len(wi.Messages) > 0 {
 			return wi, nil
 		}
 		// The messages were consumed by the owner before, whose commit
 		// the claim's snapshot did not show yet: nothing to do.
 		if _, err := s.pool.Exec(ctx, `DELETE FROM funcd_durable_locks WHERE hub = $1 AND instance = $2 AND token = $3`,
-			hub, id, tok); err != nil {
-			return nil, durableErr("unlock "+id, err)
+			hub, wi.InstanceID, tok); err != nil {
+			return nil, durableErr("unlock "+wi.InstanceID, err)
 		}
 	}
 	return nil, nil
 }
 
-// anyReady reports whether the hub has a due message of an instance
-// without an unexpired lock.
-func (s *Store) anyReady(ctx context.Context, hub string, now int64) (bool, error) {
-	var ok bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM funcd_durable_messages AS m
-		WHERE m.hub = $1 AND m.due_ns <= $2 AND NOT EXISTS (
-			SELECT 1 FROM funcd_durable_locks AS l WHERE l.hub = $1 AND l.instance = m.instance AND l.until_ns > $2))`,
-		hub, now).Scan(&ok)
-	if err != nil {
-		return false, durableErr("look for orchestrations in task hub "+hub, err)
-	}
-	return ok, nil
-}
+// lockedID is the instance the lock with token $2 holds in hub $1.
+const lockedID = `(SELECT instance FROM funcd_durable_locks WHERE token = $2 AND hub = $1)`
 
-// readWorkItem reads a locked instance's row, history and due messages in
-// one round trip.
-func (s *Store) readWorkItem(ctx context.Context, hub string, wi *durable.OrchestrationWorkItem, now int64) error {
+// claimWorkItem claims an instance with token tok and reads its row,
+// history and due messages into wi; false when it claimed none.
+func (s *Store) claimWorkItem(ctx context.Context, hub, owner string, tok, now, until int64, wi *durable.OrchestrationWorkItem) (bool, error) {
 	b := &pgx.Batch{}
-	b.Queue(`SELECT `+durableInstanceColumns+` FROM funcd_durable_instances WHERE hub = $1 AND id = $2`, hub, wi.InstanceID)
-	b.Queue(`SELECT event FROM funcd_durable_history WHERE hub = $1 AND instance = $2 ORDER BY seq`, hub, wi.InstanceID)
+	b.Queue(claimInstanceSQL, hub, now, owner, tok, until)
+	b.Queue(`SELECT `+durableInstanceColumns+` FROM funcd_durable_instances WHERE hub = $1 AND id = `+lockedID, hub, tok)
+	b.Queue(`SELECT event FROM funcd_durable_history WHERE hub = $1 AND instance = `+lockedID+` ORDER BY seq`, hub, tok)
 	b.Queue(`SELECT id, execution_id, visible_ns, event FROM funcd_durable_messages
-		WHERE hub = $1 AND instance = $2 AND due_ns <= $3 ORDER BY id`, hub, wi.InstanceID, now)
+		WHERE hub = $1 AND instance = `+lockedID+` AND due_ns <= $3 ORDER BY id`, hub, tok, now)
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
+	err := br.QueryRow().Scan(&wi.InstanceID)
+	if isNoRows(err) {
+		return false, br.Close()
+	}
+	if err != nil {
+		return false, durableErr("lock an orchestration in task hub "+hub, err)
+	}
 	inst, err := scanInstance(br.QueryRow())
 	switch {
 	case isNoRows(err):
 	case err != nil:
-		return durableErr("read instance "+wi.InstanceID, err)
+		return false, durableErr("read instance "+wi.InstanceID, err)
 	default:
 		wi.Instance = inst
 	}
 	if wi.History, err = scanEvents(br, wi.InstanceID); err != nil {
-		return err
+		return false, err
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return durableErr("read the inbox of "+wi.InstanceID, err)
+		return false, durableErr("read the inbox of "+wi.InstanceID, err)
 	}
 	wi.Messages, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (durable.Message, error) {
 		m := durable.Message{InstanceID: wi.InstanceID}
@@ -455,9 +494,23 @@ func (s *Store) readWorkItem(ctx context.Context, hub string, wi *durable.Orches
 		return m, nil
 	})
 	if err != nil {
-		return durableErr("read the inbox of "+wi.InstanceID, err)
+		return false, durableErr("read the inbox of "+wi.InstanceID, err)
 	}
-	return br.Close()
+	return true, br.Close()
+}
+
+// anyReady reports whether the hub has a due message of an instance
+// without an unexpired lock.
+func (s *Store) anyReady(ctx context.Context, hub string, now int64) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM funcd_durable_messages AS m
+		WHERE m.hub = $1 AND m.due_ns <= $2 AND NOT EXISTS (
+			SELECT 1 FROM funcd_durable_locks AS l WHERE l.hub = $1 AND l.instance = m.instance AND l.until_ns > $2))`,
+		hub, now).Scan(&ok)
+	if err != nil {
+		return false, durableErr("look for orchestrations in task hub "+hub, err)
+	}
+	return ok, nil
 }
 
 // scanEvents reads the history query's result from br.
@@ -578,39 +631,42 @@ func (s *Store) CompleteOrchestration(ctx context.Context, hub string, wi *durab
 	// The lock is released (and so checked) last: from then on until the
 	// commit, a claimer's insert of the instance's lock waits for this
 	// transaction, so this transaction must need no row a claimer holds.
-	b.Queue(`DELETE FROM funcd_durable_locks WHERE hub = $1 AND instance = $2 AND token = $3`, hub, id, parseToken(wi.LockToken))
-	// The lock's release makes the instance's other messages ready.
-	s.queueNotify(b, hub)
+	b.Queue(releaseLockSQL, hub, id, parseToken(wi.LockToken))
 	if err := s.commitLocked(ctx, b, hub, id, "complete an episode of "+id); err != nil {
 		return err
 	}
-	s.watch.signal(durableKey(hub))
+	s.durableWrote(hub)
 	return nil
 }
 
-// commitLocked runs b, whose next to last statement releases an
-// instance's lock (and whose last is a NOTIFY), in one transaction, which
-// it rolls back with ErrLockLost when the lock was not held. A deadlock
-// with another transaction is retried: nothing was committed.
+// releaseLockSQL releases an instance's lock if the token still holds it
+// and fails with a division by zero (SQLSTATE 22012) when it does not,
+// which aborts the batch's transaction. The release makes the instance's
+// other messages ready.
+const releaseLockSQL = `
+WITH d AS (DELETE FROM funcd_durable_locks WHERE hub = $1 AND instance = $2 AND token = $3 RETURNING 1)
+SELECT 1 / (SELECT count(*) FROM d)`
+
+// commitLocked runs b, whose last statement is releaseLockSQL, in one round trip and one transaction (a
+// batch outside a transaction is one implicit transaction), which fails
+// with ErrLockLost when the lock was not held. A deadlock with another
+// transaction is retried: nothing was committed.
 func (s *Store) commitLocked(ctx context.Context, b *pgx.Batch, hub, id, what string) error {
 	for attempt := 0; ; attempt++ {
-		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			br := tx.SendBatch(ctx, b)
+		err := func() error {
+			br := s.pool.SendBatch(ctx, b)
 			defer br.Close()
-			for range b.Len() - 2 {
+			for i := range b.Len() {
 				if _, err := br.Exec(); err != nil {
+					var pgErr *pgconn.PgError
+					if i == b.Len()-1 && errors.As(err, &pgErr) && pgErr.Code == "22012" {
+						return lockLost(hub, id)
+					}
 					return err
 				}
 			}
-			tag, err := br.Exec()
-			if err != nil {
-				return err
-			}
-			if tag.RowsAffected() == 0 {
-				return lockLost(hub, id)
-			}
 			return br.Close()
-		})
+		}()
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "40P01" && attempt < 3 {
 			continue
@@ -653,12 +709,11 @@ func (s *Store) AbandonOrchestration(ctx context.Context, hub string, wi *durabl
 		b.Queue(`UPDATE funcd_durable_messages SET due_ns = $1 WHERE hub = $2 AND instance = $3 AND due_ns <= $4`,
 			addNanos(now, delay), hub, wi.InstanceID, now)
 	}
-	b.Queue(`DELETE FROM funcd_durable_locks WHERE hub = $1 AND instance = $2 AND token = $3`, hub, wi.InstanceID, parseToken(wi.LockToken))
-	s.queueNotify(b, hub)
+	b.Queue(releaseLockSQL, hub, wi.InstanceID, parseToken(wi.LockToken))
 	if err := s.commitLocked(ctx, b, hub, wi.InstanceID, "abandon a work item of "+wi.InstanceID); err != nil {
 		return err
 	}
-	s.watch.signal(durableKey(hub))
+	s.durableWrote(hub)
 	return nil
 }
 
@@ -712,7 +767,7 @@ const completeTaskSQL = `
 WITH d AS (DELETE FROM funcd_durable_tasks WHERE id = $1 AND hub = $2 AND token = $3 RETURNING id),
      m AS (INSERT INTO funcd_durable_messages (hub, instance, execution_id, visible_ns, due_ns, event)
 	SELECT $2, $4, $5, $6, $7, $8 FROM d RETURNING id)
-SELECT pg_notify($9, $10) FROM m`
+SELECT id FROM m`
 
 // CompleteActivity deletes t and sends result.
 func (s *Store) CompleteActivity(ctx context.Context, hub string, t *durable.ActivityTask, result durable.Message) error {
@@ -727,30 +782,29 @@ func (s *Store) CompleteActivity(ctx context.Context, hub string, t *durable.Act
 		due = *visible
 	}
 	tag, err := s.pool.Exec(ctx, completeTaskSQL, t.ID, hub, parseToken(t.LockToken), result.InstanceID, result.ExecutionID,
-		visible, due, ev, s.watch.channel, durableKey(hub))
+		visible, due, ev)
 	if err != nil {
 		return durableErr("complete activity task "+strconv.FormatInt(t.ID, 10), err)
 	}
 	if tag.RowsAffected() == 0 {
 		return taskLost(hub, t)
 	}
-	s.watch.signal(durableKey(hub))
+	s.durableWrote(hub)
 	return nil
 }
 
 // AbandonActivity releases t's lock; it is due again after delay.
 func (s *Store) AbandonActivity(ctx context.Context, hub string, t *durable.ActivityTask, delay time.Duration) error {
 	tag, err := s.pool.Exec(ctx, `
-WITH u AS (UPDATE funcd_durable_tasks SET due_ns = $1, owner = '', token = 0 WHERE id = $2 AND hub = $3 AND token = $4 RETURNING id)
-SELECT pg_notify($5, $6) FROM u`,
-		addNanos(s.now(), max(delay, 0)), t.ID, hub, parseToken(t.LockToken), s.watch.channel, durableKey(hub))
+UPDATE funcd_durable_tasks SET due_ns = $1, owner = '', token = 0 WHERE id = $2 AND hub = $3 AND token = $4`,
+		addNanos(s.now(), max(delay, 0)), t.ID, hub, parseToken(t.LockToken))
 	if err != nil {
 		return durableErr("abandon activity task "+strconv.FormatInt(t.ID, 10), err)
 	}
 	if tag.RowsAffected() == 0 {
 		return taskLost(hub, t)
 	}
-	s.watch.signal(durableKey(hub))
+	s.durableWrote(hub)
 	return nil
 }
 

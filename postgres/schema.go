@@ -156,6 +156,8 @@ CREATE TABLE funcd_durable_locks (
 	PRIMARY KEY (hub, instance)
 );
 CREATE INDEX funcd_durable_locks_until ON funcd_durable_locks (hub, until_ns);
+-- A work item's reads find its instance by the lock's token.
+CREATE INDEX funcd_durable_locks_token ON funcd_durable_locks (token);
 
 CREATE TABLE funcd_durable_tasks (
 	id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
