@@ -390,6 +390,9 @@ func (s *Store) SendMessages(ctx context.Context, hub string, msgs ...durable.Me
 // another claimer is looking at; the insert's conflict clause replaces
 // only an expired lock, so that a lock taken meanwhile by another process
 // (which the statement's snapshot may not show) is never taken over.
+// Like a queue's receive, a claim commits without waiting for its WAL
+// flush: a claim lost to a server crash only means the work item is
+// claimed again (and its first owner's Complete fails with ErrLockLost).
 const claimInstanceSQL = `
 WITH c AS (
 	SELECT m.instance FROM funcd_durable_messages AS m
@@ -397,12 +400,14 @@ WITH c AS (
 		SELECT 1 FROM funcd_durable_locks AS l WHERE l.hub = $1 AND l.instance = m.instance AND l.until_ns > $2)
 	ORDER BY m.due_ns, m.id
 	LIMIT 1
-	FOR UPDATE OF m SKIP LOCKED)
-INSERT INTO funcd_durable_locks AS l (hub, instance, owner, token, until_ns)
-SELECT $1, c.instance, $3, $4, $5 FROM c
-ON CONFLICT (hub, instance) DO UPDATE SET owner = excluded.owner, token = excluded.token, until_ns = excluded.until_ns
-	WHERE l.until_ns <= $2
-RETURNING l.instance`
+	FOR UPDATE OF m SKIP LOCKED),
+ins AS (
+	INSERT INTO funcd_durable_locks AS l (hub, instance, owner, token, until_ns)
+	SELECT $1, c.instance, $3, $4, $5 FROM c
+	ON CONFLICT (hub, instance) DO UPDATE SET owner = excluded.owner, token = excluded.token, until_ns = excluded.until_ns
+		WHERE l.until_ns <= $2
+	RETURNING l.instance)
+SELECT c.instance, EXISTS (SELECT 1 FROM ins), ` + asyncCommit + ` FROM c`
 
 // claimAttempts bounds the claims one LockNextOrchestration tries when it
 // loses races to other processes.
@@ -418,16 +423,12 @@ func (s *Store) LockNextOrchestration(ctx context.Context, hub, owner string, le
 		tok := newLockToken()
 		wi := &durable.OrchestrationWorkItem{LockToken: formatToken(tok), LockedUntil: fromNanos(until)}
 		claimed, err := s.claimWorkItem(ctx, hub, owner, tok, now, until, wi)
-		if err != nil {
+		if err != nil || claimed == claimedNone {
 			return nil, err
 		}
-		if !claimed {
-			// Nothing ready, or another process took the instance
-			// between this statement's snapshot and its insert: look
-			// again when something is still due.
-			if more, err := s.anyReady(ctx, hub, now); err != nil || !more {
-				return nil, err
-			}
+		if claimed == claimedRace {
+			// Another process took the instance between this
+			// statement's snapshot and its insert: look again.
 			continue
 		}
 		if len(wi.Messages) > 0 {
@@ -443,12 +444,19 @@ func (s *Store) LockNextOrchestration(ctx context.Context, hub, owner string, le
 	return nil, nil
 }
 
+// claim outcomes.
+const (
+	claimedNone = iota // nothing ready
+	claimedRace        // another process locked the instance first
+	claimedOne
+)
+
 // lockedID is the instance the lock with token $2 holds in hub $1.
 const lockedID = `(SELECT instance FROM funcd_durable_locks WHERE token = $2 AND hub = $1)`
 
 // claimWorkItem claims an instance with token tok and reads its row,
-// history and due messages into wi; false when it claimed none.
-func (s *Store) claimWorkItem(ctx context.Context, hub, owner string, tok, now, until int64, wi *durable.OrchestrationWorkItem) (bool, error) {
+// history and due messages into wi.
+func (s *Store) claimWorkItem(ctx context.Context, hub, owner string, tok, now, until int64, wi *durable.OrchestrationWorkItem) (int, error) {
 	b := &pgx.Batch{}
 	b.Queue(claimInstanceSQL, hub, now, owner, tok, until)
 	b.Queue(`SELECT `+durableInstanceColumns+` FROM funcd_durable_instances WHERE hub = $1 AND id = `+lockedID, hub, tok)
@@ -457,27 +465,31 @@ func (s *Store) claimWorkItem(ctx context.Context, hub, owner string, tok, now, 
 		WHERE hub = $1 AND instance = `+lockedID+` AND due_ns <= $3 ORDER BY id`, hub, tok, now)
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
-	err := br.QueryRow().Scan(&wi.InstanceID)
+	var locked bool
+	err := br.QueryRow().Scan(&wi.InstanceID, &locked, nil)
 	if isNoRows(err) {
-		return false, br.Close()
+		return claimedNone, br.Close()
 	}
 	if err != nil {
-		return false, durableErr("lock an orchestration in task hub "+hub, err)
+		return claimedNone, durableErr("lock an orchestration in task hub "+hub, err)
+	}
+	if !locked {
+		return claimedRace, br.Close()
 	}
 	inst, err := scanInstance(br.QueryRow())
 	switch {
 	case isNoRows(err):
 	case err != nil:
-		return false, durableErr("read instance "+wi.InstanceID, err)
+		return claimedNone, durableErr("read instance "+wi.InstanceID, err)
 	default:
 		wi.Instance = inst
 	}
 	if wi.History, err = scanEvents(br, wi.InstanceID); err != nil {
-		return false, err
+		return claimedNone, err
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return false, durableErr("read the inbox of "+wi.InstanceID, err)
+		return claimedNone, durableErr("read the inbox of "+wi.InstanceID, err)
 	}
 	wi.Messages, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (durable.Message, error) {
 		m := durable.Message{InstanceID: wi.InstanceID}
@@ -494,23 +506,9 @@ func (s *Store) claimWorkItem(ctx context.Context, hub, owner string, tok, now, 
 		return m, nil
 	})
 	if err != nil {
-		return false, durableErr("read the inbox of "+wi.InstanceID, err)
+		return claimedNone, durableErr("read the inbox of "+wi.InstanceID, err)
 	}
-	return true, br.Close()
-}
-
-// anyReady reports whether the hub has a due message of an instance
-// without an unexpired lock.
-func (s *Store) anyReady(ctx context.Context, hub string, now int64) (bool, error) {
-	var ok bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM funcd_durable_messages AS m
-		WHERE m.hub = $1 AND m.due_ns <= $2 AND NOT EXISTS (
-			SELECT 1 FROM funcd_durable_locks AS l WHERE l.hub = $1 AND l.instance = m.instance AND l.until_ns > $2))`,
-		hub, now).Scan(&ok)
-	if err != nil {
-		return false, durableErr("look for orchestrations in task hub "+hub, err)
-	}
-	return ok, nil
+	return claimedOne, br.Close()
 }
 
 // scanEvents reads the history query's result from br.
@@ -718,11 +716,13 @@ func (s *Store) AbandonOrchestration(ctx context.Context, hub string, wi *durabl
 }
 
 // claimTaskSQL locks the oldest due task; SKIP LOCKED passes over the task
-// another claimer is taking.
+// another claimer is taking. It commits without waiting for its WAL flush,
+// as claimInstanceSQL does: a lost claim (and its count in Attempts) only
+// means the task is claimed again.
 const claimTaskSQL = `
 UPDATE funcd_durable_tasks SET due_ns = $1, owner = $2, token = $3, attempts = attempts + 1
 WHERE id = (SELECT id FROM funcd_durable_tasks WHERE hub = $4 AND due_ns <= $5 ORDER BY due_ns, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-RETURNING ` + durableTaskColumns
+RETURNING ` + durableTaskColumns + `, ` + asyncCommit
 
 // LockNextActivity locks the oldest due activity task.
 func (s *Store) LockNextActivity(ctx context.Context, hub, owner string, lease time.Duration) (*durable.ActivityTask, error) {
@@ -732,7 +732,7 @@ func (s *Store) LockNextActivity(ctx context.Context, hub, owner string, lease t
 	var tok int64
 	var taskID int32
 	err := s.pool.QueryRow(ctx, claimTaskSQL, addNanos(now, lease), owner, newLockToken(), hub, now).
-		Scan(&t.ID, &t.InstanceID, &t.ExecutionID, &t.Name, &taskID, &t.Input, &visible, &t.Attempts, &tok)
+		Scan(&t.ID, &t.InstanceID, &t.ExecutionID, &t.Name, &taskID, &t.Input, &visible, &t.Attempts, &tok, nil)
 	if isNoRows(err) {
 		return nil, nil
 	}
