@@ -260,15 +260,26 @@ func (s *Store) CreateInstance(ctx context.Context, hub string, inst durable.Ins
 		return err
 	}
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var status durable.Status
-		err := tx.QueryRow(ctx, `SELECT status FROM funcd_durable_instances WHERE hub = $1 AND id = $2 FOR UPDATE`,
-			hub, inst.ID).Scan(&status)
+		// Two processes starting one new id at once: the second waits for
+		// the first's commit, then sees its row.
+		lb := &pgx.Batch{}
+		lb.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(1) || $2, 0))`, hub, inst.ID)
+		lb.Queue(`SELECT status FROM funcd_durable_instances WHERE hub = $1 AND id = $2`, hub, inst.ID)
+		br := tx.SendBatch(ctx, lb)
+		var status int
+		_, err := br.Exec()
+		if err == nil {
+			err = br.QueryRow().Scan(&status)
+		}
+		if cerr := br.Close(); cerr != nil && (err == nil || isNoRows(err)) {
+			err = cerr
+		}
 		switch {
 		case isNoRows(err):
 		case err != nil:
 			return durableErr("read instance "+inst.ID, err)
-		case policy == durable.OverwriteNonRunning && !status.Terminal():
-			return fmt.Errorf("instance %s of task hub %s is %v: %w", inst.ID, hub, status, durable.ErrInstanceExists)
+		case policy == durable.OverwriteNonRunning && !durable.Status(status).Terminal():
+			return fmt.Errorf("instance %s of task hub %s is %v: %w", inst.ID, hub, durable.Status(status), durable.ErrInstanceExists)
 		}
 		b := &pgx.Batch{}
 		s.queueStart(b, hub, inst, start, ev, s.now())

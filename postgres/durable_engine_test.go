@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -246,5 +247,48 @@ func TestDurableWatchAcrossStores(t *testing.T) {
 	case <-other:
 		t.Error("a watch of another hub was woken")
 	default:
+	}
+}
+
+// Two processes starting one new instance id at once: one start wins, the
+// other is refused, and the instance gets one start message.
+func TestDurableConcurrentStartsOfOneID(t *testing.T) {
+	schema := newSchema(t)
+	stores := []*Store{openIn(t, schema, clock.Real{}), openIn(t, schema, clock.Real{})}
+	ctx := t.Context()
+	for round := range 20 {
+		id := "same-" + strconv.Itoa(round)
+		errs := make(chan error, 2*len(stores))
+		var wg sync.WaitGroup
+		for i, s := range stores {
+			for range 2 {
+				wg.Go(func() {
+					inst := durable.Instance{ID: id, ExecutionID: fmt.Sprintf("e%d", i), Name: "O", Status: durable.Pending}
+					start := durable.Message{InstanceID: id, Event: durable.Event{EventType: durable.ExecutionStarted, EventID: -1, Name: "O"}}
+					errs <- s.CreateInstance(ctx, "hub", inst, start, durable.OverwriteNonRunning)
+				})
+			}
+		}
+		wg.Wait()
+		close(errs)
+		won := 0
+		for err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, durable.ErrInstanceExists):
+				t.Fatalf("CreateInstance: %v", err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("%s: %d starts succeeded, want 1", id, won)
+		}
+		var n int
+		if err := stores[0].pool.QueryRow(ctx, `SELECT count(*) FROM funcd_durable_messages WHERE hub = 'hub' AND instance = $1`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("%s has %d start messages, want 1", id, n)
+		}
 	}
 }
