@@ -259,7 +259,35 @@ func (s *Store) CreateInstance(ctx context.Context, hub string, inst durable.Ins
 	if err != nil {
 		return err
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = retryDeadlock(func() error { return s.createInstance(ctx, hub, inst, start, ev, policy) })
+	if err != nil {
+		return err
+	}
+	s.durableWrote(hub)
+	return nil
+}
+
+// isDeadlock reports whether err is PostgreSQL's deadlock_detected: the
+// transaction was rolled back and may be run again.
+func isDeadlock(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "40P01"
+}
+
+// retryDeadlock runs f again, a few times, when it fails with a deadlock.
+func retryDeadlock(f func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := f()
+		if attempt < 3 && isDeadlock(err) {
+			continue
+		}
+		return err
+	}
+}
+
+// createInstance is one attempt of CreateInstance.
+func (s *Store) createInstance(ctx context.Context, hub string, inst durable.Instance, start durable.Message, ev []byte, policy durable.ReusePolicy) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// Two processes starting one new id at once: the second waits for
 		// the first's commit, then sees its row.
 		lb := &pgx.Batch{}
@@ -288,11 +316,6 @@ func (s *Store) CreateInstance(ctx context.Context, hub string, inst durable.Ins
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	s.durableWrote(hub)
-	return nil
 }
 
 // queueStart adds to b the statements that replace the instance inst.ID
@@ -321,8 +344,8 @@ func queueDeleteInstance(b *pgx.Batch, hub, id string) {
 	b.Queue(deleteInstanceSQL, hub, id)
 }
 
-// upsertInstanceSQL writes an instance's row; $11 is its new CreatedAt, 0
-// to keep the row's (now, $12, for a new row).
+// upsertInstanceSQL writes an instance's row; $12 is its new CreatedAt, 0
+// to keep the row's (now, $13, for a new row).
 const upsertInstanceSQL = `
 INSERT INTO funcd_durable_instances (hub, ` + durableInstanceColumns + `)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $12::bigint = 0 THEN $13::bigint ELSE $12::bigint END, $13)
@@ -661,30 +684,24 @@ SELECT 1 / (SELECT count(*) FROM d)`
 // with ErrLockLost when the lock was not held. A deadlock with another
 // transaction is retried: nothing was committed.
 func (s *Store) commitLocked(ctx context.Context, b *pgx.Batch, hub, id, what string) error {
-	for attempt := 0; ; attempt++ {
-		err := func() error {
-			br := s.pool.SendBatch(ctx, b)
-			defer br.Close()
-			for i := range b.Len() {
-				if _, err := br.Exec(); err != nil {
-					var pgErr *pgconn.PgError
-					if i == b.Len()-1 && errors.As(err, &pgErr) && pgErr.Code == "22012" {
-						return lockLost(hub, id)
-					}
-					return err
+	err := retryDeadlock(func() error {
+		br := s.pool.SendBatch(ctx, b)
+		defer br.Close()
+		for i := range b.Len() {
+			if _, err := br.Exec(); err != nil {
+				var pgErr *pgconn.PgError
+				if i == b.Len()-1 && errors.As(err, &pgErr) && pgErr.Code == "22012" {
+					return lockLost(hub, id)
 				}
+				return err
 			}
-			return br.Close()
-		}()
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "40P01" && attempt < 3 {
-			continue
 		}
-		if err != nil && !errors.Is(err, durable.ErrLockLost) {
-			return durableErr(what, err)
-		}
-		return err
+		return br.Close()
+	})
+	if err != nil && !errors.Is(err, durable.ErrLockLost) {
+		return durableErr(what, err)
 	}
+	return err
 }
 
 // queueTasks adds to b the insert of tasks.
