@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/funcd/funcd/clock"
+	"github.com/funcd/funcd/clock/clocktest"
 	"github.com/funcd/funcd/durable"
 )
 
@@ -291,4 +292,95 @@ func TestDurableConcurrentStartsOfOneID(t *testing.T) {
 			t.Errorf("%s has %d start messages, want 1", id, n)
 		}
 	}
+}
+
+// A lock held by one store (process) is taken by another only after it
+// expired; the first owner then loses it, and an expired lock nobody took
+// still lets its owner commit. Activity tasks alike.
+func TestDurableLockTakeoverAcrossStores(t *testing.T) {
+	schema := newSchema(t)
+	clk := clocktest.New(epoch)
+	a, b := openIn(t, schema, clk), openIn(t, schema, clk)
+	ctx := t.Context()
+	start := func(id string) {
+		inst := durable.Instance{ID: id, ExecutionID: "e-" + id, Name: "O", Status: durable.Pending}
+		msg := durable.Message{InstanceID: id, Event: durable.Event{EventType: durable.ExecutionStarted, EventID: -1, Name: "O"}}
+		if err := a.CreateInstance(ctx, "hub", inst, msg, durable.OverwriteNonRunning); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start("i")
+	wa, err := a.LockNextOrchestration(ctx, "hub", "a", time.Minute)
+	if err != nil || wa == nil {
+		t.Fatalf("a: LockNextOrchestration = %v, %v", wa, err)
+	}
+	if wb, err := b.LockNextOrchestration(ctx, "hub", "b", time.Minute); err != nil || wb != nil {
+		t.Fatalf("b locked %v (%v) while a's lock runs", wb, err)
+	}
+	clk.Advance(time.Minute)
+	wb, err := b.LockNextOrchestration(ctx, "hub", "b", time.Minute)
+	if err != nil || wb == nil || wb.InstanceID != "i" {
+		t.Fatalf("b: LockNextOrchestration after a's lock expired = %v, %v", wb, err)
+	}
+	u := durable.OrchestrationUpdate{Consumed: []int64{wa.Messages[0].ID},
+		Tasks: []durable.ActivityTask{{InstanceID: "i", ExecutionID: "e-i", Name: "A", Input: "1"}}}
+	if err := a.RenewOrchestrationLock(ctx, "hub", wa, time.Minute); !errors.Is(err, durable.ErrLockLost) {
+		t.Errorf("a: Renew after the takeover: %v, want ErrLockLost", err)
+	}
+	if err := a.CompleteOrchestration(ctx, "hub", wa, u); !errors.Is(err, durable.ErrLockLost) {
+		t.Errorf("a: Complete after the takeover: %v, want ErrLockLost", err)
+	}
+	if n := countRows(t, a, "funcd_durable_tasks"); n != 0 {
+		t.Errorf("the lost episode scheduled %d tasks", n)
+	}
+	if err := b.CompleteOrchestration(ctx, "hub", wb, u); err != nil {
+		t.Fatalf("b: Complete: %v", err)
+	}
+
+	// An expired lock that nobody took: its owner still commits.
+	start("j")
+	wj, err := a.LockNextOrchestration(ctx, "hub", "a", time.Minute)
+	if err != nil || wj == nil || wj.InstanceID != "j" {
+		t.Fatalf("a: LockNextOrchestration = %v, %v", wj, err)
+	}
+	clk.Advance(2 * time.Minute)
+	if err := a.CompleteOrchestration(ctx, "hub", wj, durable.OrchestrationUpdate{Consumed: []int64{wj.Messages[0].ID}}); err != nil {
+		t.Errorf("a: Complete of an expired lock nobody took: %v", err)
+	}
+
+	// The task: taken over after its lock expired; the first owner's
+	// result is refused, the second's delivered once.
+	ta, err := a.LockNextActivity(ctx, "hub", "a", time.Minute)
+	if err != nil || ta == nil {
+		t.Fatalf("a: LockNextActivity = %v, %v", ta, err)
+	}
+	if tb, err := b.LockNextActivity(ctx, "hub", "b", time.Minute); err != nil || tb != nil {
+		t.Fatalf("b locked task %v (%v) while a's lock runs", tb, err)
+	}
+	clk.Advance(time.Minute)
+	tb, err := b.LockNextActivity(ctx, "hub", "b", time.Minute)
+	if err != nil || tb == nil || tb.ID != ta.ID || tb.Attempts != 2 {
+		t.Fatalf("b: LockNextActivity after a's lock expired = %+v, %v; want task %d, attempt 2", tb, err, ta.ID)
+	}
+	res := durable.Message{InstanceID: "i", ExecutionID: "e-i", Event: durable.Event{EventType: durable.TaskCompleted, EventID: -1}}
+	if err := a.CompleteActivity(ctx, "hub", ta, res); !errors.Is(err, durable.ErrLockLost) {
+		t.Errorf("a: CompleteActivity after the takeover: %v, want ErrLockLost", err)
+	}
+	if err := b.CompleteActivity(ctx, "hub", tb, res); err != nil {
+		t.Fatalf("b: CompleteActivity: %v", err)
+	}
+	wi, err := a.LockNextOrchestration(ctx, "hub", "a", time.Minute)
+	if err != nil || wi == nil || len(wi.Messages) != 1 || wi.Messages[0].Event.EventType != durable.TaskCompleted {
+		t.Fatalf("the result's work item = %+v, %v; want one TaskCompleted", wi, err)
+	}
+}
+
+// countRows counts a table's rows.
+func countRows(t *testing.T, s *Store, table string) int {
+	t.Helper()
+	var n int
+	if err := s.pool.QueryRow(t.Context(), `SELECT count(*) FROM `+table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
