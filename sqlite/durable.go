@@ -141,7 +141,7 @@ func (s *Store) prepareDurable(ctx context.Context) error {
 		stmt  **sql.Stmt
 		query string
 	}{
-		{s.w, &s.dstmts.insMessage, `INSERT INTO durable_messages (hub, instance, visible, due, event) VALUES (?, ?, ?, ?, ?)`},
+		{s.w, &s.dstmts.insMessage, `INSERT INTO durable_messages (hub, instance, visible, due, event, execution_id) VALUES (?, ?, ?, ?, ?, nullif(?, ''))`},
 		{s.w, &s.dstmts.delMessage, `DELETE FROM durable_messages WHERE id = ? AND hub = ? AND instance = ?`},
 		{s.w, &s.dstmts.insTask, `INSERT INTO durable_tasks (hub, instance, execution_id, name, task_id, input, visible, due)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
@@ -174,7 +174,7 @@ func (s *Store) prepareDurable(ctx context.Context) error {
 		{s.w, &s.dstmts.deleteTask, `DELETE FROM durable_tasks WHERE id = ? AND hub = ? AND token = ?`},
 		{s.r, &s.dstmts.readInstance, `SELECT ` + instanceColumns + ` FROM durable_instances WHERE hub = ? AND id = ?`},
 		{s.r, &s.dstmts.readHistory, `SELECT event FROM durable_history WHERE hub = ? AND instance = ? ORDER BY seq`},
-		{s.r, &s.dstmts.readInbox, `SELECT id, visible, event FROM durable_messages INDEXED BY durable_messages_inbox
+		{s.r, &s.dstmts.readInbox, `SELECT id, visible, event, coalesce(execution_id, '') FROM durable_messages INDEXED BY durable_messages_inbox
 			WHERE hub = ? AND instance = ? AND due <= ? ORDER BY id`},
 	} {
 		st, err := p.db.PrepareContext(ctx, p.query)
@@ -383,7 +383,7 @@ func (s *Store) insertMessages(ctx context.Context, tx *sql.Tx, hub string, now 
 		if m.VisibleAt.After(now) {
 			due = m.VisibleAt
 		}
-		if _, err := stmt.ExecContext(ctx, hub, m.InstanceID, nanos(m.VisibleAt), due.UnixNano(), ev); err != nil {
+		if _, err := stmt.ExecContext(ctx, hub, m.InstanceID, nanos(m.VisibleAt), due.UnixNano(), ev, m.ExecutionID); err != nil {
 			return sqlErr("send a message to "+m.InstanceID, err)
 		}
 	}
@@ -465,7 +465,7 @@ func (s *Store) readWorkItem(ctx context.Context, hub string, wi *durable.Orches
 		m := durable.Message{InstanceID: wi.InstanceID}
 		var visible int64
 		var ev []byte
-		if err := rows.Scan(&m.ID, &visible, &ev); err != nil {
+		if err := rows.Scan(&m.ID, &visible, &ev, &m.ExecutionID); err != nil {
 			return sqlErr("read the inbox of "+wi.InstanceID, err)
 		}
 		m.VisibleAt = fromNanos(visible)

@@ -282,6 +282,8 @@ CREATE TABLE checkpoints (
 `,
 	// 2: the durable task hubs (durable.go).
 	durableSchema,
+	// 3: the execution a durable message is for (NULL: any).
+	`ALTER TABLE durable_messages ADD COLUMN execution_id TEXT;`,
 }
 
 // migrate brings the schema up to date in one transaction, recording the
