@@ -270,6 +270,15 @@ func (h *Host) SetBaseURL(u string) {
 	h.durableMu.Unlock()
 }
 
+// SetDurableRPC tells the host the URL of the local endpoint of the Durable
+// Functions management API ("http://127.0.0.1:17071/durabletask/"), which
+// the durableClient binding gives the SDKs as rpcBaseUrl; "" for none.
+func (h *Host) SetDurableRPC(u string) {
+	h.durableMu.Lock()
+	h.durableRPC = u
+	h.durableMu.Unlock()
+}
+
 // baseURL is the app's public URL: SetBaseURL's, else WEBSITE_HOSTNAME,
 // else Core Tools' default.
 func (h *Host) baseURL(g *Generation) string {
