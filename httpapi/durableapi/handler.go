@@ -351,7 +351,9 @@ func (h *Handler) links(c *request, id string) (*managementLinks, error) {
 	inst := scheme + "://" + c.r.Host + WebhookPath + "/instances/" + url.QueryEscape(id)
 	suffix := "taskHub=" + url.QueryEscape(c.hub) + "&connection=" + url.QueryEscape(c.conn)
 	if key != "" {
-		suffix += "&code=" + url.QueryEscape(key)
+		// As the real host, which appends its webhook URL's query: the key
+		// as it is (its base64 padding unescaped).
+		suffix += "&code=" + key
 	}
 	return &managementLinks{
 		ID:                    id,
@@ -471,7 +473,7 @@ func instanceQuery(c *request, needFrom bool) (durable.InstanceQuery, bool) {
 		return q, false
 	}
 	if needFrom && q.CreatedFrom.IsZero() {
-		writeError(c.w, http.StatusBadRequest, "Please provide value for 'createdTimeFrom' parameter.")
+		writeJSON(c.w, http.StatusBadRequest, "Please provide value for 'createdTimeFrom' parameter.")
 		return q, false
 	}
 	if q.CreatedTo, ok = timeParam(c, "createdTimeTo"); !ok {
@@ -591,7 +593,7 @@ func (h *Handler) purge(c *request, id string) {
 			return
 		}
 		if !inst.Status.Terminal() {
-			writeError(c.w, http.StatusPreconditionFailed, fmt.Sprintf("Only orchestrations in a terminal state can be purged, but the orchestration with instance ID %s has status %s", id, inst.Status))
+			writeJSON(c.w, http.StatusPreconditionFailed, fmt.Sprintf("Only orchestrations in a terminal state can be purged, but the orchestration with instance ID %s has status %s", id, inst.Status))
 			return
 		}
 	}
@@ -625,7 +627,22 @@ func (h *Handler) control(c *request, id, op string) {
 // rewind is POST instances/{instanceId}/rewind: 404, 412 when the instance
 // has not failed, 202.
 func (h *Handler) rewind(c *request, id string) {
-	if err := c.client.Rewind(c.r.Context(), id, c.q.Get("reason")); err != nil {
+	// The real host answers these two with a JSON string, which the
+	// JavaScript client's rewind turns into its error's message.
+	err := c.client.Rewind(c.r.Context(), id, c.q.Get("reason"))
+	switch {
+	case errors.Is(err, durable.ErrNotFound):
+		writeJSON(c.w, http.StatusNotFound, fmt.Sprintf("No orchestration with instance ID %q found.", id))
+		return
+	case errors.Is(err, durable.ErrNotFailed):
+		inst, _ := c.client.Status(c.r.Context(), id)
+		st := "not Failed"
+		if inst != nil {
+			st = inst.Status.String()
+		}
+		writeJSON(c.w, http.StatusPreconditionFailed, fmt.Sprintf("This orchestration has status %s, but only orchestrations in the \"Failed\" state can be rewound.", st))
+		return
+	case err != nil:
 		h.fail(c, err)
 		return
 	}
