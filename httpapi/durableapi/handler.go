@@ -87,7 +87,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such Durable Functions API route: expected orchestrators/, instances/ or entities/")
 		return
 	}
-	e := (*durable.Engine)(nil)
+	var e *durable.Engine
 	if h.o.Engine != nil {
 		e = h.o.Engine()
 	}
