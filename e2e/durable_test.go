@@ -93,6 +93,27 @@ func TestDurableNodePatterns(t *testing.T) {
 	})
 }
 
+// criticalSection runs Transfers at once, each a read-modify-write of two
+// counters under context.df.lock: none loses another's update.
+func criticalSection(t *testing.T, c *durable.Client, logs *logBuffer) {
+	const n = 8
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = start(t, c, "Transfer", `{"from":"ta","to":"tb"}`)
+	}
+	for _, id := range ids {
+		inst := waitFor(t, c, id, durable.Completed, logs)
+		jsonEq(t, "output (isLocked after the release)", inst.Output, `false`)
+	}
+	for key, want := range map[string]string{"ta": "-8", "tb": "8"} {
+		st, err := c.ReadEntity(context.Background(), durable.EntityID{Name: "Counter", Key: key})
+		if err != nil || !st.Exists {
+			t.Fatalf("ReadEntity(%s) = %+v, %v", key, st, err)
+		}
+		jsonEq(t, "counter "+key, st.State, want)
+	}
+}
+
 func TestDurableGoPatterns(t *testing.T) {
 	_, c, logs := durableApp(t, goApp(t, filepath.Join("testdata", "durablego")))
 	durablePatterns(t, c, logs, patternOutputs{
@@ -153,6 +174,25 @@ func durablePatterns(t *testing.T, c *durable.Client, logs *logBuffer, want patt
 		inst := waitFor(t, c, id, durable.Completed, logs)
 		jsonEq(t, "output", inst.Output, want.approved)
 	})
+	t.Run("Monitor", func(t *testing.T) {
+		id := start(t, c, "Monitor", "")
+		inst := waitFor(t, c, id, durable.Completed, logs)
+		jsonEq(t, "output", inst.Output, `2`)
+		jsonEq(t, "customStatus", inst.CustomStatus, `{"poll":2,"status":"done"}`)
+		h, err := c.History(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fired := 0
+		for _, ev := range h {
+			if ev.EventType == durable.TimerFired {
+				fired++
+			}
+		}
+		if fired != 2 {
+			t.Errorf("%d timers fired, want 2", fired)
+		}
+	})
 	t.Run("ApprovalTimeout", func(t *testing.T) {
 		inst := waitFor(t, c, start(t, c, "Approval", "1"), durable.Completed, logs)
 		jsonEq(t, "output", inst.Output, `"timed out"`)
@@ -166,6 +206,7 @@ func durablePatterns(t *testing.T, c *durable.Client, logs *logBuffer, want patt
 		}
 		jsonEq(t, "entity state", st.State, `7`)
 	})
+	t.Run("CriticalSection", func(t *testing.T) { criticalSection(t, c, logs) })
 }
 
 // A funcd killed (SIGKILL) while 200 orchestrations of 5 chained

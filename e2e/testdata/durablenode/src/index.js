@@ -169,6 +169,23 @@ df.app.orchestration('FanOut', function* (context) {
     return results.reduce((a, b) => a + b, 0);
 });
 
+// Monitor: poll a job's status on a durable timer until it is done or the
+// monitor expires.
+df.app.activity('CheckJob', { handler: (poll) => (poll >= 2 ? 'done' : 'running') });
+
+df.app.orchestration('Monitor', function* (context) {
+    const expiry = new Date(context.df.currentUtcDateTime.getTime() + 30000);
+    for (let poll = 0; context.df.currentUtcDateTime < expiry; poll++) {
+        const status = yield context.df.callActivity('CheckJob', poll);
+        context.df.setCustomStatus({ poll, status });
+        if (status === 'done') {
+            return poll;
+        }
+        yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + 50));
+    }
+    return 'expired';
+});
+
 // Human interaction: an approval event, or a timeout.
 df.app.orchestration('Approval', function* (context) {
     const seconds = context.df.getInput() || 60;
@@ -231,10 +248,29 @@ df.app.entity('Counter', (context) => {
         case 'reset':
             context.df.setState(0);
             break;
+        case 'set':
+            context.df.setState(context.df.getInput());
+            break;
         case 'get':
             context.df.return(current);
             break;
     }
+});
+
+// A critical section: a read-modify-write of two counters that would lose
+// updates if two ran interleaved.
+df.app.orchestration('Transfer', function* (context) {
+    const { from, to } = context.df.getInput();
+    const a = new df.EntityId('Counter', from);
+    const b = new df.EntityId('Counter', to);
+    const lock = yield context.df.lock(a, b);
+    const x = yield context.df.callEntity(a, 'get');
+    const y = yield context.df.callEntity(b, 'get');
+    yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + 20));
+    yield context.df.callEntity(a, 'set', x - 1);
+    yield context.df.callEntity(b, 'set', y + 1);
+    lock.release();
+    return context.df.isLocked().isLocked;
 });
 
 df.app.orchestration('UseCounter', function* (context) {
