@@ -671,11 +671,11 @@ func (h *Handler) restart(c *request, id string) {
 		h.fail(c, err)
 		return
 	}
-	if !newID && !inst.Status.Terminal() {
+	started, err := c.client.Restart(ctx, id, newID)
+	if errors.Is(err, durable.ErrInstanceExists) {
 		writeError(c.w, http.StatusConflict, fmt.Sprintf("A non-terminal instance with this instance ID already exists: '%s' is %s", id, inst.Status))
 		return
 	}
-	started, err := c.client.Restart(ctx, id, newID)
 	if err != nil {
 		h.fail(c, err)
 		return

@@ -134,14 +134,18 @@ type fixture struct {
 
 const testKey = "the-system-key"
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, durable.OverwriteNonRunning) }
+
+// newFixtureWith runs the engine with a reuse policy (host.json
+// overridableExistingInstanceStates).
+func newFixtureWith(t *testing.T, reuse durable.ReusePolicy) *fixture {
 	t.Helper()
 	store, err := sqlite.Open(t.TempDir(), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	e := durable.New(store, durable.Options{Owner: "test"})
+	e := durable.New(store, durable.Options{Owner: "test", Reuse: reuse})
 	e.SetFunctions(durable.Functions{
 		Orchestrators: []string{"Hello", "FailOnce", "Wait"},
 		Activities:    []string{"SayHello", "FailFirst"},
@@ -676,5 +680,18 @@ func TestRPCEndpoint(t *testing.T) {
 	}
 	if _, err := durableapi.ListenRPC(h, "0.0.0.0:0"); err == nil {
 		t.Error("an endpoint on every interface")
+	}
+}
+
+// With overridableExistingInstanceStates AnyState, a start or a restart
+// under the id of a running instance replaces it.
+func TestReuseAnyState(t *testing.T) {
+	f := newFixtureWith(t, durable.OverwriteAny)
+	id := f.start("Wait", "", "")
+	f.waitStatus(id, durable.Running)
+	f.want(f.do("POST", "instances/"+id+"/restart?restartWithNewInstanceId=false", ""), http.StatusAccepted)
+	f.want(f.do("POST", "orchestrators/Hello/"+id, `"again"`), http.StatusAccepted)
+	if inst := f.waitStatus(id, durable.Completed); inst.Output != `"Hello again"` {
+		t.Errorf("output %s", inst.Output)
 	}
 }
