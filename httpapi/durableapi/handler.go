@@ -401,13 +401,14 @@ func (h *Handler) status(c *request, id string) {
 		return
 	}
 	p := statusOf(inst, showInput)
-	if showHistory {
+	// As the real host: no history for a Pending instance.
+	if showHistory && inst.Status != durable.Pending {
 		evs, err := c.client.History(ctx, id)
 		if err != nil {
 			h.fail(c, err)
 			return
 		}
-		hist := historyEvents(evs, showInput, showHistoryOutput)
+		hist := historyEvents(evs, showHistoryOutput)
 		p.HistoryEvents = &hist
 	}
 	code := http.StatusOK

@@ -330,7 +330,7 @@ func TestStartCheckStatusAndHistory(t *testing.T) {
 		t.Fatalf("history event types %v (%s)", types, r.body)
 	}
 	started, done, end := st.HistoryEvents[0], st.HistoryEvents[1], st.HistoryEvents[2]
-	if started["FunctionName"] != "Hello" || started["Name"] != nil {
+	if _, in := started["Input"]; started["FunctionName"] != "Hello" || started["Name"] != nil || in {
 		t.Errorf("ExecutionStarted %v", started)
 	}
 	if done["FunctionName"] != "SayHello" || done["Result"] != "Hello Tokyo" || done["ScheduledTime"] == nil || done["TaskScheduledId"] != nil {

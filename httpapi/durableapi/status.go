@@ -3,6 +3,7 @@ package durableapi
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/funcd/funcd/durable"
@@ -59,64 +60,90 @@ func rawJSON(s string) json.RawMessage {
 // scheduled is a TaskScheduled or SubOrchestrationInstanceCreated event,
 // folded into the event that answers it.
 type scheduled struct {
-	name  string
-	at    time.Time
-	input *string
+	name string
+	at   time.Time
 }
 
 // historyEvents turns an execution's history into the management API's
-// historyEvents, as the real extension does: EventType as its name, no
-// OrchestratorStarted/OrchestratorCompleted, scheduling events folded into
-// their completions as FunctionName and ScheduledTime (and Input with
-// showInput), no EventId, IsPlayed or TimerId, ExecutionStarted's Name as
-// FunctionName, OrchestrationStatus as a name, and Result parsed as JSON
-// and kept only with showOutput.
-func historyEvents(evs []durable.Event, showInput, showOutput bool) []map[string]any {
-	sched := map[int]scheduled{}
+// historyEvents, as the real extension does (DurableClient's
+// GetDurableOrchestrationStatusAsync): EventType as its name; no
+// OrchestratorStarted or OrchestratorCompleted; TaskScheduled and
+// SubOrchestrationInstanceCreated folded into their completion or failure
+// as FunctionName and ScheduledTime; ExecutionStarted with FunctionName
+// for Name and without OrchestrationInstance, ParentInstance, Version,
+// Tags or Input; ExecutionCompleted's OrchestrationStatus as a name;
+// Result (of ExecutionCompleted and the completions) parsed as JSON with
+// showOutput and removed without; no Input in ExecutionTerminated or
+// EventRaised; no TimerId, EventId or IsPlayed.
+func historyEvents(evs []durable.Event, showOutput bool) []map[string]any {
+	sched := map[string]scheduled{}
+	folded := map[int]bool{}
 	out := make([]map[string]any, 0, len(evs))
+	index := map[int]int{} // a scheduling event's EventId to its index
 	for i := range evs {
 		ev := &evs[i]
-		switch ev.EventType {
-		case durable.OrchestratorStarted, durable.OrchestratorCompleted:
-			continue
-		case durable.TaskScheduled, durable.SubOrchestrationInstanceCreated:
-			sched[ev.EventID] = scheduled{name: ev.Name, at: ev.Timestamp, input: ev.Input}
-			continue
-		}
 		m := eventMap(ev)
 		m["EventType"] = ev.EventType.String()
-		delete(m, "EventId")
-		delete(m, "IsPlayed")
 		switch ev.EventType {
-		case durable.ExecutionStarted:
-			m["FunctionName"] = ev.Name
-			delete(m, "Name")
-			valueField(m, "Input", ev.Input, showInput)
-		case durable.ExecutionCompleted, durable.ContinueAsNew:
-			m["OrchestrationStatus"] = ev.OrchestrationStatus.String()
-			valueField(m, "Result", ev.Result, showOutput)
+		case durable.OrchestratorStarted, durable.OrchestratorCompleted:
+			folded[i] = true
+		case durable.TaskScheduled, durable.SubOrchestrationInstanceCreated:
+			sched[fmt.Sprintf("%s_%d", ev.EventType, ev.EventID)] = scheduled{name: ev.Name, at: ev.Timestamp}
+			index[ev.EventID] = i
+			delete(m, "Version")
+			delete(m, "Input")
 		case durable.TaskCompleted, durable.TaskFailed, durable.SubOrchestrationInstanceCompleted, durable.SubOrchestrationInstanceFailed:
-			if s, ok := sched[ev.TaskScheduledID]; ok {
-				m["FunctionName"] = s.name
+			prefix := durable.TaskScheduled
+			if ev.EventType == durable.SubOrchestrationInstanceCompleted || ev.EventType == durable.SubOrchestrationInstanceFailed {
+				prefix = durable.SubOrchestrationInstanceCreated
+			}
+			if s, ok := sched[fmt.Sprintf("%s_%d", prefix, ev.TaskScheduledID)]; ok {
 				m["ScheduledTime"] = s.at.UTC().Format(time.RFC3339Nano)
-				if showInput {
-					valueField(m, "Input", s.input, true)
-				}
+				m["FunctionName"] = s.name
+				folded[index[ev.TaskScheduledID]] = true
 			}
 			delete(m, "TaskScheduledId")
-			if _, has := m["Result"]; has {
-				valueField(m, "Result", ev.Result, showOutput)
+			if ev.EventType == durable.TaskCompleted || ev.EventType == durable.SubOrchestrationInstanceCompleted {
+				result(m, ev.Result, showOutput)
 			}
+		case durable.ExecutionStarted:
+			m["FunctionName"] = ev.Name
+			for _, k := range []string{"Name", "OrchestrationInstance", "ParentInstance", "Version", "Tags", "Input"} {
+				delete(m, k)
+			}
+		case durable.ExecutionCompleted:
+			m["OrchestrationStatus"] = ev.OrchestrationStatus.String()
+			result(m, ev.Result, showOutput)
+		case durable.ExecutionTerminated, durable.EventRaised:
+			delete(m, "Input")
 		case durable.TimerFired:
 			delete(m, "TimerId")
-		case durable.EventRaised, durable.EventSent:
-			valueField(m, "Input", ev.Input, showInput)
-		case durable.ExecutionTerminated:
-			valueField(m, "Input", ev.Input, true)
 		}
+		delete(m, "EventId")
+		delete(m, "IsPlayed")
 		out = append(out, m)
 	}
-	return out
+	kept := out[:0]
+	for i, m := range out {
+		if !folded[i] {
+			kept = append(kept, m)
+		}
+	}
+	return kept
+}
+
+// result sets a completion's Result to its JSON value with show (the text
+// as a string when it is not JSON), and removes it without.
+func result(m map[string]any, v *string, show bool) {
+	if !show {
+		delete(m, "Result")
+		return
+	}
+	if v == nil {
+		m["Result"] = nil
+		return
+	}
+	m["Result"] = rawJSON(*v)
 }
 
 // eventMap returns an event's framework JSON as a map (numbers kept
@@ -131,18 +158,4 @@ func eventMap(ev *durable.Event) map[string]any {
 	d.UseNumber()
 	_ = d.Decode(&m)
 	return m
-}
-
-// valueField sets m[name] to JSON text v parsed (a JSON string of it when
-// it is not JSON), or removes it when !show.
-func valueField(m map[string]any, name string, v *string, show bool) {
-	if !show {
-		delete(m, name)
-		return
-	}
-	if v == nil {
-		m[name] = nil
-		return
-	}
-	m[name] = rawJSON(*v)
 }
