@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -363,5 +364,104 @@ func TestDurableCustomHandler(t *testing.T) {
 		!strings.Contains(binding.ManagementURLs["statusQueryGetUri"], "/instances/INSTANCEID?taskHub=CustomHub") ||
 		binding.CreationURLs["createNewInstancePostUri"] == "" {
 		t.Errorf("durableClient binding = %s", r.body)
+	}
+}
+
+// funcd durable works on the task hub of an app whether funcd start runs or
+// not: an instance started before the host runs is Pending until it does,
+// and one started while it runs is picked up by it.
+func TestDurableCLI(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "handler")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/durablecustom/handler").CombinedOutput(); err != nil {
+		t.Fatalf("building the handler: %v\n%s", err, out)
+	}
+	app := hosttest.CopyApp(t, filepath.Join("testdata", "durablecustom", "app"))
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(app, "handler"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stateDir := t.TempDir()
+	funcd, err := funcdBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli := func(args ...string) (string, error) {
+		args = append([]string{"durable", args[0], "--script-root", app, "--state-dir", stateDir}, args[1:]...)
+		cmd := exec.Command(funcd, args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return string(out), errors.New(err.Error() + ": " + stderr.String())
+		}
+		return string(out), nil
+	}
+	status := func(id string) map[string]any {
+		out, err := cli("get-runtime-status", "--id", id, "--show-input", "--show-output")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return m
+	}
+
+	if _, err := cli("start-new", "--function-name", "Hello", "--id", "before", "--input", `{"from": "cli"}`); err != nil {
+		t.Fatal(err)
+	}
+	if st := status("before"); st["runtimeStatus"] != "Pending" {
+		t.Fatalf("before the host runs: %v", st)
+	}
+
+	var log syncBuffer
+	defer func() {
+		if t.Failed() {
+			t.Logf("funcd output:\n%s", log.String())
+		}
+	}()
+	host := startFuncd(t, app, stateDir, &log)
+	t.Cleanup(func() {
+		_ = host.Process.Signal(syscall.SIGINT)
+		_ = host.Wait()
+	})
+	const want = `["Hello Tokyo!","Hello Seattle!","Hello London!"]`
+	done := func(id string) func() bool {
+		return func() bool {
+			st := status(id)
+			out, _ := json.Marshal(st["output"])
+			return st["runtimeStatus"] == "Completed" && string(out) == want
+		}
+	}
+	eventually(t, 2*time.Minute, "the instance started before the host to complete", done("before"))
+
+	if _, err := cli("start-new", "--function-name", "Hello", "--id", "while"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the instance started while the host runs to complete", done("while"))
+
+	out, err := cli("get-history", "--id", "before")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h []map[string]any
+	if err := json.Unmarshal([]byte(out), &h); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	activities := 0
+	for _, ev := range h {
+		if ev["EventType"] == "TaskCompleted" && ev["FunctionName"] == "SayHello" {
+			activities++
+		}
+	}
+	if activities != 3 || h[0]["EventType"] != "ExecutionStarted" || h[len(h)-1]["EventType"] != "ExecutionCompleted" {
+		t.Errorf("history:\n%s", out)
+	}
+	if _, err := cli("raise-event", "--id", "before", "--event-name", "Late"); err == nil || !strings.Contains(err.Error(), "410 Gone") {
+		t.Errorf("raise-event to a completed instance: %v", err)
 	}
 }
