@@ -190,8 +190,8 @@ func (c *Client) Rewind(ctx context.Context, id, reason string) error {
 var ErrNotFailed = errors.New("instance has not failed")
 
 // Restart starts the instance's orchestrator again with its original input,
-// under the same id (replacing it if the engine's reuse policy allows:
-// ErrInstanceExists otherwise) or a new one, and returns the id.
+// under the same id (replacing it, whatever its status) or a new one, and
+// returns the id.
 func (c *Client) Restart(ctx context.Context, id string, newID bool) (string, error) {
 	inst, err := c.e.backend.GetInstance(ctx, c.hub, id)
 	if err != nil {
@@ -209,9 +209,7 @@ func (c *Client) Restart(ctx context.Context, id string, newID bool) (string, er
 		target = NewInstanceID()
 	}
 	next, start := c.e.newExecution(target, inst.Name, inst.Version, input, nil, time.Time{})
-	// Under the same id, the reuse policy decides, as for a start (the real
-	// host's RestartAsync starts the instance anew).
-	if err := c.e.backend.CreateInstance(ctx, c.hub, next, start, c.e.reuse); err != nil {
+	if err := c.e.backend.CreateInstance(ctx, c.hub, next, start, OverwriteAny); err != nil {
 		return "", err
 	}
 	c.e.kick(c.hub)

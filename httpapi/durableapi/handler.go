@@ -76,6 +76,7 @@ type request struct {
 	client *durable.Client
 	hub    string
 	conn   string
+	reuse  durable.ReusePolicy
 }
 
 // ServeHTTP routes a request as the real extension's HttpApiHandler:
@@ -104,7 +105,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if conn == "" {
 		conn = DefaultConnection
 	}
-	c := &request{w: w, r: r, q: q, client: e.Client(hub), hub: hub, conn: conn}
+	c := &request{w: w, r: r, q: q, client: e.Client(hub), hub: hub, conn: conn, reuse: e.Reuse()}
 	switch strings.ToLower(seg[0]) {
 	case "orchestrators":
 		if (len(seg) == 2 || len(seg) == 3) && seg[1] != "" && r.Method == http.MethodPost {
@@ -672,11 +673,13 @@ func (h *Handler) restart(c *request, id string) {
 		h.fail(c, err)
 		return
 	}
-	started, err := c.client.Restart(ctx, id, newID)
-	if errors.Is(err, durable.ErrInstanceExists) {
+	// Under the same id, the reuse policy decides, as for a start (the real
+	// host's RestartAsync starts the instance anew).
+	if !newID && !inst.Status.Terminal() && c.reuse == durable.OverwriteNonRunning {
 		writeError(c.w, http.StatusConflict, fmt.Sprintf("A non-terminal instance with this instance ID already exists: '%s' is %s", id, inst.Status))
 		return
 	}
+	started, err := c.client.Restart(ctx, id, newID)
 	if err != nil {
 		h.fail(c, err)
 		return
