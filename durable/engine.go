@@ -140,6 +140,10 @@ func New(backend Backend, opts Options) *Engine {
 // Hub returns the engine's task hub.
 func (e *Engine) Hub() string { return e.opts.Hub }
 
+// Reuse returns which existing instances a start may replace
+// (Options.Reuse).
+func (e *Engine) Reuse() ReusePolicy { return e.reuse }
+
 // Client returns the management client of a task hub ("" for the engine's
 // own).
 func (e *Engine) Client(hub string) *Client {

@@ -157,6 +157,19 @@ func durableHub(app *funcd.App) (string, error) {
 	return opts.Hub, err
 }
 
+// localRPCEnabled reports whether the durableClient binding carries the
+// local endpoint (host.json extensions.durableTask.localRpcEndpointEnabled,
+// on unless false): without it the SDKs call the public webhook's URLs.
+func localRPCEnabled(app *funcd.App) bool {
+	var ext struct {
+		LocalRPCEndpointEnabled *bool `json:"localRpcEndpointEnabled"`
+	}
+	if raw, ok := app.Host.Extensions["durabletask"]; ok {
+		_ = json.Unmarshal(raw, &ext) // durableHub reports a malformed section
+	}
+	return ext.LocalRPCEndpointEnabled == nil || *ext.LocalRPCEndpointEnabled
+}
+
 // startDurable gives the engine a new generation's durable functions,
 // making and starting the engine the first time an app has some.
 func (h *Host) startDurable(ctx context.Context, g *Generation) error {
@@ -323,8 +336,12 @@ func (h *Host) readDurableClient(ctx context.Context, env *binding.Env, fn *func
 		}
 	}
 	conn := binding.StringProperty(b, "connectionName")
+	rpc := h.durableRPCURL()
+	if !localRPCEnabled(g.App) {
+		rpc = ""
+	}
 	v, err := json.Marshal(durable.ClientBindingData(durable.ClientBindingOptions{
-		BaseURL: h.baseURL(g) + "/runtime/webhooks/durabletask", Hub: hub, Key: key, Connection: conn, RPCBaseURL: h.durableRPCURL(),
+		BaseURL: h.baseURL(g) + "/runtime/webhooks/durabletask", Hub: hub, Key: key, Connection: conn, RPCBaseURL: rpc,
 	}))
 	if err != nil {
 		return funcd.Value{}, err
@@ -338,6 +355,15 @@ func (h *Host) readDurableClient(ctx context.Context, env *binding.Env, fn *func
 func (h *Host) SetBaseURL(u string) {
 	h.durableMu.Lock()
 	h.publicURL = strings.TrimSuffix(u, "/")
+	h.durableMu.Unlock()
+}
+
+// SetDurableRPC tells the host the URL of the local endpoint of the Durable
+// Functions management API ("http://127.0.0.1:17071/durabletask/"), which
+// the durableClient binding gives the SDKs as rpcBaseUrl; "" for none.
+func (h *Host) SetDurableRPC(u string) {
+	h.durableMu.Lock()
+	h.durableRPC = u
 	h.durableMu.Unlock()
 }
 

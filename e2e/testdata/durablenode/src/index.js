@@ -73,6 +73,61 @@ app.http('clientEntity', {
     },
 });
 
+// POST /api/manage/{id}/{op}: terminate, suspend, resume, rewind (with
+// ?reason=) or purge, through the client; a client error is a 400 with
+// its message.
+app.http('clientManage', {
+    route: 'manage/{id}/{op}',
+    methods: ['POST'],
+    authLevel: 'anonymous',
+    extraInputs: [df.input.durableClient()],
+    handler: async (request, context) => {
+        const client = df.getClient(context);
+        const { id, op } = request.params;
+        const reason = request.query.get('reason') || op;
+        try {
+            switch (op) {
+                case 'terminate':
+                    await client.terminate(id, reason);
+                    break;
+                case 'suspend':
+                    await client.suspend(id, reason);
+                    break;
+                case 'resume':
+                    await client.resume(id, reason);
+                    break;
+                case 'rewind':
+                    await client.rewind(id, reason);
+                    break;
+                case 'purge':
+                    return { jsonBody: await client.purgeInstanceHistory(id) };
+                default:
+                    return { status: 404 };
+            }
+        } catch (e) {
+            return { status: 400, body: e.message };
+        }
+        return { status: 202 };
+    },
+});
+
+// GET /api/instances[?status=A,B]: getStatusBy (or getStatusAll), which
+// follows the continuation token.
+app.http('clientList', {
+    route: 'instances',
+    methods: ['GET'],
+    authLevel: 'anonymous',
+    extraInputs: [df.input.durableClient()],
+    handler: async (request, context) => {
+        const client = df.getClient(context);
+        const status = request.query.get('status');
+        const list = status
+            ? await client.getStatusBy({ runtimeStatus: status.split(',') })
+            : await client.getStatusAll();
+        return { jsonBody: list };
+    },
+});
+
 df.app.activity('SayHello', { handler: (name) => `Hello ${name}!` });
 
 df.app.activity('Double', { handler: (n) => n * 2 });
