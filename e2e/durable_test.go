@@ -465,3 +465,30 @@ func TestDurableCLI(t *testing.T) {
 		t.Errorf("raise-event to a completed instance: %v", err)
 	}
 }
+
+// A queue-triggered function starts orchestrations through its
+// durableClient binding, as the durable-functions samples do.
+func TestDurableNodeQueueStarter(t *testing.T) {
+	s, store, logs := languageHost(t, nodeApp(t, "durablenode"), nil)
+	e := s.Host.Durable()
+	if e == nil {
+		t.Fatalf("the host has no Durable Functions engine; log:\n%s", logs.String())
+	}
+	c := e.Client("")
+	enqueue(t, store, "durable-starts", `{"name":"Chain","id":"from-queue-1"}`)
+	enqueue(t, store, "durable-starts", `{"name":"FanOut","id":"from-queue-2","input":10}`)
+	deadline := time.Now().Add(30 * time.Second)
+	for _, id := range []string{"from-queue-1", "from-queue-2"} {
+		for {
+			if _, err := c.Status(context.Background(), id); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the queue starter did not start %s; log:\n%s", id, logs.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	jsonEq(t, "output", waitFor(t, c, "from-queue-1", durable.Completed, logs).Output, `["Hello Tokyo!","Hello Seattle!","Hello London!"]`)
+	jsonEq(t, "output", waitFor(t, c, "from-queue-2", durable.Completed, logs).Output, `110`)
+}

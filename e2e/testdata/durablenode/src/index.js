@@ -279,3 +279,16 @@ df.app.orchestration('UseCounter', function* (context) {
     yield context.df.callEntity(id, 'add', 2);
     return yield context.df.callEntity(id, 'get');
 });
+
+// Queue starter: a message {"name","id","input"} on the queue
+// durable-starts starts that orchestration.
+app.storageQueue('queueStart', {
+    queueName: 'durable-starts',
+    connection: 'AzureWebJobsStorage',
+    extraInputs: [df.input.durableClient()],
+    handler: async (message, context) => {
+        const client = df.getClient(context);
+        const id = await client.startNew(message.name, { instanceId: message.id, input: message.input });
+        context.log(`Started orchestration with ID = '${id}' from the queue.`);
+    },
+});
