@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"github.com/funcd/funcd/clock"
 	"github.com/funcd/funcd/durable"
 	"github.com/funcd/funcd/host"
+	"github.com/funcd/funcd/httpapi/durableapi"
 )
 
 const durableHelp = `Manage the app's Durable Functions instances, as Core Tools' func durable
@@ -255,32 +255,15 @@ func readJSONArg(flag, v string) (string, error) {
 	return strings.TrimSpace(text), nil
 }
 
-// statusJSON is an instance's status as the HTTP API writes it.
-type statusJSON struct {
-	Name            string          `json:"name"`
-	InstanceID      string          `json:"instanceId"`
-	RuntimeStatus   string          `json:"runtimeStatus"`
-	Input           json.RawMessage `json:"input"`
-	CustomStatus    json.RawMessage `json:"customStatus"`
-	Output          json.RawMessage `json:"output"`
-	CreatedTime     string          `json:"createdTime"`
-	LastUpdatedTime string          `json:"lastUpdatedTime"`
-}
-
 // apiTime formats a time as the HTTP API does: UTC, whole seconds.
 func apiTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
-func statusOf(inst *durable.Instance, showInput, showOutput bool) statusJSON {
-	s := statusJSON{
-		Name: inst.Name, InstanceID: inst.ID, RuntimeStatus: inst.Status.String(),
-		CustomStatus: jsonValue(inst.CustomStatus), Input: jsonValue(""), Output: jsonValue(""),
-		CreatedTime: apiTime(inst.CreatedAt), LastUpdatedTime: apiTime(inst.LastUpdatedAt),
-	}
-	if showInput {
-		s.Input = jsonValue(inst.Input)
-	}
-	if showOutput {
-		s.Output = jsonValue(inst.Output)
+// statusOf is an instance's status as the HTTP API writes it; the output
+// only with showOutput (Core Tools' --show-output).
+func statusOf(inst *durable.Instance, showInput, showOutput bool) *durableapi.Status {
+	s := durableapi.StatusOf(inst, showInput)
+	if !showOutput {
+		s.Output = json.RawMessage("null")
 	}
 	return s
 }
@@ -411,9 +394,9 @@ func durableHistoryCommand(g *globals, o *durableOptions) *cobra.Command {
 		Long: `Print the history of an orchestration instance's current execution, oldest
 first, as the HTTP API's historyEvents (showHistory=true&showHistoryOutput=true):
 each event's EventType by name and Timestamp; a task's completion or failure
-with the FunctionName and ScheduledTime of its scheduling; inputs and results
-as JSON. OrchestratorStarted and OrchestratorCompleted events are left out,
-and so are tasks that have not completed yet.`,
+with the FunctionName and ScheduledTime of its scheduling; results as JSON.
+OrchestratorStarted and OrchestratorCompleted events are left out, and so are
+tasks that have not completed yet.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withHub(cmd, g, o, func(ctx context.Context, d *durableHub) error {
@@ -421,112 +404,12 @@ and so are tasks that have not completed yet.`,
 				if err != nil {
 					return d.instanceError(ctx, o.id, err)
 				}
-				return printJSON(g, historyEvents(h, true, true))
+				return printJSON(g, durableapi.HistoryEvents(h, true))
 			})
 		},
 	}
 	idFlag(cmd, o)
 	return cmd
-}
-
-// historyEvents transforms a history as the HTTP API's historyEvents do,
-// starting from each event's framework JSON: EventType by name;
-// OrchestratorStarted and OrchestratorCompleted left out; TaskScheduled and
-// SubOrchestrationInstanceCreated folded into the events that answer them
-// as FunctionName and ScheduledTime (and Input with showInput);
-// ExecutionStarted's Name as FunctionName; OrchestrationStatus by name;
-// inputs with showInput and results with showOutput, as JSON; no EventId,
-// IsPlayed, TaskScheduledId or TimerId.
-func historyEvents(h []durable.Event, showInput, showOutput bool) []map[string]any {
-	type sched struct {
-		name  string
-		at    time.Time
-		input *string
-	}
-	scheduled := map[int]sched{}
-	out := make([]map[string]any, 0, len(h))
-	for i := range h {
-		e := &h[i]
-		switch e.EventType {
-		case durable.OrchestratorStarted, durable.OrchestratorCompleted:
-			continue
-		case durable.TaskScheduled, durable.SubOrchestrationInstanceCreated:
-			scheduled[e.EventID] = sched{name: e.Name, at: e.Timestamp, input: e.Input}
-			continue
-		}
-		m := frameworkJSON(e)
-		m["EventType"] = e.EventType.String()
-		delete(m, "EventId")
-		delete(m, "IsPlayed")
-		switch e.EventType {
-		case durable.ExecutionStarted:
-			m["FunctionName"] = e.Name
-			delete(m, "Name")
-			setValue(m, "Input", e.Input, showInput)
-		case durable.ExecutionCompleted, durable.ContinueAsNew:
-			m["OrchestrationStatus"] = e.OrchestrationStatus.String()
-			setValue(m, "Result", e.Result, showOutput)
-		case durable.TaskCompleted, durable.TaskFailed, durable.SubOrchestrationInstanceCompleted, durable.SubOrchestrationInstanceFailed:
-			if s, ok := scheduled[e.TaskScheduledID]; ok {
-				m["FunctionName"] = s.name
-				m["ScheduledTime"] = s.at.UTC().Format(time.RFC3339Nano)
-				if showInput {
-					setValue(m, "Input", s.input, true)
-				}
-			}
-			delete(m, "TaskScheduledId")
-			if _, has := m["Result"]; has {
-				setValue(m, "Result", e.Result, showOutput)
-			}
-		case durable.TimerFired:
-			delete(m, "TimerId")
-		case durable.EventRaised, durable.EventSent:
-			setValue(m, "Input", e.Input, showInput)
-		case durable.ExecutionTerminated:
-			setValue(m, "Input", e.Input, true)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-// frameworkJSON is an event's framework JSON as a map, numbers kept exact.
-func frameworkJSON(e *durable.Event) map[string]any {
-	m := map[string]any{}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return m
-	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	_ = d.Decode(&m)
-	return m
-}
-
-// setValue sets m[key] to the JSON text v as a value (null for none), or
-// removes it when !show.
-func setValue(m map[string]any, key string, v *string, show bool) {
-	switch {
-	case !show:
-		delete(m, key)
-	case v == nil:
-		m[key] = nil
-	default:
-		m[key] = jsonValue(*v)
-	}
-}
-
-// jsonValue is JSON text as a value to print: the JSON itself, or the text
-// as a JSON string when it is not JSON.
-func jsonValue(s string) json.RawMessage {
-	if s == "" {
-		return json.RawMessage("null")
-	}
-	if json.Valid([]byte(s)) {
-		return json.RawMessage(s)
-	}
-	b, _ := json.Marshal(s)
-	return b
 }
 
 func durableInstancesCommand(g *globals, o *durableOptions) *cobra.Command {
@@ -561,7 +444,7 @@ Completed, Failed, Terminated, Suspended, ContinuedAsNew, Canceled.`,
 					}
 					return err
 				}
-				views := make([]statusJSON, len(page))
+				views := make([]*durableapi.Status, len(page))
 				for i, inst := range page {
 					views[i] = statusOf(inst, o.showInput, true)
 				}

@@ -401,7 +401,7 @@ func (h *Handler) status(c *request, id string) {
 		h.fail(c, err)
 		return
 	}
-	p := statusOf(inst, showInput)
+	p := StatusOf(inst, showInput)
 	// As the real host: no history for a Pending instance.
 	if showHistory && inst.Status != durable.Pending {
 		evs, err := c.client.History(ctx, id)
@@ -409,7 +409,7 @@ func (h *Handler) status(c *request, id string) {
 			h.fail(c, err)
 			return
 		}
-		hist := historyEvents(evs, showHistoryOutput)
+		hist := HistoryEvents(evs, showHistoryOutput)
 		p.HistoryEvents = &hist
 	}
 	code := http.StatusOK
@@ -458,9 +458,9 @@ func (h *Handler) list(c *request) {
 		h.fail(c, err)
 		return
 	}
-	out := make([]*statusPayload, 0, len(page))
+	out := make([]*Status, 0, len(page))
 	for _, inst := range page {
-		out = append(out, statusOf(inst, showInput))
+		out = append(out, StatusOf(inst, showInput))
 	}
 	c.w.Header().Set("x-ms-continuation-token", next)
 	writeJSON(c.w, http.StatusOK, out)

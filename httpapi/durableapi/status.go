@@ -9,10 +9,10 @@ import (
 	"github.com/funcd/funcd/durable"
 )
 
-// statusPayload is an instance's status as the real extension writes it
+// Status is an instance's status as the real extension writes it
 // (its StatusResponsePayload): the runtime status as a name, times in whole
 // seconds with a Z, and historyEvents only when asked for.
-type statusPayload struct {
+type Status struct {
 	Name            string            `json:"name"`
 	InstanceID      string            `json:"instanceId"`
 	RuntimeStatus   string            `json:"runtimeStatus"`
@@ -27,8 +27,10 @@ type statusPayload struct {
 // statusTime formats a time as .NET's "s" format plus Z.
 func statusTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05") + "Z" }
 
-func statusOf(inst *durable.Instance, showInput bool) *statusPayload {
-	p := &statusPayload{
+// StatusOf is inst's status, its input only with showInput (the API's
+// showInput), without historyEvents.
+func StatusOf(inst *durable.Instance, showInput bool) *Status {
+	p := &Status{
 		Name:            inst.Name,
 		InstanceID:      inst.ID,
 		RuntimeStatus:   inst.Status.String(),
@@ -64,7 +66,7 @@ type scheduled struct {
 	at   time.Time
 }
 
-// historyEvents turns an execution's history into the management API's
+// HistoryEvents turns an execution's history into the management API's
 // historyEvents, as the real extension does (DurableClient's
 // GetDurableOrchestrationStatusAsync): EventType as its name; no
 // OrchestratorStarted or OrchestratorCompleted; TaskScheduled and
@@ -75,7 +77,7 @@ type scheduled struct {
 // Result (of ExecutionCompleted and the completions) parsed as JSON with
 // showOutput and removed without; no Input in ExecutionTerminated or
 // EventRaised; no TimerId, EventId or IsPlayed.
-func historyEvents(evs []durable.Event, showOutput bool) []map[string]any {
+func HistoryEvents(evs []durable.Event, showOutput bool) []map[string]any {
 	sched := map[string]scheduled{}
 	folded := map[int]bool{}
 	out := make([]map[string]any, 0, len(evs))
