@@ -317,3 +317,30 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// The Go SDK's CreateCheckStatusResponse behind funcd: the URLs name the
+// host the client called (X-Forwarded-Host), not the worker's loopback
+// address, and following Location reaches the output.
+func TestDurableGoCheckStatusResponse(t *testing.T) {
+	s, _, _ := durableApp(t, goApp(t, filepath.Join("testdata", "durablego")))
+	sysKey, err := s.Host.Keys().ExtensionKey(context.Background(), "durabletask")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, "POST", s.URL+"/api/orchestrators/FanOut", "4")
+	wantStatus(t, r, http.StatusAccepted)
+	var cs checkStatus
+	decode(t, r, &cs)
+	want := s.URL + "/runtime/webhooks/durabletask/instances/" + cs.ID + "?taskHub=TestHubName&connection=Storage&code=" + sysKey
+	if cs.ID == "" || cs.StatusQueryGetURI != want || r.header.Get("Location") != want || r.header.Get("Retry-After") != "10" {
+		t.Fatalf("check-status response %s, headers %v; want statusQueryGetUri %s", r.body, r.header, want)
+	}
+	r = followStatus(t, r.header.Get("Location"))
+	wantStatus(t, r, http.StatusOK)
+	var st instanceStatus
+	decode(t, r, &st)
+	if st.RuntimeStatus != "Completed" {
+		t.Fatalf("status %s", r.body)
+	}
+	jsonEq(t, "output", string(st.Output), `20`)
+}

@@ -4,8 +4,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"sync"
 	"time"
 
@@ -32,6 +35,7 @@ func main() {
 	app.Orchestration("UseCounter", useCounter)
 	app.Orchestration("Transfer", transfer)
 	app.Orchestration("Monitor", monitor)
+	app.HTTP("start", startHTTP).Methods("POST").Route("orchestrators/{name}").Auth("anonymous").DurableClient("client")
 	app.Activity("CheckJob", func(_ context.Context, poll int) (string, error) {
 		if poll >= 2 {
 			return "done", nil
@@ -183,6 +187,26 @@ func useCounter(ctx *durable.OrchestrationContext) (any, error) {
 	var n int
 	err := ctx.CallEntity(id, "get").Await(&n)
 	return n, err
+}
+
+// startHTTP starts the orchestration the route names with the request's
+// body as its input, and answers with the check-status response.
+func startHTTP(w http.ResponseWriter, r *http.Request) {
+	client, err := durable.GetClient(r.Context())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	var opts []durable.Option
+	if body, _ := io.ReadAll(r.Body); len(body) > 0 {
+		opts = append(opts, durable.WithInput(json.RawMessage(body)))
+	}
+	id, err := client.StartNew(r.Context(), r.PathValue("name"), opts...)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	client.CreateCheckStatusResponse(w, r, id)
 }
 
 // monitor polls a job's status on a durable timer until it is done or the
