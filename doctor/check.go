@@ -35,6 +35,9 @@ type checker struct {
 	// problem: a fatal host.json error, unusable local settings or a
 	// broken custom handler.
 	blocked bool
+	// durableBlocked is set when host.json's Durable Functions settings
+	// keep the durable functions from running.
+	durableBlocked bool
 
 	report Report
 }
@@ -174,6 +177,10 @@ func (c *checker) load() {
 		c.add(Finding{Severity: Error,
 			Problem: "because of the host configuration error above, the host does not start and no function runs",
 			Fix:     "fix that error first"})
+	}
+	if e := host.CheckDurable(app); e != nil {
+		c.addConfigError(Error, "", e)
+		c.durableBlocked = true
 	}
 	for _, w := range app.Warnings {
 		if c.hostRaw == nil && w.File == hostFile && w.Field == "" {

@@ -54,6 +54,7 @@ var cases = []struct {
 	{name: "runtime-node"},
 	{name: "runtime-node-v4", ok: true},
 	{name: "bundle-too-old", modes: exe("handler")},
+	{name: "durable-settings-invalid", modes: exe("handler")},
 }
 
 func exe(name string) map[string]os.FileMode { return map[string]os.FileMode{name: 0o755} }

@@ -52,6 +52,9 @@ func (c *checker) checkFunction(app *funcd.App, fn *funcd.Function) {
 	case c.blocked:
 		c.add(Finding{Severity: Waiting, Function: fn.Name, File: fn.ConfigFile,
 			Problem: describe(app, fn) + "; runs once the app-level errors above are fixed"})
+	case c.durableBlocked && host.IsDurableFunction(fn):
+		c.add(Finding{Severity: Waiting, Function: fn.Name, File: fn.ConfigFile,
+			Problem: describe(app, fn) + "; runs once the Durable Functions setting above is fixed"})
 	default:
 		c.add(Finding{Severity: OK, Function: fn.Name, File: fn.ConfigFile, Problem: describe(app, fn)})
 	}

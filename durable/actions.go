@@ -62,6 +62,11 @@ type Action struct {
 	Operation         string          `json:"operation,omitempty"`
 	HTTPRequest       json.RawMessage `json:"httpRequest,omitempty"`
 	CompoundActions   []Action        `json:"compoundActions,omitempty"`
+	// LockRequestID and LockSet: a LockEntities action's request id (a
+	// deterministic GUID of the SDK's) and the entities it locks, sorted by
+	// instance id without duplicates.
+	LockRequestID string     `json:"lockRequestId,omitempty"`
+	LockSet       []EntityID `json:"lockSet,omitempty"`
 }
 
 // RetryOptions are an activity's or sub-orchestration's retry policy;
@@ -115,6 +120,9 @@ const (
 	schemaV1 = 0
 	schemaV2 = 1
 	schemaV3 = 2
+	// schemaV4 adds entity critical sections (LockEntities and
+	// ReleaseEntities) to V3.
+	schemaV4 = 3
 )
 
 // schema returns the state's schema version: a number, or a name
@@ -136,7 +144,7 @@ func (s *OrchestratorState) schema() int {
 		case "V3":
 			return schemaV3
 		case "V4":
-			return 3
+			return schemaV4
 		}
 	}
 	return schemaV1

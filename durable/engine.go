@@ -3,6 +3,7 @@ package durable
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -60,8 +61,12 @@ type Options struct {
 	// MaxActions caps the actions one execution may issue (the real
 	// host's maxOrchestrationActions, 100000 when zero).
 	MaxActions int
-	Clock      clock.Clock
-	Logger     *slog.Logger
+	// TraceDir, when set, is a folder where every orchestrator episode's
+	// request and reply are written (see TraceRecord); a diagnostic for
+	// the authors of SDKs and custom handlers.
+	TraceDir string
+	Clock    clock.Clock
+	Logger   *slog.Logger
 }
 
 // DefaultHub is the task hub's name when host.json names none and the app
@@ -80,6 +85,11 @@ type Engine struct {
 	mu    sync.RWMutex
 	funcs funcSet  // guarded by mu
 	exec  Executor // guarded by mu
+
+	// entitySlots caps the entity batches run at once
+	// (MaxConcurrentEntities); they share the orchestration dispatcher's
+	// work items.
+	entitySlots chan struct{}
 
 	// wakeOrch and wakeAct tell the dispatchers that work may be due in
 	// the engine's hub.
@@ -122,12 +132,17 @@ func New(backend Backend, opts Options) *Engine {
 	}
 	return &Engine{
 		backend: backend, opts: opts, clock: opts.Clock, log: opts.Logger, reuse: opts.Reuse,
-		stopping: make(chan struct{}),
+		stopping:    make(chan struct{}),
+		entitySlots: make(chan struct{}, orDefault(opts.MaxConcurrentEntities, 10*runtime.GOMAXPROCS(0))),
 	}
 }
 
 // Hub returns the engine's task hub.
 func (e *Engine) Hub() string { return e.opts.Hub }
+
+// Reuse returns which existing instances a start may replace
+// (Options.Reuse).
+func (e *Engine) Reuse() ReusePolicy { return e.reuse }
 
 // Client returns the management client of a task hub ("" for the engine's
 // own).

@@ -63,19 +63,32 @@ func (e *Engine) processEntity(ctx context.Context, wi *OrchestrationWorkItem) {
 	if st.Entity == nil {
 		st.Entity = &entityState{}
 	}
-	var reqs []RequestMessage
+	input := make([]entityMessage, 0, len(st.Entity.Queue)+len(wi.Messages))
+	for i := range st.Entity.Queue {
+		input = append(input, entityMessage{req: &st.Entity.Queue[i]})
+	}
 	for _, m := range wi.Messages {
 		u.Consumed = append(u.Consumed, m.ID)
 		if m.Event.EventType != EventRaised || m.Event.Input == nil {
 			continue
 		}
+		if m.Event.Name == "release" {
+			var rel releaseMessage
+			if err := json.Unmarshal([]byte(*m.Event.Input), &rel); err != nil || rel.Parent == "" {
+				e.log.Warn("dropping a malformed lock release", "instance", wi.InstanceID, "input", *m.Event.Input)
+				continue
+			}
+			input = append(input, entityMessage{release: &rel})
+			continue
+		}
 		var req RequestMessage
-		if err := json.Unmarshal([]byte(*m.Event.Input), &req); err != nil || req.Op == "" {
+		if err := json.Unmarshal([]byte(*m.Event.Input), &req); err != nil || req.Op == "" && !req.isLock() {
 			e.log.Warn("dropping a malformed entity message", "instance", wi.InstanceID, "name", m.Event.Name)
 			continue
 		}
-		reqs = append(reqs, req)
+		input = append(input, entityMessage{req: &req})
 	}
+	reqs := e.schedule(st.Entity, input, now, &u)
 	name, known := e.entityName(id.Name)
 	if len(reqs) > 0 {
 		res, err := e.runEntityBatch(ctx, wi, name, known, id, st.Entity, reqs)
@@ -124,6 +137,63 @@ func (e *Engine) processEntity(ctx context.Context, wi *OrchestrationWorkItem) {
 	e.commit(ctx, wi, u)
 }
 
+// entityMessage is a request for an entity or a lock release.
+type entityMessage struct {
+	req     *RequestMessage
+	release *releaseMessage
+}
+
+// schedule applies an entity's messages in order to its lock and returns
+// the operations to run now. While a critical section holds the entity,
+// only its orchestration's requests run; the others wait in the queue
+// until the release. A lock request locks the entity for its orchestration
+// and goes on to the next entity of the lock set; the last one answers the
+// orchestration.
+func (e *Engine) schedule(st *entityState, input []entityMessage, now time.Time, u *OrchestrationUpdate) []RequestMessage {
+	var run, waiting []RequestMessage
+	for len(input) > 0 {
+		m := input[0]
+		input = input[1:]
+		if m.release != nil {
+			if st.LockedBy != "" && m.release.Parent == st.LockedBy {
+				st.LockedBy = ""
+				again := make([]entityMessage, 0, len(waiting)+len(input))
+				for i := range waiting {
+					again = append(again, entityMessage{req: &waiting[i]})
+				}
+				input, waiting = append(again, input...), nil
+			}
+			continue
+		}
+		req := *m.req
+		if st.LockedBy != "" && req.Parent != st.LockedBy {
+			waiting = append(waiting, req)
+			continue
+		}
+		if !req.isLock() {
+			run = append(run, req)
+			continue
+		}
+		st.LockedBy = req.Parent
+		if next := req.Pos + 1; next < len(req.LockSet) {
+			fwd := req
+			fwd.Pos = next
+			u.Messages = append(u.Messages, Message{InstanceID: fwd.LockSet[next].InstanceID(), Event: fwd.event(now, time.Time{})})
+			continue
+		}
+		b, _ := json.Marshal(responseMessage{Result: lockAcquired})
+		s := string(b)
+		u.Messages = append(u.Messages, Message{InstanceID: req.Parent, ExecutionID: req.ParentExecution,
+			Event: Event{EventType: EventRaised, EventID: NoEventID, Timestamp: now, Name: req.ID, Input: &s}})
+	}
+	st.Queue = waiting
+	return run
+}
+
+// lockAcquired is the result of a lock request's response, as the real
+// host writes it.
+const lockAcquired = "Lock Acquisition Completed"
+
 // runEntityBatch invokes the entity function with the batch. A failure of
 // the whole invocation fails every operation of the batch.
 func (e *Engine) runEntityBatch(ctx context.Context, wi *OrchestrationWorkItem, name string, known bool, id EntityID, st *entityState, reqs []RequestMessage) (*entityResult, error) {
@@ -157,6 +227,12 @@ func (e *Engine) runEntityBatch(ctx context.Context, wi *OrchestrationWorkItem, 
 	}
 	var out []byte
 	err = e.keepLocked(ctx, wi, func(ctx context.Context) error {
+		select {
+		case e.entitySlots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-e.entitySlots }()
 		var err error
 		out, err = exec.Entity(ctx, name, payload)
 		return err

@@ -35,7 +35,8 @@ type OrchestrationPayload struct {
 	IsReplaying      bool            `json:"isReplaying"`
 	ParentInstanceID *string         `json:"parentInstanceId"`
 	// UpperSchemaVersion is always V2 (1), for old SDKs;
-	// UpperSchemaVersionNew is the newest schema the engine reads (V3).
+	// UpperSchemaVersionNew is the newest schema the engine reads (V4:
+	// V3 with entity critical sections).
 	UpperSchemaVersion               int    `json:"upperSchemaVersion"`
 	UpperSchemaVersionNew            int    `json:"upperSchemaVersionNew"`
 	LongRunningTimerIntervalDuration string `json:"longRunningTimerIntervalDuration"`
@@ -299,7 +300,7 @@ func (ep *episode) orchestrate(ctx context.Context, events []Event, reset bool) 
 	}
 	payload, err := json.Marshal(OrchestrationPayload{
 		History: history, Input: input, InstanceID: inst.ID, IsReplaying: len(old) > 0, ParentInstanceID: parentID,
-		UpperSchemaVersion: schemaV2, UpperSchemaVersionNew: schemaV3,
+		UpperSchemaVersion: schemaV2, UpperSchemaVersionNew: schemaV4,
 		LongRunningTimerIntervalDuration:             funcd.TimeSpan(e.opts.LongTimerInterval),
 		MaximumShortTimerDuration:                    funcd.TimeSpan(e.opts.MaxShortTimer),
 		DefaultHTTPAsyncRequestSleepTimeMilliseconds: 30000,
@@ -317,6 +318,9 @@ func (ep *episode) orchestrate(ctx context.Context, events []Event, reset bool) 
 		out, err = exec.Orchestrate(ctx, inst.Name, payload)
 		return err
 	})
+	if e.opts.TraceDir != "" && ctx.Err() == nil {
+		e.trace(inst, len(history), payload, out, err)
+	}
 	failure := ""
 	if fe, ok := errors.AsType[*FunctionError](err); ok {
 		failure = fe.Message
@@ -338,6 +342,12 @@ func (ep *episode) orchestrate(ctx context.Context, events []Event, reset bool) 
 	if perr != nil {
 		ep.fail(perr.Error(), nil)
 		return nil
+	}
+	if p.lock != nil && (st.IsDone || st.Error != "" || p.continueAsNew != nil) {
+		// An execution that ends inside a critical section releases it.
+		for _, party := range p.lock.parties {
+			ep.u.Messages = append(ep.u.Messages, Message{InstanceID: party.InstanceID(), Event: releaseEvent(ep.now, inst.ID, p.lock.id)})
+		}
 	}
 	if len(st.CustomStatus) > 0 && string(st.CustomStatus) != "null" {
 		inst.CustomStatus = string(st.CustomStatus)

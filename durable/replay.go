@@ -1,8 +1,11 @@
 package durable
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +45,11 @@ const (
 	kindWhenAny
 	kindRetry
 	kindLongTimer
+	// kindLock is a LockEntities action: a request sent to the first entity
+	// of the lock set, answered once every entity is locked. kindRelease is
+	// one entity's release message of a ReleaseEntities action.
+	kindLock
+	kindRelease
 )
 
 type taskState int
@@ -62,6 +70,7 @@ type task struct {
 	id       int    // the sequence number of a numbered task; -1 otherwise
 	key      string // the key its completion event names: the number, an event name, a request id
 	fireAt   time.Time
+	target   string // the entity a lock request or a release is sent to
 	// Retry state (kindRetry), as the SDK's RetryableTask keeps it.
 	attempt        int
 	waitingOnTimer bool
@@ -78,6 +87,9 @@ type plan struct {
 	// continueAsNew is the input of a ContinueAsNew action, when there is
 	// one.
 	continueAsNew *json.RawMessage
+	// lock is the critical section still held after the last action; an
+	// execution that ends releases it.
+	lock *heldLock
 }
 
 // subStart is a sub-orchestration to create.
@@ -106,8 +118,19 @@ type replayer struct {
 	openEvents map[string][]*task
 	deferred   map[string][]*Event
 
+	// lock is the critical section the orchestrator holds at this point
+	// of its actions, nil outside one.
+	lock *heldLock
+
 	plan plan
 	err  error // the first nondeterminism or unsupported action
+}
+
+// heldLock is a critical section: the entities an orchestration locked
+// and the id of its lock request, which its release messages carry.
+type heldLock struct {
+	id      string
+	parties []EntityID
 }
 
 // NondeterminismError reports an orchestrator whose actions do not match
@@ -162,6 +185,7 @@ func replay(opts *Options, inst *Instance, history []Event, st *OrchestratorStat
 	if r.err != nil {
 		return nil, r.err
 	}
+	r.plan.lock = r.lock
 	for id, ev := range r.recorded {
 		if !r.issued[id] {
 			return nil, &NondeterminismError{Msg: fmt.Sprintf(
@@ -245,9 +269,31 @@ func (r *replayer) reach(a *Action) *task {
 	case CallHTTP:
 		r.fail(fmt.Errorf("callHttp (durable HTTP) is not supported by funcd yet; call an activity that makes the request instead"))
 		return &task{state: failed}
-	case LockEntities, ReleaseEntities:
-		r.fail(fmt.Errorf("entity critical sections (lock) are not supported by funcd yet"))
-		return &task{state: failed}
+	case LockEntities:
+		if r.lock != nil {
+			r.fail(fmt.Errorf("a LockEntities action inside a critical section: critical sections do not nest"))
+			return &task{state: failed}
+		}
+		parties := lockParties(a.LockSet)
+		if len(parties) == 0 || a.LockRequestID == "" {
+			r.fail(fmt.Errorf("a LockEntities action needs a lockRequestId and a lockSet of entities ({\"name\",\"key\"})"))
+			return &task{state: failed}
+		}
+		t.kind, t.target = kindLock, parties[0].InstanceID()
+		r.lock = &heldLock{id: a.LockRequestID, parties: parties}
+	case ReleaseEntities:
+		// Fire and forget: one release message, and one sequence number,
+		// for each locked entity.
+		if r.lock == nil {
+			r.fail(fmt.Errorf("a ReleaseEntities action outside a critical section"))
+			return &task{state: failed}
+		}
+		for _, e := range r.lock.parties {
+			r.track(&task{kind: kindRelease, action: a, id: -1, target: e.InstanceID()})
+		}
+		r.lock = nil
+		t.state = succeeded
+		return t
 	default:
 		r.fail(fmt.Errorf("unknown actionType %d", int(a.ActionType)))
 		return &task{state: failed}
@@ -300,7 +346,7 @@ func (r *replayer) track(t *task) {
 		if r.err != nil {
 			return
 		}
-		if t.kind == kindSignal {
+		if t.kind == kindSignal || t.kind == kindRelease {
 			t.state = succeeded
 			return
 		}
@@ -434,7 +480,7 @@ func (r *replayer) issue(t *task) {
 				describeScheduled(ev), t.id, describeTask(t))})
 			return
 		}
-		if t.kind == kindEntityCall && ev.Input != nil {
+		if (t.kind == kindEntityCall || t.kind == kindLock) && ev.Input != nil {
 			var req RequestMessage
 			if json.Unmarshal([]byte(*ev.Input), &req) == nil && req.ID != "" {
 				t.id, t.key = -1, req.ID
@@ -483,7 +529,7 @@ func (r *replayer) issue(t *task) {
 			r.fail(fmt.Errorf("%s targets %q, which is not an entity instance id (@name@key)", a.ActionType, target))
 			return
 		}
-		req := RequestMessage{Op: a.Operation, Signal: t.kind == kindSignal, ID: NewInstanceID()}
+		req := RequestMessage{Op: a.Operation, Signal: t.kind == kindSignal, ID: requestID(self, r.execution, base.EventID)}
 		if len(a.Input) > 0 && string(a.Input) != "null" {
 			req.Input = *inputText(a.Input)
 		}
@@ -503,7 +549,38 @@ func (r *replayer) issue(t *task) {
 			t.id, t.key = -1, req.ID
 			r.issuedKey(t)
 		}
+	case kindLock:
+		// The request travels through the lock set in order; the last
+		// entity answers with the EventRaised named after the request.
+		req := RequestMessage{ID: a.LockRequestID, Parent: self, ParentExecution: r.execution, LockSet: r.lock.parties}
+		msg := req.event(now, time.Time{})
+		ev := base
+		ev.EventType, ev.Name, ev.InstanceID, ev.Input = EventSent, msg.Name, t.target, msg.Input
+		r.plan.events = append(r.plan.events, ev)
+		r.plan.messages = append(r.plan.messages, Message{InstanceID: t.target, Event: msg})
+		t.id, t.key = -1, req.ID
+		r.issuedKey(t)
+	case kindRelease:
+		msg := releaseEvent(now, self, r.lock.id)
+		ev := base
+		ev.EventType, ev.Name, ev.InstanceID, ev.Input = EventSent, msg.Name, t.target, msg.Input
+		r.plan.events = append(r.plan.events, ev)
+		r.plan.messages = append(r.plan.messages, Message{InstanceID: t.target, Event: msg})
 	}
+}
+
+// lockParties sorts a lock set by instance id and drops duplicates, as the
+// SDKs do.
+func lockParties(set []EntityID) []EntityID {
+	out := make([]EntityID, 0, len(set))
+	for _, e := range set {
+		if e.Name == "" {
+			return nil
+		}
+		out = append(out, EntityID{Name: strings.ToLower(e.Name), Key: e.Key})
+	}
+	slices.SortFunc(out, func(a, b EntityID) int { return strings.Compare(a.InstanceID(), b.InstanceID()) })
+	return slices.CompactFunc(out, func(a, b EntityID) bool { return a.InstanceID() == b.InstanceID() })
 }
 
 // issuedKey re-registers an entity call under its request id, which its
@@ -530,6 +607,8 @@ func expectedScheduled(t *task) (EventType, string) {
 		return SubOrchestrationInstanceCreated, t.action.FunctionName
 	case kindEntityCall, kindSignal:
 		return EventSent, t.action.InstanceID
+	case kindLock, kindRelease:
+		return EventSent, t.target
 	default:
 		return TimerCreated, ""
 	}
@@ -569,6 +648,20 @@ func describeTask(t *task) string {
 		return "a durable timer"
 	case kindEntityCall, kindSignal:
 		return fmt.Sprintf("an entity operation for '%s'", t.action.InstanceID)
+	case kindLock:
+		return fmt.Sprintf("a lock request for '%s'", t.target)
+	case kindRelease:
+		return fmt.Sprintf("a lock release for '%s'", t.target)
 	}
 	return "another task"
+}
+
+// requestID names an entity request after the event that sends it, so
+// that the same history always yields the same ids: a name-based
+// (version 5 style) GUID of the instance, execution and event id.
+func requestID(instance, execution string, eventID int) string {
+	h := sha1.Sum([]byte(instance + "_" + execution + "_" + strconv.Itoa(eventID)))
+	h[6] = h[6]&0x0f | 0x50
+	h[8] = h[8]&0x3f | 0x80
+	return hex.EncodeToString(h[:16])
 }

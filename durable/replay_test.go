@@ -256,3 +256,89 @@ func TestParseOrchestratorResult(t *testing.T) {
 		t.Fatal("a number was taken for a state")
 	}
 }
+
+// A critical section as the JavaScript SDK (schema V4) writes it: the
+// lock takes one number, a call inside it one, the release one per entity.
+func TestReplayCriticalSection(t *testing.T) {
+	h := newHist()
+	lock := `{"actionType":13,"lockRequestId":"L1","lockSet":[{"name":"Counter","key":"b"},{"name":"counter","key":"a"},{"name":"Counter","key":"b"}]}`
+	p := run(t, h, `[`+lock+`]`)
+	want(t, p, "EventSent:0:op")
+	var req RequestMessage
+	if err := json.Unmarshal([]byte(*p.events[0].Input), &req); err != nil || req.ID != "L1" || req.Parent != "i1" || req.ParentExecution != "e1" ||
+		len(req.LockSet) != 2 || req.LockSet[0].Key != "a" || req.Pos != 0 || p.messages[0].InstanceID != "@counter@a" {
+		t.Fatalf("lock request %+v (%v) to %s", req, err, p.messages[0].InstanceID)
+	}
+	acquired := `{"result":"Lock Acquisition Completed"}`
+	h.apply(p).episode(time.Second).add(Event{EventType: EventRaised, Name: "L1", Input: &acquired})
+	call := `{"actionType":7,"instanceId":"@counter@a","operation":"get"}`
+	p = run(t, h, `[`+lock+`,`+call+`]`)
+	want(t, p, "EventSent:1:op")
+	var get RequestMessage
+	_ = json.Unmarshal([]byte(*p.events[0].Input), &get)
+	resp := `{"result":"5"}`
+	h.apply(p).episode(time.Second).add(Event{EventType: EventRaised, Name: get.ID, Input: &resp})
+	p = run(t, h, `[`+lock+`,`+call+`,{"actionType":14},`+actA+`]`)
+	want(t, p, "EventSent:2:release EventSent:3:release TaskScheduled:4:A")
+	var rel releaseMessage
+	if err := json.Unmarshal([]byte(*p.events[0].Input), &rel); err != nil || rel.Parent != "i1" || rel.ID != "L1" ||
+		p.messages[0].InstanceID != "@counter@a" || p.messages[1].InstanceID != "@counter@b" {
+		t.Fatalf("release %+v (%v), messages %+v", rel, err, p.messages)
+	}
+	if p.lock != nil {
+		t.Errorf("the lock is still held after the release")
+	}
+
+	// Misuse fails clearly.
+	opts := Options{MaxShortTimer: time.Hour, LongTimerInterval: time.Hour, MaxActions: 10}
+	for actions, msg := range map[string]string{
+		`[{"actionType":14}]`:                                    "outside a critical section",
+		`[` + lock + `,` + lock + `]`:                            "do not nest",
+		`[{"actionType":13,"lockSet":[{"name":"c","key":"k"}]}]`: "lockRequestId",
+	} {
+		_, err := replay(&opts, &Instance{ID: "i1", ExecutionID: "e1"}, newHist().events, state(t, actions))
+		if err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%s: err = %v, want one saying %q", actions, err, msg)
+		}
+	}
+}
+
+// The same orchestration (A and B at once, then C) in each replay schema
+// the JavaScript SDK sends: V1 gives one array per yield, V2 to V4 one
+// array with a WhenAll.
+func TestReplaySchemaVersions(t *testing.T) {
+	actC := `{"actionType":0,"functionName":"C","input":null}`
+	for _, c := range []struct {
+		name, schema, first, second string
+	}{
+		{"V1", "0", `[` + actA + `,` + actB + `]`, `[` + actA + `,` + actB + `],[` + actC + `]`},
+		{"V2", "1", `[{"actionType":12,"compoundActions":[` + actA + `,` + actB + `]}]`, `[{"actionType":12,"compoundActions":[` + actA + `,` + actB + `]},` + actC + `]`},
+		{"V3", "2", `[{"actionType":12,"compoundActions":[` + actA + `,` + actB + `]}]`, `[{"actionType":12,"compoundActions":[` + actA + `,` + actB + `]},` + actC + `]`},
+		{"V4", `"V4"`, `[{"actionType":12,"compoundActions":[` + actA + `,` + actB + `]}]`, `[{"actionType":12,"compoundActions":[` + actA + `,` + actB + `]},` + actC + `]`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			opts := Options{MaxShortTimer: time.Hour, LongTimerInterval: time.Hour, MaxActions: 100}
+			parse := func(actions string) *OrchestratorState {
+				var st OrchestratorState
+				if err := json.Unmarshal([]byte(`{"isDone":false,"schemaVersion":`+c.schema+`,"actions":[`+actions+`]}`), &st); err != nil {
+					t.Fatal(err)
+				}
+				return &st
+			}
+			inst := &Instance{ID: "i1", ExecutionID: "e1", Name: "Orch"}
+			h := newHist()
+			p, err := replay(&opts, inst, h.events, parse(c.first))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want(t, p, "TaskScheduled:0:A TaskScheduled:1:B")
+			a, b := `"a"`, `"b"`
+			h.apply(p).episode(time.Second).add(Event{EventType: TaskCompleted, TaskScheduledID: 1, Result: &b}, Event{EventType: TaskCompleted, TaskScheduledID: 0, Result: &a})
+			p, err = replay(&opts, inst, h.events, parse(c.second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want(t, p, "TaskScheduled:2:C")
+		})
+	}
+}

@@ -77,3 +77,21 @@ func (r RequestMessage) event(now, at time.Time) Event {
 	s := string(b)
 	return Event{EventType: EventRaised, EventID: NoEventID, Timestamp: now.UTC(), Name: name, Input: &s}
 }
+
+// releaseMessage ends a critical section at one of its entities: the
+// EventRaised named "release" with the orchestration and its lock
+// request's id.
+type releaseMessage struct {
+	Parent string `json:"parent"`
+	ID     string `json:"id"`
+}
+
+func releaseEvent(now time.Time, parent, lockID string) Event {
+	b, _ := json.Marshal(releaseMessage{Parent: parent, ID: lockID})
+	s := string(b)
+	return Event{EventType: EventRaised, EventID: NoEventID, Timestamp: now.UTC(), Name: "release", Input: &s}
+}
+
+// isLock says whether the request asks for a lock (a step of a critical
+// section's lock request) rather than an operation.
+func (r *RequestMessage) isLock() bool { return len(r.LockSet) > 0 }

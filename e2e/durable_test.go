@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,6 +94,27 @@ func TestDurableNodePatterns(t *testing.T) {
 	})
 }
 
+// criticalSection runs Transfers at once, each a read-modify-write of two
+// counters under context.df.lock: none loses another's update.
+func criticalSection(t *testing.T, c *durable.Client, logs *logBuffer) {
+	const n = 8
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = start(t, c, "Transfer", `{"from":"ta","to":"tb"}`)
+	}
+	for _, id := range ids {
+		inst := waitFor(t, c, id, durable.Completed, logs)
+		jsonEq(t, "output (isLocked after the release)", inst.Output, `false`)
+	}
+	for key, want := range map[string]string{"ta": "-8", "tb": "8"} {
+		st, err := c.ReadEntity(context.Background(), durable.EntityID{Name: "Counter", Key: key})
+		if err != nil || !st.Exists {
+			t.Fatalf("ReadEntity(%s) = %+v, %v", key, st, err)
+		}
+		jsonEq(t, "counter "+key, st.State, want)
+	}
+}
+
 func TestDurableGoPatterns(t *testing.T) {
 	_, c, logs := durableApp(t, goApp(t, filepath.Join("testdata", "durablego")))
 	durablePatterns(t, c, logs, patternOutputs{
@@ -153,6 +175,25 @@ func durablePatterns(t *testing.T, c *durable.Client, logs *logBuffer, want patt
 		inst := waitFor(t, c, id, durable.Completed, logs)
 		jsonEq(t, "output", inst.Output, want.approved)
 	})
+	t.Run("Monitor", func(t *testing.T) {
+		id := start(t, c, "Monitor", "")
+		inst := waitFor(t, c, id, durable.Completed, logs)
+		jsonEq(t, "output", inst.Output, `2`)
+		jsonEq(t, "customStatus", inst.CustomStatus, `{"poll":2,"status":"done"}`)
+		h, err := c.History(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fired := 0
+		for _, ev := range h {
+			if ev.EventType == durable.TimerFired {
+				fired++
+			}
+		}
+		if fired != 2 {
+			t.Errorf("%d timers fired, want 2", fired)
+		}
+	})
 	t.Run("ApprovalTimeout", func(t *testing.T) {
 		inst := waitFor(t, c, start(t, c, "Approval", "1"), durable.Completed, logs)
 		jsonEq(t, "output", inst.Output, `"timed out"`)
@@ -166,6 +207,7 @@ func durablePatterns(t *testing.T, c *durable.Client, logs *logBuffer, want patt
 		}
 		jsonEq(t, "entity state", st.State, `7`)
 	})
+	t.Run("CriticalSection", func(t *testing.T) { criticalSection(t, c, logs) })
 }
 
 // A funcd killed (SIGKILL) while 200 orchestrations of 5 chained
@@ -323,4 +365,130 @@ func TestDurableCustomHandler(t *testing.T) {
 		binding.CreationURLs["createNewInstancePostUri"] == "" {
 		t.Errorf("durableClient binding = %s", r.body)
 	}
+}
+
+// funcd durable works on the task hub of an app whether funcd start runs or
+// not: an instance started before the host runs is Pending until it does,
+// and one started while it runs is picked up by it.
+func TestDurableCLI(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "handler")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/durablecustom/handler").CombinedOutput(); err != nil {
+		t.Fatalf("building the handler: %v\n%s", err, out)
+	}
+	app := hosttest.CopyApp(t, filepath.Join("testdata", "durablecustom", "app"))
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(app, "handler"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stateDir := t.TempDir()
+	funcd, err := funcdBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli := func(args ...string) (string, error) {
+		args = append([]string{"durable", args[0], "--script-root", app, "--state-dir", stateDir}, args[1:]...)
+		cmd := exec.Command(funcd, args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return string(out), errors.New(err.Error() + ": " + stderr.String())
+		}
+		return string(out), nil
+	}
+	status := func(id string) map[string]any {
+		out, err := cli("get-runtime-status", "--id", id, "--show-input", "--show-output")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return m
+	}
+
+	if _, err := cli("start-new", "--function-name", "Hello", "--id", "before", "--input", `{"from": "cli"}`); err != nil {
+		t.Fatal(err)
+	}
+	if st := status("before"); st["runtimeStatus"] != "Pending" {
+		t.Fatalf("before the host runs: %v", st)
+	}
+
+	var log syncBuffer
+	defer func() {
+		if t.Failed() {
+			t.Logf("funcd output:\n%s", log.String())
+		}
+	}()
+	host := startFuncd(t, app, stateDir, &log)
+	t.Cleanup(func() {
+		_ = host.Process.Signal(syscall.SIGINT)
+		_ = host.Wait()
+	})
+	const want = `["Hello Tokyo!","Hello Seattle!","Hello London!"]`
+	done := func(id string) func() bool {
+		return func() bool {
+			st := status(id)
+			out, _ := json.Marshal(st["output"])
+			return st["runtimeStatus"] == "Completed" && string(out) == want
+		}
+	}
+	eventually(t, 2*time.Minute, "the instance started before the host to complete", done("before"))
+
+	if _, err := cli("start-new", "--function-name", "Hello", "--id", "while"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the instance started while the host runs to complete", done("while"))
+
+	out, err := cli("get-history", "--id", "before")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h []map[string]any
+	if err := json.Unmarshal([]byte(out), &h); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	activities := 0
+	for _, ev := range h {
+		if ev["EventType"] == "TaskCompleted" && ev["FunctionName"] == "SayHello" {
+			activities++
+		}
+	}
+	if activities != 3 || h[0]["EventType"] != "ExecutionStarted" || h[len(h)-1]["EventType"] != "ExecutionCompleted" {
+		t.Errorf("history:\n%s", out)
+	}
+	if _, err := cli("raise-event", "--id", "before", "--event-name", "Late"); err == nil || !strings.Contains(err.Error(), "410 Gone") {
+		t.Errorf("raise-event to a completed instance: %v", err)
+	}
+}
+
+// A queue-triggered function starts orchestrations through its
+// durableClient binding, as the durable-functions samples do.
+func TestDurableNodeQueueStarter(t *testing.T) {
+	s, store, logs := languageHost(t, nodeApp(t, "durablenode"), nil)
+	e := s.Host.Durable()
+	if e == nil {
+		t.Fatalf("the host has no Durable Functions engine; log:\n%s", logs.String())
+	}
+	c := e.Client("")
+	enqueue(t, store, "durable-starts", `{"name":"Chain","id":"from-queue-1"}`)
+	enqueue(t, store, "durable-starts", `{"name":"FanOut","id":"from-queue-2","input":10}`)
+	deadline := time.Now().Add(30 * time.Second)
+	for _, id := range []string{"from-queue-1", "from-queue-2"} {
+		for {
+			if _, err := c.Status(context.Background(), id); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the queue starter did not start %s; log:\n%s", id, logs.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	jsonEq(t, "output", waitFor(t, c, "from-queue-1", durable.Completed, logs).Output, `["Hello Tokyo!","Hello Seattle!","Hello London!"]`)
+	jsonEq(t, "output", waitFor(t, c, "from-queue-2", durable.Completed, logs).Output, `110`)
 }

@@ -65,16 +65,25 @@ func durableFunctions(fns []*funcd.Function) (durable.Functions, bool) {
 	return out, uses
 }
 
-// durableHub returns the task hub's name: host.json
-// extensions.durableTask.hubName (with %setting% references resolved),
-// else the site's name, else durable.DefaultHub.
-func durableHub(app *funcd.App) (string, error) {
-	var ext struct {
-		HubName string `json:"hubName"`
-	}
+// durableSettings are host.json's extensions.durableTask settings that
+// funcd honours.
+type durableSettings struct {
+	HubName                            string `json:"hubName"`
+	MaxConcurrentActivityFunctions     *int   `json:"maxConcurrentActivityFunctions"`
+	MaxConcurrentOrchestratorFunctions *int   `json:"maxConcurrentOrchestratorFunctions"`
+	MaxConcurrentEntityFunctions       *int   `json:"maxConcurrentEntityFunctions"`
+	OverridableExistingInstanceStates  string `json:"overridableExistingInstanceStates"`
+}
+
+// durableConfig reads host.json's extensions.durableTask into the engine's
+// options: the task hub (hubName, which may name an app setting as
+// %NAME%; else WEBSITE_SITE_NAME; else TestHubName) and the caps on
+// functions run at once.
+func durableConfig(app *funcd.App) (durable.Options, error) {
+	var ext durableSettings
 	if raw, ok := app.Host.Extensions["durabletask"]; ok {
 		if err := json.Unmarshal(raw, &ext); err != nil {
-			return "", &funcd.ConfigError{File: "host.json", Field: "extensions.durableTask", Msg: "is not an object with the Durable Functions settings: " + err.Error()}
+			return durable.Options{}, &funcd.ConfigError{File: "host.json", Field: "extensions.durableTask", Msg: "is not an object with the Durable Functions settings: " + err.Error()}
 		}
 	}
 	hub := ext.HubName
@@ -87,7 +96,78 @@ func durableHub(app *funcd.App) (string, error) {
 	if hub == "" {
 		hub = durable.DefaultHub
 	}
-	return hub, nil
+	opts := durable.Options{Hub: hub, TraceDir: app.Settings["FUNCD_DURABLE_TRACE"]}
+	for _, c := range []struct {
+		field string
+		v     *int
+		dst   *int
+	}{
+		{"maxConcurrentActivityFunctions", ext.MaxConcurrentActivityFunctions, &opts.MaxConcurrentActivities},
+		{"maxConcurrentOrchestratorFunctions", ext.MaxConcurrentOrchestratorFunctions, &opts.MaxConcurrentOrchestrations},
+		{"maxConcurrentEntityFunctions", ext.MaxConcurrentEntityFunctions, &opts.MaxConcurrentEntities},
+	} {
+		if c.v == nil {
+			continue
+		}
+		if *c.v < 1 {
+			return durable.Options{}, &funcd.ConfigError{File: "host.json", Field: "extensions.durableTask." + c.field,
+				Msg: fmt.Sprintf("is %d; expected a number of functions of at least 1", *c.v)}
+		}
+		*c.dst = *c.v
+	}
+	switch strings.ToLower(ext.OverridableExistingInstanceStates) {
+	case "", "nonrunningstates":
+		opts.Reuse = durable.OverwriteNonRunning
+	case "anystate":
+		opts.Reuse = durable.OverwriteAny
+	default:
+		return durable.Options{}, &funcd.ConfigError{File: "host.json", Field: "extensions.durableTask.overridableExistingInstanceStates",
+			Msg: fmt.Sprintf("is %q; expected NonRunningStates (the default) or AnyState", ext.OverridableExistingInstanceStates)}
+	}
+	return opts, nil
+}
+
+// CheckDurable reports what keeps an app's durable functions from running
+// that the app's loading does not: host.json's Durable Functions settings.
+// It returns nil for an app without durable functions.
+func CheckDurable(app *funcd.App) *funcd.ConfigError {
+	if _, uses := durableFunctions(app.Functions); !uses {
+		return nil
+	}
+	_, err := durableConfig(app)
+	if ce, ok := errors.AsType[*funcd.ConfigError](err); ok {
+		return ce
+	}
+	return nil
+}
+
+// IsDurableFunction says whether fn is a durable function: an
+// orchestrator, an activity, an entity, or a function with a durableClient
+// binding.
+func IsDurableFunction(fn *funcd.Function) bool {
+	d := *fn
+	d.Disabled = false
+	_, uses := durableFunctions([]*funcd.Function{&d})
+	return uses
+}
+
+// durableHub is the app's task hub name (see durableConfig).
+func durableHub(app *funcd.App) (string, error) {
+	opts, err := durableConfig(app)
+	return opts.Hub, err
+}
+
+// localRPCEnabled reports whether the durableClient binding carries the
+// local endpoint (host.json extensions.durableTask.localRpcEndpointEnabled,
+// on unless false): without it the SDKs call the public webhook's URLs.
+func localRPCEnabled(app *funcd.App) bool {
+	var ext struct {
+		LocalRPCEndpointEnabled *bool `json:"localRpcEndpointEnabled"`
+	}
+	if raw, ok := app.Host.Extensions["durabletask"]; ok {
+		_ = json.Unmarshal(raw, &ext) // durableHub reports a malformed section
+	}
+	return ext.LocalRPCEndpointEnabled == nil || *ext.LocalRPCEndpointEnabled
 }
 
 // startDurable gives the engine a new generation's durable functions,
@@ -97,7 +177,7 @@ func (h *Host) startDurable(ctx context.Context, g *Generation) error {
 	if !uses {
 		return nil
 	}
-	hub, err := durableHub(g.App)
+	opts, err := durableConfig(g.App)
 	if err != nil {
 		return err
 	}
@@ -107,13 +187,17 @@ func (h *Host) startDurable(ctx context.Context, g *Generation) error {
 	}
 	h.durableMu.Lock()
 	defer h.durableMu.Unlock()
-	if h.durable != nil && h.durable.Hub() != hub {
+	// A new task hub or new limits take a new engine; work in flight on
+	// the old one ends or is taken up again after its lease.
+	if h.durable != nil && h.durableOpts != opts {
 		old := h.durable
 		h.durable = nil
 		_ = old.Stop(ctx)
 	}
 	if h.durable == nil {
-		e := durable.New(backend, durable.Options{Hub: hub, Owner: h.owner, Clock: h.clock, Logger: g.log.With("category", "DurableTask.Core")})
+		h.durableOpts = opts
+		opts.Owner, opts.Clock, opts.Logger = h.owner, h.clock, g.log.With("category", "DurableTask.Core")
+		e := durable.New(backend, opts)
 		if err := e.Start(ctx); err != nil {
 			return fmt.Errorf("cannot start the Durable Functions engine: %w", err)
 		}
@@ -252,8 +336,12 @@ func (h *Host) readDurableClient(ctx context.Context, env *binding.Env, fn *func
 		}
 	}
 	conn := binding.StringProperty(b, "connectionName")
+	rpc := h.durableRPCURL()
+	if !localRPCEnabled(g.App) {
+		rpc = ""
+	}
 	v, err := json.Marshal(durable.ClientBindingData(durable.ClientBindingOptions{
-		BaseURL: h.baseURL(g) + "/runtime/webhooks/durabletask", Hub: hub, Key: key, Connection: conn, RPCBaseURL: h.durableRPCURL(),
+		BaseURL: h.baseURL(g) + "/runtime/webhooks/durabletask", Hub: hub, Key: key, Connection: conn, RPCBaseURL: rpc,
 	}))
 	if err != nil {
 		return funcd.Value{}, err
@@ -267,6 +355,15 @@ func (h *Host) readDurableClient(ctx context.Context, env *binding.Env, fn *func
 func (h *Host) SetBaseURL(u string) {
 	h.durableMu.Lock()
 	h.publicURL = strings.TrimSuffix(u, "/")
+	h.durableMu.Unlock()
+}
+
+// SetDurableRPC tells the host the URL of the local endpoint of the Durable
+// Functions management API ("http://127.0.0.1:17071/durabletask/"), which
+// the durableClient binding gives the SDKs as rpcBaseUrl; "" for none.
+func (h *Host) SetDurableRPC(u string) {
+	h.durableMu.Lock()
+	h.durableRPC = u
 	h.durableMu.Unlock()
 }
 

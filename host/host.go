@@ -147,6 +147,8 @@ type Host struct {
 
 	durableMu sync.Mutex
 	durable   *durable.Engine // made when an app first has durable functions; guarded by durableMu
+	// durableOpts are the host.json settings the engine was made with.
+	durableOpts durable.Options
 	// durableRPC is the local endpoint of the management API the Durable
 	// SDKs call (rpcBaseUrl); guarded by durableMu.
 	durableRPC string

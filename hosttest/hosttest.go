@@ -20,6 +20,7 @@ import (
 	"github.com/funcd/funcd/frontdoor"
 	"github.com/funcd/funcd/host"
 	"github.com/funcd/funcd/httpapi"
+	"github.com/funcd/funcd/httpapi/durableapi"
 	"github.com/funcd/funcd/storage"
 )
 
@@ -110,6 +111,16 @@ func StartErr(t testing.TB, dir string, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The Durable Functions RPC endpoint takes a free port: tests run side
+	// by side.
+	durableAPI := httpapi.DurableHandler(h, opts.Logger)
+	rpc, err := durableapi.ListenRPC(durableAPI, "127.0.0.1:0")
+	if err != nil {
+		_ = h.Shutdown(context.Background())
+		return nil, err
+	}
+	t.Cleanup(func() { _ = rpc.Close(context.Background()) })
+	h.SetDurableRPC(rpc.URL())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := h.Start(ctx); err != nil {
@@ -117,10 +128,11 @@ func StartErr(t testing.TB, dir string, opts Options) (*Server, error) {
 		return nil, err
 	}
 	cfg := frontdoor.Config{
-		Handler: httpapi.New(httpapi.Config{Host: h, NoAuth: opts.NoAuth, CORS: opts.CORS, Logger: opts.Logger}),
-		H2C:     opts.H2C,
-		Limits:  opts.Limits,
-		Logger:  opts.Logger,
+		Handler: httpapi.New(httpapi.Config{Host: h, NoAuth: opts.NoAuth, CORS: opts.CORS, Logger: opts.Logger,
+			Webhooks: map[string]http.Handler{httpapi.DurableWebhook: durableAPI}}),
+		H2C:    opts.H2C,
+		Limits: opts.Limits,
+		Logger: opts.Logger,
 	}
 	var info *frontdoor.TLSInfo
 	if opts.TLS != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/host"
+	"github.com/funcd/funcd/httpapi/durableapi"
 	"github.com/funcd/funcd/keys"
 )
 
@@ -135,9 +136,10 @@ func (s *Server) overBudget(fn *funcd.Function, err error) {
 }
 
 // webhook answers /runtime/webhooks/{extension}/...: it takes the master
-// key or the extension's system key ("<extension>_extension"), and funcd
-// serves no extension webhooks, so an authorized request is 404. It reports
-// false for a verb the route does not accept.
+// key or the extension's system key ("<extension>_extension"), and runs the
+// extension's handler from Config.Webhooks (an authorized request for an
+// extension without one is 404). It reports false for a verb the route does
+// not accept.
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request, extension string) bool {
 	switch r.Method {
 	case http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodOptions:
@@ -150,7 +152,12 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request, extension strin
 		s.log.Error("cannot check the request's key", "error", err)
 		w.WriteHeader(statusOf(err))
 	case c.level == funcd.AuthAdmin || c.level == funcd.AuthSystem && strings.EqualFold(c.keyName, extension+"_extension"):
-		w.WriteHeader(http.StatusNotFound)
+		h := s.webhookHandler(extension)
+		if h == nil {
+			w.WriteHeader(http.StatusNotFound)
+			return true
+		}
+		durableapi.Serve(h, w, r, webhookRest(r))
 	case c.level == funcd.AuthAnonymous:
 		challenge(w)
 	default:
@@ -590,4 +597,24 @@ func (l *limits) enter(r *http.Request) (release func(), err error) {
 	case <-r.Context().Done():
 		return nil, r.Context().Err()
 	}
+}
+
+// webhookHandler returns the handler of an extension's webhook, nil when
+// there is none.
+func (s *Server) webhookHandler(extension string) http.Handler {
+	for name, h := range s.cfg.Webhooks {
+		if strings.EqualFold(name, extension) {
+			return h
+		}
+	}
+	return nil
+}
+
+// webhookRest is the escaped path after /runtime/webhooks/{extension}.
+func webhookRest(r *http.Request) string {
+	parts := strings.SplitN(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/", 4)
+	if len(parts) < 4 {
+		return "/"
+	}
+	return "/" + parts[3]
 }

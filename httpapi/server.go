@@ -24,6 +24,13 @@ type Config struct {
 	// CORSCredentials sets Access-Control-Allow-Credentials.
 	CORSCredentials bool
 
+	// Webhooks are the extension webhooks, by extension name (matched
+	// case-insensitively): a request for /runtime/webhooks/<name>/<rest>
+	// with the master key or the "<name>_extension" system key runs the
+	// handler with the path "/<rest>" (see durableapi.Serve). Other
+	// extensions' webhooks answer 404 to an authorized request.
+	Webhooks map[string]http.Handler
+
 	Logger *slog.Logger
 }
 

@@ -73,7 +73,8 @@ type Store struct {
 	schema  string // the schema the tables are in, as the server named it
 	maxBlob int    // MaxBlobSize; smaller in tests
 
-	watch *notifier
+	watch     *notifier
+	hubNotify *hubNotifier
 
 	enqueues group[enqueueReq, struct{}]
 	deletes  group[deleteReq, error]
@@ -131,7 +132,9 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 	s.enqueues.exec = s.execEnqueues
 	s.deletes.exec = s.execDeletes
 	s.watch = newNotifier(channelName(schema), cfg.ConnConfig.Copy(), opts.Logger)
+	s.hubNotify = newHubNotifier()
 	s.wg.Go(func() { s.watch.run(lctx) })
+	s.wg.Go(func() { s.runHubNotifier(lctx) })
 	return s, nil
 }
 

@@ -100,6 +100,82 @@ CREATE TABLE funcd_checkpoints (
 	value text NOT NULL
 );
 `,
+	// 2: Durable Functions task hubs (durable.go).
+	`
+CREATE TABLE funcd_durable_hubs (
+	name       text COLLATE "C" PRIMARY KEY,
+	created_ns bigint NOT NULL
+);
+
+CREATE TABLE funcd_durable_instances (
+	hub           text COLLATE "C" NOT NULL,
+	id            text COLLATE "C" NOT NULL,
+	execution_id  text NOT NULL,
+	name          text NOT NULL,
+	version       text NOT NULL,
+	status        integer NOT NULL,
+	input         text NOT NULL,
+	output        text NOT NULL,
+	custom_status text NOT NULL,
+	parent_id     text NOT NULL,
+	state         bytea,
+	created_ns    bigint NOT NULL,
+	updated_ns    bigint NOT NULL,
+	PRIMARY KEY (hub, id)
+);
+CREATE INDEX funcd_durable_instances_created ON funcd_durable_instances (hub, created_ns, id);
+
+CREATE TABLE funcd_durable_history (
+	hub      text COLLATE "C" NOT NULL,
+	instance text COLLATE "C" NOT NULL,
+	seq      integer NOT NULL,
+	event    bytea NOT NULL,
+	PRIMARY KEY (hub, instance, seq)
+);
+
+CREATE TABLE funcd_durable_messages (
+	id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	hub          text COLLATE "C" NOT NULL,
+	instance     text COLLATE "C" NOT NULL,
+	execution_id text NOT NULL,
+	visible_ns   bigint,
+	due_ns       bigint NOT NULL,
+	event        bytea NOT NULL
+);
+-- Ready work, oldest due first (the id breaks ties in send order).
+CREATE INDEX funcd_durable_messages_due ON funcd_durable_messages (hub, due_ns, id);
+-- One instance's inbox, in ID order.
+CREATE INDEX funcd_durable_messages_inbox ON funcd_durable_messages (hub, instance, id);
+
+CREATE TABLE funcd_durable_locks (
+	hub      text COLLATE "C" NOT NULL,
+	instance text COLLATE "C" NOT NULL,
+	owner    text NOT NULL,
+	token    bigint NOT NULL,
+	until_ns bigint NOT NULL,
+	PRIMARY KEY (hub, instance)
+);
+CREATE INDEX funcd_durable_locks_until ON funcd_durable_locks (hub, until_ns);
+-- A work item's reads find its instance by the lock's token.
+CREATE INDEX funcd_durable_locks_token ON funcd_durable_locks (token);
+
+CREATE TABLE funcd_durable_tasks (
+	id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	hub          text COLLATE "C" NOT NULL,
+	instance     text COLLATE "C" NOT NULL,
+	execution_id text NOT NULL,
+	name         text NOT NULL,
+	task_id      integer NOT NULL,
+	input        text NOT NULL,
+	visible_ns   bigint,
+	due_ns       bigint NOT NULL,
+	attempts     integer NOT NULL DEFAULT 0,
+	owner        text NOT NULL DEFAULT '',
+	token        bigint NOT NULL DEFAULT 0
+);
+CREATE INDEX funcd_durable_tasks_due ON funcd_durable_tasks (hub, due_ns, id);
+CREATE INDEX funcd_durable_tasks_instance ON funcd_durable_tasks (hub, instance);
+`,
 }
 
 // migrate brings the schema up to the newest version and returns the name of

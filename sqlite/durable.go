@@ -27,8 +27,8 @@ import (
 //   - durable_messages: the instances' inboxes. due is when a message may
 //     be delivered (its VisibleAt, or when it was sent), which orders the
 //     hub's ready work; visible is VisibleAt as sent; execution_id is the
-//     message's ExecutionID (added by migration 3, so not in the CREATE
-//     TABLE below).
+//     message's ExecutionID, NULL for none (added by migration 3, so not
+//     in the CREATE TABLE below).
 //   - durable_locks: the instances locked for an episode, with the lock's
 //     random token and expiry. An instance is ready when it has a due
 //     message and no unexpired lock.
@@ -145,7 +145,7 @@ func (s *Store) prepareDurable(ctx context.Context) error {
 		stmt  **sql.Stmt
 		query string
 	}{
-		{s.w, &s.dstmts.insMessage, `INSERT INTO durable_messages (hub, instance, execution_id, visible, due, event) VALUES (?, ?, ?, ?, ?, ?)`},
+		{s.w, &s.dstmts.insMessage, `INSERT INTO durable_messages (hub, instance, visible, due, event, execution_id) VALUES (?, ?, ?, ?, ?, nullif(?, ''))`},
 		{s.w, &s.dstmts.delMessage, `DELETE FROM durable_messages WHERE id = ? AND hub = ? AND instance = ?`},
 		{s.w, &s.dstmts.insTask, `INSERT INTO durable_tasks (hub, instance, execution_id, name, task_id, input, visible, due)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
@@ -190,7 +190,7 @@ func (s *Store) prepareDurable(ctx context.Context) error {
 		{s.r, &s.dstmts.readInstance, `SELECT ` + instanceColumns + ` FROM durable_instances WHERE hub = ? AND id = ?`},
 		{s.r, &s.dstmts.readHistory, `SELECT event FROM durable_history WHERE hub = ? AND instance = ? ORDER BY seq`},
 		{s.r, &s.dstmts.readHistoryFrom, `SELECT seq, event FROM durable_history WHERE hub = ? AND instance = ? AND seq >= ? ORDER BY seq`},
-		{s.r, &s.dstmts.readInbox, `SELECT id, execution_id, visible, event FROM durable_messages INDEXED BY durable_messages_inbox
+		{s.r, &s.dstmts.readInbox, `SELECT id, visible, event, coalesce(execution_id, '') FROM durable_messages INDEXED BY durable_messages_inbox
 			WHERE hub = ? AND instance = ? AND due <= ? ORDER BY id`},
 		{s.r, &s.dstmts.nextDue, `SELECT min(t) FROM (
 			SELECT min(due) AS t FROM durable_messages INDEXED BY durable_messages_due WHERE hub = ?1 AND due > ?2
@@ -403,7 +403,7 @@ func (s *Store) insertMessages(ctx context.Context, tx *sql.Tx, hub string, now 
 		if m.VisibleAt.After(now) {
 			due = m.VisibleAt
 		}
-		if _, err := stmt.ExecContext(ctx, hub, m.InstanceID, m.ExecutionID, nanos(m.VisibleAt), due.UnixNano(), ev); err != nil {
+		if _, err := stmt.ExecContext(ctx, hub, m.InstanceID, nanos(m.VisibleAt), due.UnixNano(), ev, m.ExecutionID); err != nil {
 			return sqlErr("send a message to "+m.InstanceID, err)
 		}
 	}
@@ -572,7 +572,7 @@ func (s *Store) readWorkItem(ctx context.Context, hub string, wi *durable.Orches
 		m := durable.Message{InstanceID: wi.InstanceID}
 		var visible int64
 		var ev []byte
-		if err := rows.Scan(&m.ID, &m.ExecutionID, &visible, &ev); err != nil {
+		if err := rows.Scan(&m.ID, &visible, &ev, &m.ExecutionID); err != nil {
 			return sqlErr("read the inbox of "+wi.InstanceID, err)
 		}
 		m.VisibleAt = fromNanos(visible)

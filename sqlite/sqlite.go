@@ -284,8 +284,8 @@ CREATE TABLE checkpoints (
 `,
 	// 2: the durable task hubs (durable.go).
 	durableSchema,
-	// 3: a message's execution (durable.Message.ExecutionID).
-	`ALTER TABLE durable_messages ADD COLUMN execution_id TEXT NOT NULL DEFAULT '';`,
+	// 3: the execution a durable message is for (NULL: any).
+	`ALTER TABLE durable_messages ADD COLUMN execution_id TEXT;`,
 }
 
 // migrate brings the schema up to date in one transaction, recording the

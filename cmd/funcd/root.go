@@ -54,7 +54,7 @@ func root(g *globals) *cobra.Command {
 		return fmt.Errorf("--log-format %q: want auto, console, json or text", g.logFormat)
 	}
 	cmd.AddCommand(startCommand(g), versionCommand(g), initCommand(g), newCommand(g), doctorCommand(g), keysCommand(g),
-		queueCommand(g), blobCommand(g))
+		queueCommand(g), blobCommand(g), durableCommand(g))
 	return cmd
 }
 
@@ -74,7 +74,7 @@ func runWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		getenv:         os.Getenv,
 	}
 	cmd := root(g)
-	cmd.SetArgs(args)
+	cmd.SetArgs(joinBoolValues(args))
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		if errors.Is(err, errSilent) {
 			return 1

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -18,6 +19,7 @@ import (
 	"github.com/funcd/funcd/frontdoor"
 	"github.com/funcd/funcd/host"
 	"github.com/funcd/funcd/httpapi"
+	"github.com/funcd/funcd/httpapi/durableapi"
 )
 
 func hostVersion() string { return host.Version }
@@ -125,6 +127,16 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 	if err != nil {
 		return err
 	}
+	// The local endpoint the Durable SDKs call (rpcBaseUrl) opens before the
+	// host starts, so that the first durableClient binding carries it.
+	durableAPI := httpapi.DurableHandler(h, log)
+	rpc, err := durableapi.ListenRPC(durableAPI, net.JoinHostPort("127.0.0.1", strconv.Itoa(durableapi.RPCPort)))
+	if err != nil {
+		_ = h.Shutdown(context.Background())
+		return err
+	}
+	defer func() { _ = rpc.Close(context.Background()) }()
+	h.SetDurableRPC(rpc.URL())
 	if err := h.Start(ctx); err != nil {
 		_ = h.Shutdown(context.Background())
 		return fmt.Errorf("cannot start the host for %s: %w", rootDir, err)
@@ -160,7 +172,8 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 		_ = h.Shutdown(context.Background())
 		return fmt.Errorf("cannot listen on port %d: %w (use --port to pick another)", port, err)
 	}
-	api := httpapi.New(httpapi.Config{Host: h, NoAuth: o.noAuth, CORS: splitList(corsList), CORSCredentials: credentials, Logger: log})
+	api := httpapi.New(httpapi.Config{Host: h, NoAuth: o.noAuth, CORS: splitList(corsList), CORSCredentials: credentials, Logger: log,
+		Webhooks: map[string]http.Handler{httpapi.DurableWebhook: durableAPI}})
 	srv := frontdoor.New(frontdoor.Config{Handler: api, TLS: tlsConfig, H2C: o.h2c, Logger: log})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

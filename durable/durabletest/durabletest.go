@@ -70,6 +70,7 @@ var cases = []struct {
 	{"ReusePolicy", reusePolicy},
 	{"MessagesInOrderWhenDue", messagesInOrderWhenDue},
 	{"MessagesToInstanceWithoutRow", messagesWithoutRow},
+	{"MessageExecutionID", messageExecutionID},
 	{"LockExcludesAndExpires", lockExcludesAndExpires},
 	{"CompleteOrchestration", completeOrchestration},
 	{"CompleteConsumesOnlyListed", completeConsumesOnlyListed},

@@ -554,3 +554,63 @@ func watch(e *env) {
 	case <-time.After(50 * time.Millisecond):
 	}
 }
+
+// messageExecutionID checks that a message's ExecutionID comes back with
+// it through every way a message is sent: SendMessages, an episode's
+// messages, a start, and an activity's result; a message sent without one
+// comes back without one.
+func messageExecutionID(e *env) {
+	t := e.t
+	inst := e.instance("x")
+	start := e.started(inst)
+	start.ExecutionID = inst.ExecutionID
+	e.must(e.b.CreateInstance(e.ctx, e.hub, inst, start, durable.OverwriteNonRunning), "CreateInstance(x)")
+	sent := e.raised("x", "sent", 0)
+	sent.ExecutionID = "exec-old"
+	e.must(e.b.SendMessages(e.ctx, e.hub, sent, e.raised("x", "none", 0)), "SendMessages")
+	wi := e.lockID("w", "x")
+	want := map[string]string{"Hello": inst.ExecutionID, "sent": "exec-old", "none": ""}
+	for _, m := range wi.Messages {
+		if w := want[m.Event.Name]; m.ExecutionID != w {
+			t.Errorf("message %s: ExecutionID %q, want %q", m.Event.Name, m.ExecutionID, w)
+		}
+	}
+	if len(wi.Messages) != len(want) {
+		t.Fatalf("the work item has %d messages, want %d", len(wi.Messages), len(want))
+	}
+
+	timer := e.raised("x", "timer", time.Second)
+	timer.ExecutionID = inst.ExecutionID
+	child := e.instance("x-child")
+	childStart := e.started(child)
+	childStart.ExecutionID = child.ExecutionID
+	inst.Status = durable.Running
+	e.must(e.b.CompleteOrchestration(e.ctx, e.hub, wi, durable.OrchestrationUpdate{
+		Instance: &inst,
+		Consumed: ids(wi.Messages),
+		Messages: []durable.Message{timer},
+		Starts:   []durable.Start{{Instance: child, Message: childStart}},
+		Tasks:    []durable.ActivityTask{task(inst, "Act", 1)},
+	}), "CompleteOrchestration")
+
+	wi = e.lockID("w", "x-child")
+	if len(wi.Messages) != 1 || wi.Messages[0].ExecutionID != child.ExecutionID {
+		t.Errorf("the sub-orchestration's start message is %+v, want ExecutionID %q", wi.Messages, child.ExecutionID)
+	}
+	at := e.lockActivity("w")
+	result := e.taskCompleted(at, "1")
+	result.ExecutionID = at.ExecutionID
+	e.must(e.b.CompleteActivity(e.ctx, e.hub, at, result), "CompleteActivity")
+	e.clk.Advance(time.Second)
+	wi = e.lockID("w", "x")
+	got := map[string]string{}
+	for _, m := range wi.Messages {
+		got[m.Event.Name] = m.ExecutionID
+		if m.Event.EventType == durable.TaskCompleted {
+			got["result"] = m.ExecutionID
+		}
+	}
+	if got["timer"] != inst.ExecutionID || got["result"] != inst.ExecutionID {
+		t.Errorf("the timer's and the result's ExecutionIDs are %q and %q, want %q", got["timer"], got["result"], inst.ExecutionID)
+	}
+}

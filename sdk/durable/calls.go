@@ -234,6 +234,9 @@ func (id EntityID) String() string { return "@" + strings.ToLower(id.Name) + "@"
 // completes with the operation's result.
 func (c *OrchestrationContext) CallEntity(id EntityID, op string, opts ...Option) Task {
 	o := applyOptions("CallEntity", opts)
+	if err := c.lockRule(id, true); err != nil {
+		return c.failedTask(kindEntityCall, op, err)
+	}
 	var input []byte
 	if o.hasInput {
 		var err error
@@ -252,6 +255,9 @@ func (c *OrchestrationContext) CallEntity(id EntityID, op string, opts ...Option
 // waiting for it.
 func (c *OrchestrationContext) SignalEntity(id EntityID, op string, opts ...Option) error {
 	o := applyOptions("SignalEntity", opts)
+	if err := c.lockRule(id, false); err != nil {
+		return err
+	}
 	var input []byte
 	if o.hasInput {
 		var err error

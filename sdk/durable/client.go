@@ -517,6 +517,9 @@ func (c *Client) CheckStatus(r *http.Request, id string) ManagementURLs {
 	origin := ""
 	if r != nil {
 		scheme, host := r.URL.Scheme, r.URL.Host
+		if p := r.Header.Get("X-Forwarded-Proto"); scheme == "" && p != "" {
+			scheme = p
+		}
 		if scheme == "" {
 			scheme = "http"
 			if r.TLS != nil {

@@ -50,6 +50,24 @@
 // goroutine exits through runtime.Goexit (deferred calls run, recover does
 // not stop it) and the state goes back to the host.
 //
+// # Critical sections
+//
+// ctx.Lock(ids...) locks entities for the orchestration and returns once
+// all are locked; until Release (or the end of the execution) the
+// entities run only this orchestration's operations, so a read-modify-write
+// across several entities sees no other writer:
+//
+//	lock, err := ctx.Lock(from, to)
+//	if err != nil {
+//		return nil, err
+//	}
+//	defer lock.Release()
+//
+// Inside a section an orchestration calls only the entities it locked,
+// signals none of them and opens no other section; a call that breaks
+// these rules fails with ErrLockingRules. Critical sections need replay
+// schema V4, which funcd offers.
+//
 // Tasks are numbered in the order they are created, and the host matches
 // results to tasks by number, so an orchestrator must be deterministic:
 // given the same history it must create the same tasks in the same order.

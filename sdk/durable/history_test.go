@@ -18,6 +18,7 @@ type history struct {
 	now    time.Time
 	seq    int
 	input  any
+	schema int // upperSchemaVersionNew; 2 (V3) when 0
 }
 
 var t0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -101,9 +102,13 @@ func (h *history) raised(name, input string) *history {
 
 // payload is the orchestration trigger's value.
 func (h *history) payload() []byte {
+	schema := h.schema
+	if schema == 0 {
+		schema = 2
+	}
 	p := map[string]any{
 		"history": h.events, "input": h.input, "instanceId": "inst", "isReplaying": len(h.events) > 2,
-		"parentInstanceId": nil, "upperSchemaVersion": 1, "upperSchemaVersionNew": 2,
+		"parentInstanceId": nil, "upperSchemaVersion": 1, "upperSchemaVersionNew": schema,
 		"longRunningTimerIntervalDuration": "3.00:00:00", "maximumShortTimerDuration": "6.00:00:00",
 		"defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
 	}

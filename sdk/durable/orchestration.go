@@ -46,6 +46,7 @@ type OrchestrationContext struct {
 	customStatus json.RawMessage
 	continued    bool
 	guids        int
+	lock         *CriticalSection // the critical section held, nil outside one
 
 	// The orchestrator runs on its own goroutine; it and the replay loop
 	// take turns, handing over through these channels.
@@ -340,7 +341,7 @@ func (c *OrchestrationContext) process(e historyEvent) {
 	case evEventSent:
 		// A CallEntity's response comes as an event named after its
 		// request id, which is in the request message.
-		if t, ok := c.open[e.EventID]; ok && t.kind == kindEntityCall && e.Input != nil {
+		if t, ok := c.open[e.EventID]; ok && (t.kind == kindEntityCall || t.kind == kindLock) && e.Input != nil {
 			var req struct {
 				ID string `json:"id"`
 			}
@@ -391,7 +392,11 @@ func (c *OrchestrationContext) raise(e historyEvent) {
 	data := result(e.Input)
 	if t, ok := c.requests[e.Name]; ok {
 		delete(c.requests, e.Name)
-		t.entityResponse(data)
+		if t.kind == kindLock {
+			t.succeeded(nil)
+		} else {
+			t.entityResponse(data)
+		}
 		return
 	}
 	if ws := c.waiters[e.Name]; len(ws) > 0 {

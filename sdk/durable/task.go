@@ -63,6 +63,7 @@ const (
 	kindEntityCall
 	kindWhenAll
 	kindWhenAny
+	kindLock
 	kindDone // created complete
 )
 

@@ -86,6 +86,8 @@ const (
 	actWaitForExternalEvent         actionType = 6
 	actCallEntity                   actionType = 7
 	actSignalEntity                 actionType = 9
+	actLockEntities                 actionType = 13
+	actReleaseEntities              actionType = 14
 )
 
 // action is one entry of OrchestratorState.actions.
@@ -100,6 +102,8 @@ type action struct {
 	isCanceled   bool
 	eventName    string
 	operation    string
+	lockID       string     // LockEntities: the lock request's id
+	lockSet      []EntityID // LockEntities: the entities, sorted
 }
 
 // MarshalJSON writes the fields the action's type has, with the wire
@@ -144,6 +148,23 @@ func (a *action) MarshalJSON() ([]byte, error) {
 		str("instanceId", a.instanceID)
 		str("operation", a.operation)
 		input()
+	case actLockEntities:
+		str("lockRequestId", a.lockID)
+		b.WriteString(`,"lockSet":[`)
+		for i, e := range a.lockSet {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`{"name":`)
+			n, _ := json.Marshal(e.Name)
+			b.Write(n)
+			b.WriteString(`,"key":`)
+			k, _ := json.Marshal(e.Key)
+			b.Write(k)
+			b.WriteByte('}')
+		}
+		b.WriteByte(']')
+	case actReleaseEntities:
 	default:
 		return nil, fmt.Errorf("durable: action type %d has no wire form", a.typ)
 	}

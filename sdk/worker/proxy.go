@@ -117,6 +117,11 @@ func (d *dispatcher) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Header.Del(InvocationHeader)
+	// The handler sees the host the client called, not the loopback
+	// address the host forwarded to, as the JavaScript library does.
+	if h := r.Header.Get("X-Forwarded-Host"); h != "" {
+		r.Host = h
+	}
 	e := d.rendezvous(id)
 	t := time.NewTimer(d.timeout)
 	defer t.Stop()

@@ -4,8 +4,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"sync"
 	"time"
 
@@ -30,6 +33,15 @@ func main() {
 	app.Orchestration("Eternal", eternal)
 	app.Orchestration("Approval", approval)
 	app.Orchestration("UseCounter", useCounter)
+	app.Orchestration("Transfer", transfer)
+	app.Orchestration("Monitor", monitor)
+	app.HTTP("start", startHTTP).Methods("POST").Route("orchestrators/{name}").Auth("anonymous").DurableClient("client")
+	app.Activity("CheckJob", func(_ context.Context, poll int) (string, error) {
+		if poll >= 2 {
+			return "done", nil
+		}
+		return "running", nil
+	})
 	app.Entity("Counter", counter)
 	worker.Start(app)
 }
@@ -177,6 +189,79 @@ func useCounter(ctx *durable.OrchestrationContext) (any, error) {
 	return n, err
 }
 
+// startHTTP starts the orchestration the route names with the request's
+// body as its input, and answers with the check-status response.
+func startHTTP(w http.ResponseWriter, r *http.Request) {
+	client, err := durable.GetClient(r.Context())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	var opts []durable.Option
+	if body, _ := io.ReadAll(r.Body); len(body) > 0 {
+		opts = append(opts, durable.WithInput(json.RawMessage(body)))
+	}
+	id, err := client.StartNew(r.Context(), r.PathValue("name"), opts...)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	client.CreateCheckStatusResponse(w, r, id)
+}
+
+// monitor polls a job's status on a durable timer until it is done or the
+// monitor expires.
+func monitor(ctx *durable.OrchestrationContext) (any, error) {
+	expiry := ctx.CurrentUTCDateTime().Add(30 * time.Second)
+	for poll := 0; ctx.CurrentUTCDateTime().Before(expiry); poll++ {
+		var status string
+		if err := ctx.CallActivity("CheckJob", durable.WithInput(poll)).Await(&status); err != nil {
+			return nil, err
+		}
+		if err := ctx.SetCustomStatus(map[string]any{"poll": poll, "status": status}); err != nil {
+			return nil, err
+		}
+		if status == "done" {
+			return poll, nil
+		}
+		if err := ctx.CreateTimer(50 * time.Millisecond).Await(nil); err != nil {
+			return nil, err
+		}
+	}
+	return "expired", nil
+}
+
+// transfer is a read-modify-write of two counters in a critical section.
+func transfer(ctx *durable.OrchestrationContext) (any, error) {
+	var in struct{ From, To string }
+	if err := ctx.GetInput(&in); err != nil {
+		return nil, err
+	}
+	a, b := durable.NewEntityID("Counter", in.From), durable.NewEntityID("Counter", in.To)
+	lock, err := ctx.Lock(a, b)
+	if err != nil {
+		return nil, err
+	}
+	var x, y int
+	if err := ctx.CallEntity(a, "get").Await(&x); err != nil {
+		return nil, err
+	}
+	if err := ctx.CallEntity(b, "get").Await(&y); err != nil {
+		return nil, err
+	}
+	if err := ctx.CreateTimer(20 * time.Millisecond).Await(nil); err != nil {
+		return nil, err
+	}
+	if err := ctx.CallEntity(a, "set", durable.WithInput(x-1)).Await(nil); err != nil {
+		return nil, err
+	}
+	if err := ctx.CallEntity(b, "set", durable.WithInput(y+1)).Await(nil); err != nil {
+		return nil, err
+	}
+	lock.Release()
+	return ctx.Locked() != nil, nil
+}
+
 func counter(ctx *durable.EntityContext) error {
 	var n int
 	if err := ctx.GetState(&n); err != nil {
@@ -191,6 +276,12 @@ func counter(ctx *durable.EntityContext) error {
 		return ctx.SetState(n + d)
 	case "get":
 		return ctx.Return(n)
+	case "set":
+		var v int
+		if err := ctx.GetInput(&v); err != nil {
+			return err
+		}
+		return ctx.SetState(v)
 	}
 	return fmt.Errorf("Counter: no operation %q", ctx.Operation())
 }

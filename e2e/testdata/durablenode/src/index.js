@@ -73,6 +73,61 @@ app.http('clientEntity', {
     },
 });
 
+// POST /api/manage/{id}/{op}: terminate, suspend, resume, rewind (with
+// ?reason=) or purge, through the client; a client error is a 400 with
+// its message.
+app.http('clientManage', {
+    route: 'manage/{id}/{op}',
+    methods: ['POST'],
+    authLevel: 'anonymous',
+    extraInputs: [df.input.durableClient()],
+    handler: async (request, context) => {
+        const client = df.getClient(context);
+        const { id, op } = request.params;
+        const reason = request.query.get('reason') || op;
+        try {
+            switch (op) {
+                case 'terminate':
+                    await client.terminate(id, reason);
+                    break;
+                case 'suspend':
+                    await client.suspend(id, reason);
+                    break;
+                case 'resume':
+                    await client.resume(id, reason);
+                    break;
+                case 'rewind':
+                    await client.rewind(id, reason);
+                    break;
+                case 'purge':
+                    return { jsonBody: await client.purgeInstanceHistory(id) };
+                default:
+                    return { status: 404 };
+            }
+        } catch (e) {
+            return { status: 400, body: e.message };
+        }
+        return { status: 202 };
+    },
+});
+
+// GET /api/instances[?status=A,B]: getStatusBy (or getStatusAll), which
+// follows the continuation token.
+app.http('clientList', {
+    route: 'instances',
+    methods: ['GET'],
+    authLevel: 'anonymous',
+    extraInputs: [df.input.durableClient()],
+    handler: async (request, context) => {
+        const client = df.getClient(context);
+        const status = request.query.get('status');
+        const list = status
+            ? await client.getStatusBy({ runtimeStatus: status.split(',') })
+            : await client.getStatusAll();
+        return { jsonBody: list };
+    },
+});
+
 df.app.activity('SayHello', { handler: (name) => `Hello ${name}!` });
 
 df.app.activity('Double', { handler: (n) => n * 2 });
@@ -124,6 +179,23 @@ df.app.orchestration('FanOut', function* (context) {
     }
     const results = yield context.df.Task.all(tasks);
     return results.reduce((a, b) => a + b, 0);
+});
+
+// Monitor: poll a job's status on a durable timer until it is done or the
+// monitor expires.
+df.app.activity('CheckJob', { handler: (poll) => (poll >= 2 ? 'done' : 'running') });
+
+df.app.orchestration('Monitor', function* (context) {
+    const expiry = new Date(context.df.currentUtcDateTime.getTime() + 30000);
+    for (let poll = 0; context.df.currentUtcDateTime < expiry; poll++) {
+        const status = yield context.df.callActivity('CheckJob', poll);
+        context.df.setCustomStatus({ poll, status });
+        if (status === 'done') {
+            return poll;
+        }
+        yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + 50));
+    }
+    return 'expired';
 });
 
 // Human interaction: an approval event, or a timeout.
@@ -188,10 +260,29 @@ df.app.entity('Counter', (context) => {
         case 'reset':
             context.df.setState(0);
             break;
+        case 'set':
+            context.df.setState(context.df.getInput());
+            break;
         case 'get':
             context.df.return(current);
             break;
     }
+});
+
+// A critical section: a read-modify-write of two counters that would lose
+// updates if two ran interleaved.
+df.app.orchestration('Transfer', function* (context) {
+    const { from, to } = context.df.getInput();
+    const a = new df.EntityId('Counter', from);
+    const b = new df.EntityId('Counter', to);
+    const lock = yield context.df.lock(a, b);
+    const x = yield context.df.callEntity(a, 'get');
+    const y = yield context.df.callEntity(b, 'get');
+    yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + 20));
+    yield context.df.callEntity(a, 'set', x - 1);
+    yield context.df.callEntity(b, 'set', y + 1);
+    lock.release();
+    return context.df.isLocked().isLocked;
 });
 
 df.app.orchestration('UseCounter', function* (context) {
@@ -199,4 +290,17 @@ df.app.orchestration('UseCounter', function* (context) {
     context.df.signalEntity(id, 'add', 5);
     yield context.df.callEntity(id, 'add', 2);
     return yield context.df.callEntity(id, 'get');
+});
+
+// Queue starter: a message {"name","id","input"} on the queue
+// durable-starts starts that orchestration.
+app.storageQueue('queueStart', {
+    queueName: 'durable-starts',
+    connection: 'AzureWebJobsStorage',
+    extraInputs: [df.input.durableClient()],
+    handler: async (message, context) => {
+        const client = df.getClient(context);
+        const id = await client.startNew(message.name, { instanceId: message.id, input: message.input });
+        context.log(`Started orchestration with ID = '${id}' from the queue.`);
+    },
 });
