@@ -224,8 +224,9 @@ type target interface {
 
 // sample is one round's measurement of a workload on a target.
 type sample struct {
-	value  time.Duration
-	cpuPer time.Duration // CPU per orchestration
+	value     time.Duration
+	cpuPer    time.Duration // CPU per orchestration
+	workerPer time.Duration // of which funcd's worker process (0 for the others)
 }
 
 // result is a target's samples per workload.
@@ -311,7 +312,8 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 				s := sample{value: v, cpuPer: cpu / time.Duration(orchs)}
 				b.logf("  %s, CPU %v per orchestration", format(w, v, t.count()), s.cpuPer)
 				if ft, ok := t.(*funcdTarget); ok {
-					b.logf("  of which the worker %v per orchestration (pids %v)", (benchproc.CPUOf(ft.worker...)-w0)/time.Duration(orchs), ft.worker)
+					s.workerPer = (benchproc.CPUOf(ft.worker...) - w0) / time.Duration(orchs)
+					b.logf("  of which the worker %v per orchestration", s.workerPer)
 				}
 				results[k].samples[w] = append(results[k].samples[w], s)
 			}

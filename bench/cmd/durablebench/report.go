@@ -85,6 +85,15 @@ func (r *report) cpu(res *result, w workload) time.Duration {
 	return time.Duration(benchrun.Median(v))
 }
 
+// workerCPU is the median CPU per orchestration of funcd's worker.
+func (r *report) workerCPU(res *result, w workload) time.Duration {
+	var v []float64
+	for _, s := range res.samples[w] {
+		v = append(v, float64(s.workerPer))
+	}
+	return time.Duration(benchrun.Median(v))
+}
+
 // AllPass reports whether every measured goal was met.
 func (r *report) AllPass() bool {
 	for _, g := range r.goals {
@@ -102,12 +111,16 @@ func (r *report) Markdown() string {
 	fmt.Fprintf(&b, "Command: `%s`  \nMachine: %s  \n", r.command, r.machine)
 	fmt.Fprintf(&b, "Rounds: %d (medians); (a) %d runs a round, (b) %d orchestrations (durabletask-go: %d), (c) %d activities.\n\n",
 		r.opts.rounds, r.opts.latencyRuns, r.opts.n, r.opts.durableTaskN, r.opts.fanout)
-	b.WriteString("| target | (a) chain of 5 alone | CPU/orch (a) | (b) orch/s at once | CPU/orch (b) | (c) fan-out | CPU (c) |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("| target | (a) chain of 5 alone | CPU/orch (a) | (b) orch/s at once | CPU/orch (b) | of which the worker (b) | (c) fan-out | CPU (c) |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, res := range r.results {
-		fmt.Fprintf(&b, "| %s | %s | %s | %.0f | %s | %s | %s |\n", res.name,
+		worker := "–"
+		if strings.HasPrefix(res.name, "funcd ") {
+			worker = us(r.workerCPU(res, throughput))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %.0f | %s | %s | %s | %s |\n", res.name,
 			ms(r.median(res, latency)), us(r.cpu(res, latency)),
-			r.rate(res), us(r.cpu(res, throughput)),
+			r.rate(res), us(r.cpu(res, throughput)), worker,
 			ms(r.median(res, fanout)), ms(r.cpu(res, fanout)))
 	}
 	for _, s := range r.skipped {
