@@ -19,7 +19,7 @@ import (
 
 // TestDurableOnPostgres runs two `funcd start` processes of the Go durable
 // app on one fresh PostgreSQL schema (FUNCD_STORE): they share the task
-// hub, so 100 Chain5 orchestrations started by a client run in both, and
+// hub, so 1000 Chain5 orchestrations started by a client run in both, and
 // all complete with the right outputs, each activity's result recorded
 // once. One process is killed (SIGKILL) while it holds work items: the
 // other takes them over once their locks expire (the engine's one-minute
@@ -28,7 +28,9 @@ func TestDurableOnPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs two funcd processes for over a minute")
 	}
-	const total = 100
+	// Enough that the run outlasts the watch for a process holding work
+	// items: 100 could all complete before the first look.
+	const total = 1000
 	_, conn := newScaleoutSchema(t)
 	ctx := context.Background()
 	store, err := postgres.Open(ctx, conn, postgres.Options{})
