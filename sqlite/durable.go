@@ -499,10 +499,16 @@ func (s *Store) LockNextOrchestrations(ctx context.Context, hub, owner string, l
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
+	// One read transaction for all: the locks keep the rows as they are.
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, sqlErr("read the work items of task hub "+hub, err)
+	}
+	defer tx.Rollback()
 	wis := make([]*durable.OrchestrationWorkItem, len(ids))
 	for i, id := range ids {
 		wis[i] = &durable.OrchestrationWorkItem{InstanceID: id, LockToken: formatToken(toks[i]), LockedUntil: until.UTC()}
-		if err := s.readWorkItem(ctx, hub, wis[i], now); err != nil {
+		if err := s.readWorkItemIn(ctx, tx, hub, wis[i], now); err != nil {
 			// The locks taken expire: their instances are taken again then.
 			return nil, err
 		}
@@ -552,6 +558,11 @@ func (s *Store) readWorkItem(ctx context.Context, hub string, wi *durable.Orches
 		return sqlErr("read instance "+wi.InstanceID, err)
 	}
 	defer tx.Rollback()
+	return s.readWorkItemIn(ctx, tx, hub, wi, now)
+}
+
+// readWorkItemIn reads a locked instance's work item in tx.
+func (s *Store) readWorkItemIn(ctx context.Context, tx *sql.Tx, hub string, wi *durable.OrchestrationWorkItem, now time.Time) error {
 	inst, err := scanInstance(tx.StmtContext(ctx, s.dstmts.readInstance).QueryRowContext(ctx, hub, wi.InstanceID))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
