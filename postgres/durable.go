@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -58,90 +57,6 @@ const (
 	durableInstanceColumns = `id, execution_id, name, version, status, input, output, custom_status, parent_id, state, created_ns, updated_ns`
 	durableTaskColumns     = `id, instance, execution_id, name, task_id, input, visible_ns, attempts, token`
 )
-
-// storedEvent is a history event as a row stores it: every field of
-// durable.Event under a short name, empty ones left out, times as Unix
-// nanoseconds. Unlike the event's own JSON it keeps the fields that its
-// type does not use.
-type storedEvent struct {
-	Type                  durable.EventType       `json:"t"`
-	ID                    int                     `json:"i,omitzero"`
-	Played                bool                    `json:"p,omitzero"`
-	Time                  int64                   `json:"ts,omitzero"`
-	Name                  string                  `json:"n,omitzero"`
-	Version               string                  `json:"v,omitzero"`
-	Input                 *string                 `json:"in,omitzero"`
-	Result                *string                 `json:"r,omitzero"`
-	TaskScheduledID       int                     `json:"ts_id,omitzero"`
-	Reason                string                  `json:"rs,omitzero"`
-	Details               string                  `json:"d,omitzero"`
-	FailureDetails        *durable.FailureDetails `json:"fd,omitzero"`
-	InstanceID            string                  `json:"ii,omitzero"`
-	FireAt                int64                   `json:"fa,omitzero"`
-	TimerID               int                     `json:"ti,omitzero"`
-	Status                durable.Status          `json:"os,omitzero"`
-	OrchestrationInstance *durable.InstanceRef    `json:"oi,omitzero"`
-	ParentInstance        *durable.ParentInstance `json:"pi,omitzero"`
-	ScheduledStartTime    *int64                  `json:"sst,omitzero"`
-	Tags                  map[string]string       `json:"tg,omitzero"`
-	Data                  string                  `json:"da,omitzero"`
-}
-
-// eventNanos is t as stored in an event: 0 for the zero time.
-func eventNanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-// eventTime undoes eventNanos.
-func eventTime(ns int64) time.Time {
-	if ns == 0 {
-		return time.Time{}
-	}
-	return fromNanos(ns)
-}
-
-// encodeEvent is ev as a row stores it.
-func encodeEvent(ev *durable.Event) ([]byte, error) {
-	se := storedEvent{
-		Type: ev.EventType, ID: ev.EventID, Played: ev.IsPlayed, Time: eventNanos(ev.Timestamp),
-		Name: ev.Name, Version: ev.Version, Input: ev.Input, Result: ev.Result,
-		TaskScheduledID: ev.TaskScheduledID, Reason: ev.Reason, Details: ev.Details, FailureDetails: ev.FailureDetails,
-		InstanceID: ev.InstanceID, FireAt: eventNanos(ev.FireAt), TimerID: ev.TimerID, Status: ev.OrchestrationStatus,
-		OrchestrationInstance: ev.OrchestrationInstance, ParentInstance: ev.ParentInstance, Tags: ev.Tags, Data: ev.Data,
-	}
-	if ev.ScheduledStartTime != nil {
-		n := eventNanos(*ev.ScheduledStartTime)
-		se.ScheduledStartTime = &n
-	}
-	b, err := json.Marshal(&se)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: encode a %v event: %w", ev.EventType, err)
-	}
-	return b, nil
-}
-
-// decodeEvent undoes encodeEvent.
-func decodeEvent(b []byte) (durable.Event, error) {
-	var se storedEvent
-	if err := json.Unmarshal(b, &se); err != nil {
-		return durable.Event{}, fmt.Errorf("postgres: decode a stored event: %w", err)
-	}
-	ev := durable.Event{
-		EventType: se.Type, EventID: se.ID, IsPlayed: se.Played, Timestamp: eventTime(se.Time),
-		Name: se.Name, Version: se.Version, Input: se.Input, Result: se.Result,
-		TaskScheduledID: se.TaskScheduledID, Reason: se.Reason, Details: se.Details, FailureDetails: se.FailureDetails,
-		InstanceID: se.InstanceID, FireAt: eventTime(se.FireAt), TimerID: se.TimerID, OrchestrationStatus: se.Status,
-		OrchestrationInstance: se.OrchestrationInstance, ParentInstance: se.ParentInstance, Tags: se.Tags, Data: se.Data,
-	}
-	if se.ScheduledStartTime != nil {
-		t := eventTime(*se.ScheduledStartTime)
-		ev.ScheduledStartTime = &t
-	}
-	return ev, nil
-}
 
 // newLockToken is a random lock token; 0 marks an unlocked task.
 func newLockToken() int64 { return rand.Int64N(math.MaxInt64-1) + 1 }
@@ -255,7 +170,7 @@ func (s *Store) runBatch(ctx context.Context, b *pgx.Batch) error {
 // CreateInstance creates inst with start in its inbox, replacing an
 // existing instance if policy allows.
 func (s *Store) CreateInstance(ctx context.Context, hub string, inst durable.Instance, start durable.Message, policy durable.ReusePolicy) error {
-	ev, err := encodeEvent(&start.Event)
+	ev, err := durable.EncodeStoredEvent(&start.Event)
 	if err != nil {
 		return err
 	}
@@ -355,9 +270,17 @@ ON CONFLICT (hub, id) DO UPDATE SET execution_id = excluded.execution_id, name =
 	state = excluded.state, updated_ns = excluded.updated_ns,
 	created_ns = CASE WHEN $12::bigint = 0 THEN funcd_durable_instances.created_ns ELSE $12::bigint END`
 
+// zeroNanos is t in Unix nanoseconds, 0 for the zero time.
+func zeroNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
 func queueWriteInstance(b *pgx.Batch, hub string, inst *durable.Instance, now int64) {
 	b.Queue(upsertInstanceSQL, hub, inst.ID, inst.ExecutionID, inst.Name, inst.Version, int(inst.Status),
-		inst.Input, inst.Output, inst.CustomStatus, inst.ParentID, inst.State, eventNanos(inst.CreatedAt), now)
+		inst.Input, inst.Output, inst.CustomStatus, inst.ParentID, inst.State, zeroNanos(inst.CreatedAt), now)
 }
 
 // insertMessagesSQL adds messages from arrays, in array order (which is
@@ -394,7 +317,7 @@ func encodeMessages(msgs []durable.Message) ([][]byte, error) {
 	evs := make([][]byte, len(msgs))
 	for i := range msgs {
 		var err error
-		if evs[i], err = encodeEvent(&msgs[i].Event); err != nil {
+		if evs[i], err = durable.EncodeStoredEvent(&msgs[i].Event); err != nil {
 			return nil, err
 		}
 	}
@@ -534,7 +457,7 @@ func (s *Store) claimWorkItem(ctx context.Context, hub, owner string, tok, now, 
 		}
 		m.VisibleAt = fromNullNanos(visible)
 		var err error
-		if m.Event, err = decodeEvent(ev); err != nil {
+		if m.Event, err = durable.DecodeStoredEvent(ev); err != nil {
 			return m, fmt.Errorf("message %d to %s: %w", m.ID, wi.InstanceID, err)
 		}
 		return m, nil
@@ -561,7 +484,7 @@ func collectEvents(rows pgx.Rows, id string) ([]durable.Event, error) {
 		if err := row.Scan(&b); err != nil {
 			return durable.Event{}, err
 		}
-		ev, err := decodeEvent(b)
+		ev, err := durable.DecodeStoredEvent(b)
 		if err != nil {
 			return ev, fmt.Errorf("event %d: %w", n, err)
 		}
@@ -624,7 +547,7 @@ func (s *Store) CompleteOrchestration(ctx context.Context, hub string, wi *durab
 	events := make([][]byte, len(u.NewEvents))
 	for i := range u.NewEvents {
 		var err error
-		if events[i], err = encodeEvent(&u.NewEvents[i]); err != nil {
+		if events[i], err = durable.EncodeStoredEvent(&u.NewEvents[i]); err != nil {
 			return err
 		}
 	}
@@ -634,7 +557,7 @@ func (s *Store) CompleteOrchestration(ctx context.Context, hub string, wi *durab
 	}
 	startEvs := make([][]byte, len(u.Starts))
 	for i := range u.Starts {
-		if startEvs[i], err = encodeEvent(&u.Starts[i].Message.Event); err != nil {
+		if startEvs[i], err = durable.EncodeStoredEvent(&u.Starts[i].Message.Event); err != nil {
 			return err
 		}
 	}
@@ -799,7 +722,7 @@ SELECT id FROM m`
 
 // CompleteActivity deletes t and sends result.
 func (s *Store) CompleteActivity(ctx context.Context, hub string, t *durable.ActivityTask, result durable.Message) error {
-	ev, err := encodeEvent(&result.Event)
+	ev, err := durable.EncodeStoredEvent(&result.Event)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -206,74 +205,6 @@ func (s *Store) prepareDurable(ctx context.Context) error {
 	return nil
 }
 
-// storedEvent is a history event as a row stores it: every field of
-// durable.Event under a short name, empty ones left out, times as Unix
-// nanoseconds. Unlike the event's own JSON it keeps the fields that its
-// type does not use.
-type storedEvent struct {
-	Type                  durable.EventType       `json:"t"`
-	ID                    int                     `json:"i,omitzero"`
-	Played                bool                    `json:"p,omitzero"`
-	Time                  int64                   `json:"ts,omitzero"`
-	Name                  string                  `json:"n,omitzero"`
-	Version               string                  `json:"v,omitzero"`
-	Input                 *string                 `json:"in,omitzero"`
-	Result                *string                 `json:"r,omitzero"`
-	TaskScheduledID       int                     `json:"ts_id,omitzero"`
-	Reason                string                  `json:"rs,omitzero"`
-	Details               string                  `json:"d,omitzero"`
-	FailureDetails        *durable.FailureDetails `json:"fd,omitzero"`
-	InstanceID            string                  `json:"ii,omitzero"`
-	FireAt                int64                   `json:"fa,omitzero"`
-	TimerID               int                     `json:"ti,omitzero"`
-	Status                durable.Status          `json:"os,omitzero"`
-	OrchestrationInstance *durable.InstanceRef    `json:"oi,omitzero"`
-	ParentInstance        *durable.ParentInstance `json:"pi,omitzero"`
-	ScheduledStartTime    *int64                  `json:"sst,omitzero"`
-	Tags                  map[string]string       `json:"tg,omitzero"`
-	Data                  string                  `json:"da,omitzero"`
-}
-
-// encodeEvent is ev as a row stores it.
-func encodeEvent(ev *durable.Event) ([]byte, error) {
-	se := storedEvent{
-		Type: ev.EventType, ID: ev.EventID, Played: ev.IsPlayed, Time: nanos(ev.Timestamp),
-		Name: ev.Name, Version: ev.Version, Input: ev.Input, Result: ev.Result,
-		TaskScheduledID: ev.TaskScheduledID, Reason: ev.Reason, Details: ev.Details, FailureDetails: ev.FailureDetails,
-		InstanceID: ev.InstanceID, FireAt: nanos(ev.FireAt), TimerID: ev.TimerID, Status: ev.OrchestrationStatus,
-		OrchestrationInstance: ev.OrchestrationInstance, ParentInstance: ev.ParentInstance, Tags: ev.Tags, Data: ev.Data,
-	}
-	if ev.ScheduledStartTime != nil {
-		n := nanos(*ev.ScheduledStartTime)
-		se.ScheduledStartTime = &n
-	}
-	b, err := json.Marshal(&se)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: encode a %v event: %w", ev.EventType, err)
-	}
-	return b, nil
-}
-
-// decodeEvent undoes encodeEvent.
-func decodeEvent(b []byte) (durable.Event, error) {
-	var se storedEvent
-	if err := json.Unmarshal(b, &se); err != nil {
-		return durable.Event{}, fmt.Errorf("sqlite: decode a stored event: %w", err)
-	}
-	ev := durable.Event{
-		EventType: se.Type, EventID: se.ID, IsPlayed: se.Played, Timestamp: fromNanos(se.Time),
-		Name: se.Name, Version: se.Version, Input: se.Input, Result: se.Result,
-		TaskScheduledID: se.TaskScheduledID, Reason: se.Reason, Details: se.Details, FailureDetails: se.FailureDetails,
-		InstanceID: se.InstanceID, FireAt: fromNanos(se.FireAt), TimerID: se.TimerID, OrchestrationStatus: se.Status,
-		OrchestrationInstance: se.OrchestrationInstance, ParentInstance: se.ParentInstance, Tags: se.Tags, Data: se.Data,
-	}
-	if se.ScheduledStartTime != nil {
-		t := fromNanos(*se.ScheduledStartTime)
-		ev.ScheduledStartTime = &t
-	}
-	return ev, nil
-}
-
 // newLockToken is a random lock token; 0 marks an unlocked task.
 func newLockToken() int64 { return rand.Int64N(math.MaxInt64-1) + 1 }
 
@@ -395,7 +326,7 @@ func (s *Store) insertMessages(ctx context.Context, tx *sql.Tx, hub string, now 
 	stmt := tx.StmtContext(ctx, s.dstmts.insMessage)
 	for i := range msgs {
 		m := &msgs[i]
-		ev, err := encodeEvent(&m.Event)
+		ev, err := durable.EncodeStoredEvent(&m.Event)
 		if err != nil {
 			return err
 		}
@@ -587,7 +518,7 @@ func (s *Store) readWorkItemIn(ctx context.Context, tx *sql.Tx, hub string, wi *
 			return sqlErr("read the inbox of "+wi.InstanceID, err)
 		}
 		m.VisibleAt = fromNanos(visible)
-		if m.Event, err = decodeEvent(ev); err != nil {
+		if m.Event, err = durable.DecodeStoredEvent(ev); err != nil {
 			return fmt.Errorf("message %d to %s: %w", m.ID, wi.InstanceID, err)
 		}
 		wi.Messages = append(wi.Messages, m)
@@ -619,7 +550,7 @@ func (s *Store) readEventsRaw(ctx context.Context, tx *sql.Tx, hub, id string) (
 		if err := rows.Scan(&b); err != nil {
 			return nil, nil, sqlErr("read the history of "+id, err)
 		}
-		ev, err := decodeEvent(b)
+		ev, err := durable.DecodeStoredEvent(b)
 		if err != nil {
 			return nil, nil, fmt.Errorf("history of %s, event %d: %w", id, len(out), err)
 		}
@@ -684,7 +615,7 @@ func (s *Store) CompleteOrchestration(ctx context.Context, hub string, wi *durab
 	events := make([][]byte, len(u.NewEvents))
 	for i := range u.NewEvents {
 		var err error
-		if events[i], err = encodeEvent(&u.NewEvents[i]); err != nil {
+		if events[i], err = durable.EncodeStoredEvent(&u.NewEvents[i]); err != nil {
 			return err
 		}
 	}

@@ -74,7 +74,7 @@ func (c *historyCache) appendEvents(hub, id string, seq int, stored [][]byte) {
 	}
 	events := make([]durable.Event, len(stored))
 	for i, b := range stored {
-		ev, err := decodeEvent(b)
+		ev, err := durable.DecodeStoredEvent(b)
 		if err != nil {
 			c.drop(hub, id)
 			return
@@ -151,7 +151,7 @@ func (s *Store) readHistoryAfter(ctx context.Context, tx *sql.Tx, hub, id string
 		if seq != len(events) {
 			return nil, nil, false, nil
 		}
-		ev, err := decodeEvent(b)
+		ev, err := durable.DecodeStoredEvent(b)
 		if err != nil {
 			return nil, nil, false, fmt.Errorf("history of %s, event %d: %w", id, seq, err)
 		}
