@@ -19,7 +19,7 @@ import (
 
 // TestDurableOnPostgres runs two `funcd start` processes of the Go durable
 // app on one fresh PostgreSQL schema (FUNCD_STORE): they share the task
-// hub, so 1000 Chain5 orchestrations started by a client run in both, and
+// hub, so 600 Chain5 orchestrations started by a client run in both, and
 // all complete with the right outputs, each activity's result recorded
 // once. One process is killed (SIGKILL) while it holds work items: the
 // other takes them over once their locks expire (the engine's one-minute
@@ -28,9 +28,10 @@ func TestDurableOnPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs two funcd processes for over a minute")
 	}
-	// Enough that the run outlasts the watch for a process holding work
-	// items: 100 could all complete before the first look.
-	const total = 1000
+	// Each Inc takes 100 ms, so that both processes hold work items for
+	// seconds: without a delay a process holds a lock for a millisecond at
+	// a time, and a look at the locks rarely finds one.
+	const total = 600
 	_, conn := newScaleoutSchema(t)
 	ctx := context.Background()
 	store, err := postgres.Open(ctx, conn, postgres.Options{})
@@ -50,7 +51,7 @@ func TestDurableOnPostgres(t *testing.T) {
 	}()
 	for i := range procs {
 		app := goApp(t, filepath.Join("testdata", "durablego"))
-		cmd := startFuncd(t, app, t.TempDir(), &logs[i], "FUNCD_STORE="+conn, host.SettingDevelopmentStorage+"=embedded")
+		cmd := startFuncd(t, app, t.TempDir(), &logs[i], "FUNCD_STORE="+conn, host.SettingDevelopmentStorage+"=embedded", "INC_DELAY=100ms")
 		procs[i] = &procHandle{pid: cmd.Process.Pid, kill: func() { _ = cmd.Process.Signal(syscall.SIGKILL); _ = cmd.Wait() }}
 		t.Cleanup(func() {
 			_ = cmd.Process.Signal(syscall.SIGINT)

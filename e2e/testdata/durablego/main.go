@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -23,7 +24,7 @@ func main() {
 	app.Activity("Double", func(_ context.Context, n int) (int, error) { return 2 * n, nil })
 	app.Activity("Flaky", flaky)
 	app.Activity("Fail", func(_ context.Context, msg string) error { return errors.New(msg) })
-	app.Activity("Inc", func(_ context.Context, n int) (int, error) { return n + 1, nil })
+	app.Activity("Inc", inc)
 	app.Orchestration("Chain5", chain5)
 	app.Orchestration("Chain", chain)
 	app.Orchestration("FanOut", fanOut)
@@ -187,6 +188,21 @@ func useCounter(ctx *durable.OrchestrationContext) (any, error) {
 	var n int
 	err := ctx.CallEntity(id, "get").Await(&n)
 	return n, err
+}
+
+// incDelay is how long Inc takes: the app setting INC_DELAY (a Go
+// duration), none when unset; tests that must catch work in flight set it.
+var incDelay, _ = time.ParseDuration(os.Getenv("INC_DELAY"))
+
+func inc(ctx context.Context, n int) (int, error) {
+	if incDelay > 0 {
+		select {
+		case <-time.After(incDelay):
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	return n + 1, nil
 }
 
 // startHTTP starts the orchestration the route names with the request's
