@@ -523,3 +523,53 @@ func TestEngineRewindRestartPurge(t *testing.T) {
 		t.Fatalf("status after purge: %v", err)
 	}
 }
+
+// A sub-orchestration of a function the app does not have fails, and its
+// parent hears of it, instead of being retried forever.
+func TestEngineUnknownSubOrchestratorFails(t *testing.T) {
+	x := &executor{orch: map[string]orchestrator{
+		"Parent": func(p *durable.OrchestrationPayload) durable.OrchestratorState {
+			_, failed, _, _ := results(p)
+			st := durable.OrchestratorState{Actions: [][]durable.Action{{{ActionType: durable.CallSubOrchestrator, FunctionName: "Nope"}}}}
+			if len(failed) > 0 {
+				st.IsDone, st.Output = true, json.RawMessage(fmt.Sprintf("%q", failed[0]))
+			}
+			return st
+		},
+	}}
+	te := newEngine(t, clock.Real{}, x)
+	inst := te.waitStatus(te.start("Parent", ""), durable.Completed)
+	if !strings.Contains(inst.Output, "The function 'Nope' doesn't exist, is disabled, or is not an orchestrator function.") {
+		t.Fatalf("parent's output %s", inst.Output)
+	}
+}
+
+// An orchestrator whose reply is not an OrchestratorState fails its
+// instance with a message that names the function, as any failure does.
+func TestEngineGarbageReplyNamesTheFunction(t *testing.T) {
+	x := &garbageExecutor{executor: executor{orch: map[string]orchestrator{"Garbage": nil}}}
+	store, err := sqlite.Open(t.TempDir(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	e := durable.New(store, durable.Options{Owner: "o"})
+	e.SetFunctions(x.functions(), x)
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Stop(context.Background()) })
+	te := &testEngine{t: t, e: e, c: e.Client(""), x: &x.executor}
+	inst := te.waitStatus(te.start("Garbage", ""), durable.Failed)
+	want := `"Orchestrator function 'Garbage' failed: the orchestrator function's return value is not an OrchestratorState: `
+	if !strings.HasPrefix(inst.Output, want) {
+		t.Fatalf("output %s, want it to start with %s", inst.Output, want)
+	}
+}
+
+// garbageExecutor's orchestrators answer 42.
+type garbageExecutor struct{ executor }
+
+func (x *garbageExecutor) Orchestrate(context.Context, string, []byte) ([]byte, error) {
+	return []byte("42"), nil
+}

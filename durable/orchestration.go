@@ -309,8 +309,20 @@ func (ep *episode) orchestrate(ctx context.Context, events []Event, reset bool) 
 		return fmt.Errorf("encoding the orchestration payload: %w", err)
 	}
 	exec := e.executor()
-	if exec == nil || !e.isOrchestrator(inst.Name) {
+	if exec == nil {
 		return fmt.Errorf("the orchestrator function '%s' is not loaded", inst.Name)
+	}
+	if !e.isOrchestrator(inst.Name) {
+		// The app is loaded and has no such orchestrator (a sub-orchestration
+		// or a start that named an unknown function): waiting will not make
+		// it appear, so the instance fails, as an activity of an unknown
+		// name does, and its parent hears of it.
+		if reset {
+			ep.u.NewEvents = append(slices.Clone(old), ep.u.NewEvents...)
+		}
+		ep.u.NewEvents = append(ep.u.NewEvents, episode...)
+		ep.fail(fmt.Sprintf("The function '%s' doesn't exist, is disabled, or is not an orchestrator function.", inst.Name), nil)
+		return nil
 	}
 	var out []byte
 	err = ep.e.keepLocked(ctx, ep.wi, func(ctx context.Context) error {
@@ -331,16 +343,20 @@ func (ep *episode) orchestrate(ctx context.Context, events []Event, reset bool) 
 		return err
 	}
 	st, perr := ParseOrchestratorResult(out, failure)
+	var msg string
 	var p *plan
-	if perr == nil {
-		p, perr = replay(&e.opts, inst, history, st)
+	if perr != nil {
+		// A reply that is no OrchestratorState is the function's failure.
+		msg = fmt.Sprintf("Orchestrator function '%s' failed: %s", inst.Name, perr)
+	} else if p, perr = replay(&e.opts, inst, history, st); perr != nil {
+		msg = perr.Error()
 	}
 	if reset {
 		ep.u.NewEvents = append(slices.Clone(old), ep.u.NewEvents...)
 	}
 	ep.u.NewEvents = append(ep.u.NewEvents, episode...)
 	if perr != nil {
-		ep.fail(perr.Error(), nil)
+		ep.fail(msg, nil)
 		return nil
 	}
 	if p.lock != nil && (st.IsDone || st.Error != "" || p.continueAsNew != nil) {
