@@ -573,3 +573,36 @@ type garbageExecutor struct{ executor }
 func (x *garbageExecutor) Orchestrate(context.Context, string, []byte) ([]byte, error) {
 	return []byte("42"), nil
 }
+
+// An entity function that returns fewer results than the batch has
+// operations fails the batch's calls with a message that says so, and the
+// entity keeps its state.
+func TestEngineEntityShortResults(t *testing.T) {
+	x := &executor{
+		orch: map[string]orchestrator{"CallShort": func(p *durable.OrchestrationPayload) durable.OrchestratorState {
+			_, _, events, _ := results(p)
+			st := durable.OrchestratorState{Actions: [][]durable.Action{{{ActionType: durable.CallEntity, InstanceID: "@short@k", Operation: "get"}}}}
+			for name, v := range events {
+				if name != "" && len(v) > 0 {
+					st.IsDone, st.Output = true, json.RawMessage(v[0])
+				}
+			}
+			return st
+		}},
+		ent: map[string]func([]byte) ([]byte, error){"Short": func([]byte) ([]byte, error) {
+			return []byte(`{"entityExists":true,"entityState":"1","results":[]}`), nil
+		}},
+	}
+	te := newEngine(t, clock.Real{}, x)
+	inst := te.waitStatus(te.start("CallShort", ""), durable.Completed)
+	var resp struct{ Result, ExceptionType string }
+	if err := json.Unmarshal([]byte(inst.Output), &resp); err != nil {
+		t.Fatalf("output %s: %v", inst.Output, err)
+	}
+	if resp.ExceptionType != "Error" || !strings.Contains(resp.Result, "returned 0 results for a batch of 1 operations") {
+		t.Fatalf("the call's response %s, want an error that counts the results", inst.Output)
+	}
+	if st, err := te.c.ReadEntity(context.Background(), durable.EntityID{Name: "Short", Key: "k"}); err != nil || st.Exists {
+		t.Fatalf("entity %+v, %v; want no state", st, err)
+	}
+}
