@@ -546,6 +546,13 @@ func TestListAndPurge(t *testing.T) {
 		}
 	}
 
+	// A continuation token the store did not issue is bad input.
+	r = f.do("GET", "instances", "", "x-ms-continuation-token", "garbage!!")
+	f.want(r, http.StatusBadRequest)
+	if !strings.Contains(r.body, "x-ms-continuation-token") {
+		t.Errorf("bad continuation token: %s", r.body)
+	}
+
 	// Purge one: a running instance is refused.
 	f.want(f.do("DELETE", "instances/"+wid, ""), http.StatusPreconditionFailed)
 	r = f.do("DELETE", "instances/list-0", "")
