@@ -606,3 +606,48 @@ func TestEngineEntityShortResults(t *testing.T) {
 		t.Fatalf("entity %+v, %v; want no state", st, err)
 	}
 }
+
+// A sub-orchestration whose instanceId belongs to a running instance fails
+// and leaves that instance alone; one that names its parent's own id, or an
+// entity's, fails the parent.
+func TestEngineSubOrchestrationIDInUse(t *testing.T) {
+	subWith := func(id string) orchestrator {
+		return func(p *durable.OrchestrationPayload) durable.OrchestratorState {
+			done, failed, _, _ := results(p)
+			st := durable.OrchestratorState{Actions: [][]durable.Action{{{ActionType: durable.CallSubOrchestrator, FunctionName: "Wait", InstanceID: id}}}}
+			if len(failed) > 0 {
+				st.IsDone, st.Output = true, json.RawMessage(fmt.Sprintf("%q", failed[0]))
+			} else if len(done) > 0 {
+				st.IsDone, st.Output = true, json.RawMessage(`"the sub-orchestration completed"`)
+			}
+			return st
+		}
+	}
+	x := &executor{orch: map[string]orchestrator{"Wait": waiter, "UsesBusy": subWith("busy"), "UsesSelf": subWith("self"), "UsesEntity": subWith("@counter@k")}}
+	te := newEngine(t, clock.Real{}, x)
+	ctx := context.Background()
+	if _, err := te.c.StartNew(ctx, "Wait", durable.StartOptions{InstanceID: "busy", Input: `"mine"`}); err != nil {
+		t.Fatal(err)
+	}
+	te.waitStatus("busy", durable.Running)
+
+	inst := te.waitStatus(te.start("UsesBusy", ""), durable.Completed)
+	if !strings.Contains(inst.Output, "An orchestration instance with the id 'busy' already exists and is Running") {
+		t.Fatalf("UsesBusy's output %s", inst.Output)
+	}
+	if busy, err := te.c.Status(ctx, "busy"); err != nil || busy.Status != durable.Running || busy.Input != `"mine"` || busy.ParentID != "" {
+		t.Fatalf("busy after UsesBusy: %+v, %v; want it untouched", busy, err)
+	}
+
+	if _, err := te.c.StartNew(ctx, "UsesSelf", durable.StartOptions{InstanceID: "self"}); err != nil {
+		t.Fatal(err)
+	}
+	inst = te.waitStatus("self", durable.Failed)
+	if inst.Name != "UsesSelf" || !strings.Contains(inst.Output, `gives the sub-orchestration its parent's instance id \"self\"`) {
+		t.Fatalf("self: %s %s", inst.Name, inst.Output)
+	}
+	inst = te.waitStatus(te.start("UsesEntity", ""), durable.Failed)
+	if !strings.Contains(inst.Output, "has a bad instanceId") || !strings.Contains(inst.Output, "reserved for entities") {
+		t.Fatalf("UsesEntity's output %s", inst.Output)
+	}
+}

@@ -372,7 +372,7 @@ func (ep *episode) orchestrate(ctx context.Context, events []Event, reset bool) 
 		ep.fail(fmt.Sprintf("Orchestrator function '%s' failed: %s", inst.Name, st.Error), st.FailureDetails)
 		return nil
 	}
-	ep.apply(p)
+	ep.apply(ctx, p)
 	switch {
 	case p.continueAsNew != nil:
 		ep.continueAsNew(*p.continueAsNew)
@@ -394,8 +394,10 @@ func startedEvent(h []Event) *Event {
 	return nil
 }
 
-// apply adds a plan's scheduling events and work to the update.
-func (ep *episode) apply(p *plan) {
+// apply adds a plan's scheduling events and work to the update. A
+// sub-orchestration whose id belongs to an instance that has not finished
+// fails instead of replacing that instance.
+func (ep *episode) apply(ctx context.Context, p *plan) {
 	for _, ev := range p.events {
 		ev.Timestamp = ep.now
 		ep.u.NewEvents = append(ep.u.NewEvents, ev)
@@ -403,6 +405,14 @@ func (ep *episode) apply(p *plan) {
 	ep.u.Tasks = append(ep.u.Tasks, p.tasks...)
 	ep.u.Messages = append(ep.u.Messages, p.messages...)
 	for _, s := range p.subs {
+		if other, err := ep.e.backend.GetInstance(ctx, ep.e.opts.Hub, s.id); err == nil && !other.Status.Terminal() {
+			reason := fmt.Sprintf("An orchestration instance with the id '%s' already exists and is %s: the sub-orchestration '%s' was not started", s.id, other.Status, s.name)
+			ep.u.Messages = append(ep.u.Messages, Message{InstanceID: ep.inst.ID, ExecutionID: ep.inst.ExecutionID, Event: Event{
+				EventType: SubOrchestrationInstanceFailed, EventID: NoEventID, Timestamp: ep.now,
+				TaskScheduledID: s.parent.TaskScheduleID, Reason: reason,
+			}})
+			continue
+		}
 		inst, start := ep.e.newExecution(s.id, s.name, s.version, s.input, s.parent, time.Time{})
 		inst.ParentID = ep.inst.ID
 		ep.u.Starts = append(ep.u.Starts, Start{Instance: inst, Message: start})

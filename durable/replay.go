@@ -535,6 +535,12 @@ func (r *replayer) issue(t *task) {
 		child := a.InstanceID
 		if child == "" {
 			child = r.execution + ":" + strconv.Itoa(t.id)
+		} else if err := CheckInstanceID(child); err != nil {
+			r.fail(fmt.Errorf("a %s action for '%s' has a bad instanceId: %w", a.ActionType, a.FunctionName, err))
+			return
+		} else if child == self {
+			r.fail(fmt.Errorf("a %s action for '%s' gives the sub-orchestration its parent's instance id %q; it needs an id of its own", a.ActionType, a.FunctionName, child))
+			return
 		}
 		ev := base
 		ev.EventType, ev.Name, ev.Version, ev.InstanceID, ev.Input = SubOrchestrationInstanceCreated, a.FunctionName, a.Version, child, inputText(a.Input)
