@@ -372,6 +372,9 @@ func TestStartErrors(t *testing.T) {
 	if r.body != `"Hello Oslo"` {
 		t.Errorf("waited start body %s", r.body)
 	}
+	// A pollingInterval of 0 waits too.
+	r = f.do("POST", "orchestrators/Hello/h0?timeout=10&pollingInterval=0", `"Oslo"`)
+	f.want(r, http.StatusOK)
 	// Not finished within timeout: the check-status response.
 	r = f.do("POST", "orchestrators/Wait?timeout=0.05&pollingInterval=0.01", "")
 	f.want(r, http.StatusAccepted)
