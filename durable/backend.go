@@ -274,3 +274,13 @@ type BatchLocker interface {
 func InvalidContinuation(token string) error {
 	return funcd.Errorf(funcd.EINVALID, "the continuation token %q is not one this task hub's store issued; pass the token of the previous page's response (x-ms-continuation-token)", token)
 }
+
+// LockReleaser is a Backend that can release, at once, the locks of owners
+// known to be gone (their process died), so that their work items and
+// activity tasks need not wait for their leases to expire. The engine
+// calls it when it starts, with Options.OwnerGone.
+type LockReleaser interface {
+	// ReleaseLocks releases every lock of hub whose owner gone reports,
+	// instances' and activity tasks' alike, and returns how many.
+	ReleaseLocks(ctx context.Context, hub string, gone func(owner string) bool) (int, error)
+}
