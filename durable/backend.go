@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/funcd/funcd"
 )
 
 // Errors a Backend returns, wrapped with %w and detail; test with
@@ -244,6 +246,7 @@ type Backend interface {
 	GetHistory(ctx context.Context, hub, id string) ([]Event, error)
 	// ListInstances returns a page of instances matching q, ordered by
 	// CreatedAt then id, and the token of the next page ("" on the last).
+	// A continuation token it did not issue is InvalidContinuation's error.
 	ListInstances(ctx context.Context, hub string, q InstanceQuery) (page []*Instance, next string, err error)
 	// PurgeInstances deletes the instances matching q (every page), with
 	// their history, messages and tasks, and returns how many it deleted.
@@ -263,4 +266,21 @@ type BatchLocker interface {
 	LockNextOrchestrations(ctx context.Context, hub, owner string, lease time.Duration, max int) ([]*OrchestrationWorkItem, error)
 	// LockNextActivities is LockNextActivity for up to max tasks.
 	LockNextActivities(ctx context.Context, hub, owner string, lease time.Duration, max int) ([]*ActivityTask, error)
+}
+
+// InvalidContinuation is the error of a listing whose continuation token is
+// not one the backend issued: bad input (funcd.EINVALID), which the
+// management API answers with 400.
+func InvalidContinuation(token string) error {
+	return funcd.Errorf(funcd.EINVALID, "the continuation token %q is not one this task hub's store issued; pass the token of the previous page's response (x-ms-continuation-token)", token)
+}
+
+// LockReleaser is a Backend that can release, at once, the locks of owners
+// known to be gone (their process died), so that their work items and
+// activity tasks need not wait for their leases to expire. The engine
+// calls it when it starts, with Options.OwnerGone.
+type LockReleaser interface {
+	// ReleaseLocks releases every lock of hub whose owner gone reports,
+	// instances' and activity tasks' alike, and returns how many.
+	ReleaseLocks(ctx context.Context, hub string, gone func(owner string) bool) (int, error)
 }

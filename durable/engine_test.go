@@ -523,3 +523,131 @@ func TestEngineRewindRestartPurge(t *testing.T) {
 		t.Fatalf("status after purge: %v", err)
 	}
 }
+
+// A sub-orchestration of a function the app does not have fails, and its
+// parent hears of it, instead of being retried forever.
+func TestEngineUnknownSubOrchestratorFails(t *testing.T) {
+	x := &executor{orch: map[string]orchestrator{
+		"Parent": func(p *durable.OrchestrationPayload) durable.OrchestratorState {
+			_, failed, _, _ := results(p)
+			st := durable.OrchestratorState{Actions: [][]durable.Action{{{ActionType: durable.CallSubOrchestrator, FunctionName: "Nope"}}}}
+			if len(failed) > 0 {
+				st.IsDone, st.Output = true, json.RawMessage(fmt.Sprintf("%q", failed[0]))
+			}
+			return st
+		},
+	}}
+	te := newEngine(t, clock.Real{}, x)
+	inst := te.waitStatus(te.start("Parent", ""), durable.Completed)
+	if !strings.Contains(inst.Output, "The function 'Nope' doesn't exist, is disabled, or is not an orchestrator function.") {
+		t.Fatalf("parent's output %s", inst.Output)
+	}
+}
+
+// An orchestrator whose reply is not an OrchestratorState fails its
+// instance with a message that names the function, as any failure does.
+func TestEngineGarbageReplyNamesTheFunction(t *testing.T) {
+	x := &garbageExecutor{executor: executor{orch: map[string]orchestrator{"Garbage": nil}}}
+	store, err := sqlite.Open(t.TempDir(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	e := durable.New(store, durable.Options{Owner: "o"})
+	e.SetFunctions(x.functions(), x)
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Stop(context.Background()) })
+	te := &testEngine{t: t, e: e, c: e.Client(""), x: &x.executor}
+	inst := te.waitStatus(te.start("Garbage", ""), durable.Failed)
+	want := `"Orchestrator function 'Garbage' failed: the orchestrator function's return value is not an OrchestratorState: `
+	if !strings.HasPrefix(inst.Output, want) {
+		t.Fatalf("output %s, want it to start with %s", inst.Output, want)
+	}
+}
+
+// garbageExecutor's orchestrators answer 42.
+type garbageExecutor struct{ executor }
+
+func (x *garbageExecutor) Orchestrate(context.Context, string, []byte) ([]byte, error) {
+	return []byte("42"), nil
+}
+
+// An entity function that returns fewer results than the batch has
+// operations fails the batch's calls with a message that says so, and the
+// entity keeps its state.
+func TestEngineEntityShortResults(t *testing.T) {
+	x := &executor{
+		orch: map[string]orchestrator{"CallShort": func(p *durable.OrchestrationPayload) durable.OrchestratorState {
+			_, _, events, _ := results(p)
+			st := durable.OrchestratorState{Actions: [][]durable.Action{{{ActionType: durable.CallEntity, InstanceID: "@short@k", Operation: "get"}}}}
+			for name, v := range events {
+				if name != "" && len(v) > 0 {
+					st.IsDone, st.Output = true, json.RawMessage(v[0])
+				}
+			}
+			return st
+		}},
+		ent: map[string]func([]byte) ([]byte, error){"Short": func([]byte) ([]byte, error) {
+			return []byte(`{"entityExists":true,"entityState":"1","results":[]}`), nil
+		}},
+	}
+	te := newEngine(t, clock.Real{}, x)
+	inst := te.waitStatus(te.start("CallShort", ""), durable.Completed)
+	var resp struct{ Result, ExceptionType string }
+	if err := json.Unmarshal([]byte(inst.Output), &resp); err != nil {
+		t.Fatalf("output %s: %v", inst.Output, err)
+	}
+	if resp.ExceptionType != "Error" || !strings.Contains(resp.Result, "returned 0 results for a batch of 1 operations") {
+		t.Fatalf("the call's response %s, want an error that counts the results", inst.Output)
+	}
+	if st, err := te.c.ReadEntity(context.Background(), durable.EntityID{Name: "Short", Key: "k"}); err != nil || st.Exists {
+		t.Fatalf("entity %+v, %v; want no state", st, err)
+	}
+}
+
+// A sub-orchestration whose instanceId belongs to a running instance fails
+// and leaves that instance alone; one that names its parent's own id, or an
+// entity's, fails the parent.
+func TestEngineSubOrchestrationIDInUse(t *testing.T) {
+	subWith := func(id string) orchestrator {
+		return func(p *durable.OrchestrationPayload) durable.OrchestratorState {
+			done, failed, _, _ := results(p)
+			st := durable.OrchestratorState{Actions: [][]durable.Action{{{ActionType: durable.CallSubOrchestrator, FunctionName: "Wait", InstanceID: id}}}}
+			if len(failed) > 0 {
+				st.IsDone, st.Output = true, json.RawMessage(fmt.Sprintf("%q", failed[0]))
+			} else if len(done) > 0 {
+				st.IsDone, st.Output = true, json.RawMessage(`"the sub-orchestration completed"`)
+			}
+			return st
+		}
+	}
+	x := &executor{orch: map[string]orchestrator{"Wait": waiter, "UsesBusy": subWith("busy"), "UsesSelf": subWith("self"), "UsesEntity": subWith("@counter@k")}}
+	te := newEngine(t, clock.Real{}, x)
+	ctx := context.Background()
+	if _, err := te.c.StartNew(ctx, "Wait", durable.StartOptions{InstanceID: "busy", Input: `"mine"`}); err != nil {
+		t.Fatal(err)
+	}
+	te.waitStatus("busy", durable.Running)
+
+	inst := te.waitStatus(te.start("UsesBusy", ""), durable.Completed)
+	if !strings.Contains(inst.Output, "An orchestration instance with the id 'busy' already exists and is Running") {
+		t.Fatalf("UsesBusy's output %s", inst.Output)
+	}
+	if busy, err := te.c.Status(ctx, "busy"); err != nil || busy.Status != durable.Running || busy.Input != `"mine"` || busy.ParentID != "" {
+		t.Fatalf("busy after UsesBusy: %+v, %v; want it untouched", busy, err)
+	}
+
+	if _, err := te.c.StartNew(ctx, "UsesSelf", durable.StartOptions{InstanceID: "self"}); err != nil {
+		t.Fatal(err)
+	}
+	inst = te.waitStatus("self", durable.Failed)
+	if inst.Name != "UsesSelf" || !strings.Contains(inst.Output, `gives the sub-orchestration its parent's instance id \"self\"`) {
+		t.Fatalf("self: %s %s", inst.Name, inst.Output)
+	}
+	inst = te.waitStatus(te.start("UsesEntity", ""), durable.Failed)
+	if !strings.Contains(inst.Output, "has a bad instanceId") || !strings.Contains(inst.Output, "reserved for entities") {
+		t.Fatalf("UsesEntity's output %s", inst.Output)
+	}
+}

@@ -252,6 +252,11 @@ func (e *Engine) runEntityBatch(ctx context.Context, wi *OrchestrationWorkItem, 
 	if err := json.Unmarshal(raw, &res); err != nil {
 		return failAll(fmt.Sprintf("the entity function '%s' returned %q, which is not an entity batch result: %v", name, truncate(string(out), 200), err)), nil
 	}
+	if len(res.Results) != len(reqs) {
+		// Which operation a result belongs to is unknown: the batch fails
+		// as a whole and the entity keeps its state.
+		return failAll(fmt.Sprintf("the entity function '%s' returned %d results for a batch of %d operations; expected one result per operation, in order", name, len(res.Results), len(reqs))), nil
+	}
 	return &res, nil
 }
 

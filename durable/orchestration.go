@@ -309,8 +309,20 @@ func (ep *episode) orchestrate(ctx context.Context, events []Event, reset bool) 
 		return fmt.Errorf("encoding the orchestration payload: %w", err)
 	}
 	exec := e.executor()
-	if exec == nil || !e.isOrchestrator(inst.Name) {
+	if exec == nil {
 		return fmt.Errorf("the orchestrator function '%s' is not loaded", inst.Name)
+	}
+	if !e.isOrchestrator(inst.Name) {
+		// The app is loaded and has no such orchestrator (a sub-orchestration
+		// or a start that named an unknown function): waiting will not make
+		// it appear, so the instance fails, as an activity of an unknown
+		// name does, and its parent hears of it.
+		if reset {
+			ep.u.NewEvents = append(slices.Clone(old), ep.u.NewEvents...)
+		}
+		ep.u.NewEvents = append(ep.u.NewEvents, episode...)
+		ep.fail(fmt.Sprintf("The function '%s' doesn't exist, is disabled, or is not an orchestrator function.", inst.Name), nil)
+		return nil
 	}
 	var out []byte
 	err = ep.e.keepLocked(ctx, ep.wi, func(ctx context.Context) error {
@@ -331,16 +343,20 @@ func (ep *episode) orchestrate(ctx context.Context, events []Event, reset bool) 
 		return err
 	}
 	st, perr := ParseOrchestratorResult(out, failure)
+	var msg string
 	var p *plan
-	if perr == nil {
-		p, perr = replay(&e.opts, inst, history, st)
+	if perr != nil {
+		// A reply that is no OrchestratorState is the function's failure.
+		msg = fmt.Sprintf("Orchestrator function '%s' failed: %s", inst.Name, perr)
+	} else if p, perr = replay(&e.opts, inst, history, st); perr != nil {
+		msg = perr.Error()
 	}
 	if reset {
 		ep.u.NewEvents = append(slices.Clone(old), ep.u.NewEvents...)
 	}
 	ep.u.NewEvents = append(ep.u.NewEvents, episode...)
 	if perr != nil {
-		ep.fail(perr.Error(), nil)
+		ep.fail(msg, nil)
 		return nil
 	}
 	if p.lock != nil && (st.IsDone || st.Error != "" || p.continueAsNew != nil) {
@@ -356,7 +372,7 @@ func (ep *episode) orchestrate(ctx context.Context, events []Event, reset bool) 
 		ep.fail(fmt.Sprintf("Orchestrator function '%s' failed: %s", inst.Name, st.Error), st.FailureDetails)
 		return nil
 	}
-	ep.apply(p)
+	ep.apply(ctx, p)
 	switch {
 	case p.continueAsNew != nil:
 		ep.continueAsNew(*p.continueAsNew)
@@ -378,8 +394,10 @@ func startedEvent(h []Event) *Event {
 	return nil
 }
 
-// apply adds a plan's scheduling events and work to the update.
-func (ep *episode) apply(p *plan) {
+// apply adds a plan's scheduling events and work to the update. A
+// sub-orchestration whose id belongs to an instance that has not finished
+// fails instead of replacing that instance.
+func (ep *episode) apply(ctx context.Context, p *plan) {
 	for _, ev := range p.events {
 		ev.Timestamp = ep.now
 		ep.u.NewEvents = append(ep.u.NewEvents, ev)
@@ -387,6 +405,14 @@ func (ep *episode) apply(p *plan) {
 	ep.u.Tasks = append(ep.u.Tasks, p.tasks...)
 	ep.u.Messages = append(ep.u.Messages, p.messages...)
 	for _, s := range p.subs {
+		if other, err := ep.e.backend.GetInstance(ctx, ep.e.opts.Hub, s.id); err == nil && !other.Status.Terminal() {
+			reason := fmt.Sprintf("An orchestration instance with the id '%s' already exists and is %s: the sub-orchestration '%s' was not started", s.id, other.Status, s.name)
+			ep.u.Messages = append(ep.u.Messages, Message{InstanceID: ep.inst.ID, ExecutionID: ep.inst.ExecutionID, Event: Event{
+				EventType: SubOrchestrationInstanceFailed, EventID: NoEventID, Timestamp: ep.now,
+				TaskScheduledID: s.parent.TaskScheduleID, Reason: reason,
+			}})
+			continue
+		}
 		inst, start := ep.e.newExecution(s.id, s.name, s.version, s.input, s.parent, time.Time{})
 		inst.ParentID = ep.inst.ID
 		ep.u.Starts = append(ep.u.Starts, Start{Instance: inst, Message: start})

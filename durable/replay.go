@@ -204,6 +204,33 @@ func (r *replayer) resume() {
 	}
 }
 
+// checkAction reports a required field an action lacks, naming both.
+func checkAction(a *Action) error {
+	missing := ""
+	switch a.ActionType {
+	case CallActivity, CallActivityWithRetry, CallSubOrchestrator, CallSubOrchestratorWithRetry:
+		if a.FunctionName == "" {
+			missing = "functionName (the function to call)"
+		}
+	case CreateTimer:
+		if a.FireAt.IsZero() {
+			missing = "fireAt (when the timer fires, in ISO 8601)"
+		}
+	case WaitForExternalEvent:
+		if a.ExternalEventName == "" {
+			missing = "externalEventName (the event to wait for)"
+		}
+	case CallEntity, SignalEntity, ScheduledSignalEntity:
+		if id, ok := ParseEntityInstanceID(a.InstanceID); ok && id.Name == "" {
+			return fmt.Errorf("%s targets %q, an entity instance id without an entity name (@name@key)", a.ActionType, a.InstanceID)
+		}
+	}
+	if missing != "" {
+		return fmt.Errorf("a %s action has no %s", a.ActionType, missing)
+	}
+	return nil
+}
+
 func (r *replayer) reachNext() {
 	r.reaching = true
 	r.current = r.reach(&r.entries[r.next])
@@ -219,6 +246,10 @@ func (r *replayer) reach(a *Action) *task {
 		return &task{state: failed}
 	}
 	t := &task{action: a, id: -1}
+	if err := checkAction(a); err != nil {
+		r.fail(err)
+		return &task{state: failed}
+	}
 	switch a.ActionType {
 	case CallActivity:
 		t.kind = kindActivity
@@ -504,6 +535,12 @@ func (r *replayer) issue(t *task) {
 		child := a.InstanceID
 		if child == "" {
 			child = r.execution + ":" + strconv.Itoa(t.id)
+		} else if err := CheckInstanceID(child); err != nil {
+			r.fail(fmt.Errorf("a %s action for '%s' has a bad instanceId: %w", a.ActionType, a.FunctionName, err))
+			return
+		} else if child == self {
+			r.fail(fmt.Errorf("a %s action for '%s' gives the sub-orchestration its parent's instance id %q; it needs an id of its own", a.ActionType, a.FunctionName, child))
+			return
 		}
 		ev := base
 		ev.EventType, ev.Name, ev.Version, ev.InstanceID, ev.Input = SubOrchestrationInstanceCreated, a.FunctionName, a.Version, child, inputText(a.Input)

@@ -342,3 +342,24 @@ func TestReplaySchemaVersions(t *testing.T) {
 		})
 	}
 }
+
+// An action without a field it needs fails the orchestration with an
+// error that names the action and the field, at the top level and inside a
+// WhenAll alike.
+func TestReplayActionsMissingFields(t *testing.T) {
+	opts := Options{MaxShortTimer: time.Hour, LongTimerInterval: time.Hour, MaxActions: 10}
+	for _, c := range []struct{ action, want string }{
+		{`{"actionType":0,"input":1}`, "a CallActivity action has no functionName"},
+		{`{"actionType":2}`, "a CallSubOrchestrator action has no functionName"},
+		{`{"actionType":1,"retryOptions":{"firstRetryIntervalInMilliseconds":1,"maxNumberOfAttempts":2}}`, "a CallActivityWithRetry action has no functionName"},
+		{`{"actionType":5,"isCanceled":false}`, "a CreateTimer action has no fireAt"},
+		{`{"actionType":6}`, "a WaitForExternalEvent action has no externalEventName"},
+		{`{"actionType":9,"instanceId":"@@k","operation":"add"}`, `SignalEntity targets "@@k", an entity instance id without an entity name`},
+		{`{"actionType":12,"compoundActions":[` + actA + `,{"actionType":0}]}`, "a CallActivity action has no functionName"},
+	} {
+		_, err := replay(&opts, &Instance{ID: "i1", ExecutionID: "e1"}, newHist().events, state(t, `[`+c.action+`]`))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want %q", c.action, err, c.want)
+		}
+	}
+}

@@ -197,6 +197,16 @@ func (h *Host) startDurable(ctx context.Context, g *Generation) error {
 	if h.durable == nil {
 		h.durableOpts = opts
 		opts.Owner, opts.Clock, opts.Logger = h.owner, h.clock, g.log.With("category", "DurableTask.Core")
+		if r, ok := backend.(durable.LockReleaser); ok {
+			// The work a killed funcd held on the embedded store, which
+			// one machine uses, is taken up now rather than when its
+			// leases expire.
+			if n, err := r.ReleaseLocks(ctx, opts.Hub, ownerGone); err != nil {
+				g.log.Warn("cannot release the Durable Functions locks of ended processes; their work waits for its leases to expire", "error", err)
+			} else if n > 0 {
+				g.log.Info(fmt.Sprintf("Took over %d Durable Functions work items and activity tasks that ended processes held", n))
+			}
+		}
 		e := durable.New(backend, opts)
 		if err := e.Start(ctx); err != nil {
 			return fmt.Errorf("cannot start the Durable Functions engine: %w", err)

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/funcd/funcd"
@@ -244,6 +245,45 @@ func (h *Host) Registry() *Registry { return h.registry }
 func newOwner() string {
 	name, _ := os.Hostname()
 	return fmt.Sprintf("%s-%d-%s", name, os.Getpid(), newGUID()[:8])
+}
+
+// ownerGone says whether the process an owner (newOwner) names has ended:
+// it ran on this machine, is not this process, and no process has its id.
+func ownerGone(owner string) bool {
+	rest, _, ok := cutLast(owner, "-")
+	if !ok {
+		return false
+	}
+	name, pidText, ok := cutLast(rest, "-")
+	if !ok {
+		return false
+	}
+	pid, err := strconv.Atoi(pidText)
+	if err != nil || pid <= 0 || pid == os.Getpid() {
+		return false
+	}
+	if host, _ := os.Hostname(); name != host {
+		return false
+	}
+	if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		return true
+	}
+	// A zombie has ended too: in a container whose first process does
+	// not reap orphans, a killed funcd stays one.
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	_, after, ok := cutLast(string(stat), ")")
+	return ok && strings.HasPrefix(after, " Z")
+}
+
+func cutLast(s, sep string) (before, after string, ok bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
 }
 
 // defaultWorker runs a custom handler app on its handler and a language

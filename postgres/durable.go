@@ -879,7 +879,7 @@ func parseContinuation(tok string) (int64, string, error) {
 			}
 		}
 	}
-	return 0, "", fmt.Errorf("postgres: invalid continuation token %q", tok)
+	return 0, "", durable.InvalidContinuation(tok)
 }
 
 // ListInstances returns a page of the instances matching q, ordered by

@@ -933,7 +933,7 @@ func parseContinuation(tok string) (int64, string, error) {
 			}
 		}
 	}
-	return 0, "", fmt.Errorf("sqlite: invalid continuation token %q", tok)
+	return 0, "", durable.InvalidContinuation(tok)
 }
 
 // ListInstances returns a page of the instances matching q, ordered by
@@ -1025,4 +1025,58 @@ func (s *Store) PurgeInstance(ctx context.Context, hub, id string) error {
 		_, err = s.deleteInstance(ctx, tx, hub, id)
 		return err
 	})
+}
+
+var _ durable.LockReleaser = (*Store)(nil)
+
+// ReleaseLocks releases the instance and activity task locks of hub whose
+// owner gone reports: their work is due again at once.
+func (s *Store) ReleaseLocks(ctx context.Context, hub string, gone func(owner string) bool) (int, error) {
+	rows, err := s.w.QueryContext(ctx, `SELECT owner FROM durable_locks WHERE hub = ?1
+		UNION SELECT owner FROM durable_tasks WHERE hub = ?1 AND owner != ''`, hub)
+	if err != nil {
+		return 0, sqlErr("read the durable locks' owners", err)
+	}
+	var dead []string
+	for rows.Next() {
+		var owner string
+		if err := rows.Scan(&owner); err != nil {
+			_ = rows.Close()
+			return 0, sqlErr("read the durable locks' owners", err)
+		}
+		if gone(owner) {
+			dead = append(dead, owner)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return 0, sqlErr("read the durable locks' owners", err)
+	}
+	if len(dead) == 0 {
+		return 0, nil
+	}
+	n := 0
+	err = s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		n = 0
+		now := s.clock.Now().UnixNano()
+		for _, owner := range dead {
+			res, err := tx.ExecContext(ctx, `DELETE FROM durable_locks WHERE hub = ? AND owner = ?`, hub, owner)
+			if err != nil {
+				return sqlErr("release the locks of "+owner, err)
+			}
+			k, _ := res.RowsAffected()
+			n += int(k)
+			res, err = tx.ExecContext(ctx, `UPDATE durable_tasks SET due = ?, owner = '', token = 0 WHERE hub = ? AND owner = ?`, now, hub, owner)
+			if err != nil {
+				return sqlErr("release the tasks of "+owner, err)
+			}
+			k, _ = res.RowsAffected()
+			n += int(k)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	s.durableW.notify(hub)
+	return n, nil
 }

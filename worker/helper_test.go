@@ -58,6 +58,23 @@ func runHelper(mode string) {
 			os.Exit(1)
 		}
 		blockForever()
+	case "host":
+		// A host: it starts a worker, then waits to be killed. It reports
+		// the worker once the worker is ready, so that the worker has
+		// nothing left to write to its host's pipes when the host dies.
+		ready := make(chan struct{}, 1)
+		w, err := Start(helperSpec("sleep", 0), func(_ *Process, _ Stream, line string) {
+			if line == "ready" {
+				ready <- struct{}{}
+			}
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		<-ready
+		fmt.Printf("child %d\n", w.Pid())
+		blockForever()
 	default:
 		fmt.Fprintln(os.Stderr, "bad mode", mode)
 		os.Exit(code)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -92,7 +93,7 @@ func Start(spec Spec, output OutputFunc) (*Process, error) {
 	cmd := exec.Command(spec.Path, spec.Args...)
 	cmd.Dir = spec.Dir
 	cmd.Env = spec.Env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = procAttr()
 
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -104,14 +105,29 @@ func Start(spec Spec, output OutputFunc) (*Process, error) {
 		return nil, fmt.Errorf("cannot start %s: %w", spec.Path, err)
 	}
 	cmd.Stdout, cmd.Stderr = outW, errW
-	err = cmd.Start()
+	done := make(chan struct{})
+	started := make(chan error)
+	go func() {
+		// The parent-death signal (Linux) is sent when the thread that
+		// started the process exits, and the runtime ends the threads of
+		// goroutines that exit locked to them: the starting thread stays
+		// locked to this goroutine, which outlives the process.
+		runtime.LockOSThread()
+		err := cmd.Start()
+		started <- err
+		if err == nil {
+			<-done
+		}
+		runtime.UnlockOSThread()
+	}()
+	err = <-started
 	closeAll(outW, errW) // the child has its own copies
 	if err != nil {
 		closeAll(outR, errR)
 		return nil, fmt.Errorf("cannot start %s: %w", spec.Path, err)
 	}
 
-	p := &Process{spec: spec, cmd: cmd, done: make(chan struct{})}
+	p := &Process{spec: spec, cmd: cmd, done: done}
 	var readers sync.WaitGroup
 	readers.Go(func() { readLines(outR, func(l string) { output(p, Stdout, l) }) })
 	readers.Go(func() {

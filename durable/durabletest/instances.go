@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/durable"
 )
 
@@ -320,6 +321,12 @@ func listInstancesPages(e *env) {
 	e.must(err, "ListInstances")
 	if len(page) != 8 || next != "" {
 		t.Errorf("second default page: %d instances, next %q; want 8 and none", len(page), next)
+	}
+	// A token the backend did not issue is bad input.
+	for _, tok := range []string{"garbage!!", "Zm9v"} {
+		if _, _, err := e.b.ListInstances(e.ctx, e.hub, durable.InstanceQuery{Continuation: tok}); funcd.ErrorCode(err) != funcd.EINVALID {
+			t.Errorf("ListInstances with the continuation token %q: %v, want an EINVALID error", tok, err)
+		}
 	}
 }
 

@@ -250,8 +250,11 @@ func (h *Handler) respondStarted(c *request, id string, timeout, pollInterval ti
 		h.fail(c, err)
 		return
 	}
-	if timeout > 0 && pollInterval > 0 {
-		h.waitAndRespond(c, id, links, timeout, pollInterval)
+	// As the real host, both parameters ask for a wait, a pollingInterval
+	// of 0 too (which the real host polls without pause, funcd every
+	// 10ms).
+	if timeout > 0 && c.q.Get("pollingInterval") != "" {
+		h.waitAndRespond(c, id, links, timeout, max(pollInterval, 10*time.Millisecond))
 		return
 	}
 	checkStatus(c.w, links)

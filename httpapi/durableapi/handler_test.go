@@ -372,6 +372,9 @@ func TestStartErrors(t *testing.T) {
 	if r.body != `"Hello Oslo"` {
 		t.Errorf("waited start body %s", r.body)
 	}
+	// A pollingInterval of 0 waits too.
+	r = f.do("POST", "orchestrators/Hello/h0?timeout=10&pollingInterval=0", `"Oslo"`)
+	f.want(r, http.StatusOK)
 	// Not finished within timeout: the check-status response.
 	r = f.do("POST", "orchestrators/Wait?timeout=0.05&pollingInterval=0.01", "")
 	f.want(r, http.StatusAccepted)
@@ -544,6 +547,13 @@ func TestListAndPurge(t *testing.T) {
 		if !strings.Contains(r.body, name) {
 			t.Errorf("%s: %s", bad, r.body)
 		}
+	}
+
+	// A continuation token the store did not issue is bad input.
+	r = f.do("GET", "instances", "", "x-ms-continuation-token", "garbage!!")
+	f.want(r, http.StatusBadRequest)
+	if !strings.Contains(r.body, "x-ms-continuation-token") {
+		t.Errorf("bad continuation token: %s", r.body)
 	}
 
 	// Purge one: a running instance is refused.
