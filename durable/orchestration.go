@@ -226,15 +226,39 @@ func (ep *episode) terminate(ev Event) {
 	ep.finishRow()
 }
 
-// rewind forgets the failures of a failed execution: its failed tasks are
-// scheduled again, with their sequence numbers, when the orchestrator
-// replays; failed sub-orchestrations are rewound too.
+// rewind forgets the failures of a failed execution: its failed tasks, and
+// those whose results were dropped once it had failed, are scheduled again
+// with their sequence numbers when the orchestrator replays; what it
+// scheduled after its first failure is forgotten with that failure; failed
+// sub-orchestrations are rewound too.
 func (ep *episode) rewind(reason string) {
 	h := slices.Clone(ep.wi.History)
-	failedTasks := map[int]bool{}
-	for i := range h {
-		if h[i].EventType == TaskFailed {
-			failedTasks[h[i].TaskScheduledID] = true
+	// What the orchestrator scheduled after the first failure it saw is
+	// undone too: with the failure gone, the replay takes another path
+	// (a retry's timers and later attempts, a catch block's tasks).
+	first := slices.IndexFunc(h, func(ev Event) bool {
+		return ev.EventType == TaskFailed || ev.EventType == SubOrchestrationInstanceFailed
+	})
+	undone := map[int]bool{}
+	if first >= 0 {
+		for _, ev := range h[first+1:] {
+			if isScheduling(ev.EventType) && ev.EventID >= 0 {
+				undone[ev.EventID] = true
+			}
+		}
+	}
+	// Tasks that failed, or never answered (their result came after the
+	// instance had failed, and was dropped), are scheduled again.
+	answered := map[int]bool{}
+	for _, ev := range h {
+		switch ev.EventType {
+		case TaskCompleted, SubOrchestrationInstanceCompleted:
+			answered[ev.TaskScheduledID] = true
+		case TimerFired:
+			answered[ev.TimerID] = true
+		case SubOrchestrationInstanceFailed:
+			// Rewound in place (below): it answers once it completes.
+			answered[ev.TaskScheduledID] = !undone[ev.TaskScheduledID]
 		}
 	}
 	generic := func(ev *Event) {
@@ -242,16 +266,35 @@ func (ep *episode) rewind(reason string) {
 	}
 	for i := range h {
 		ev := &h[i]
-		switch {
-		case ev.EventType == TaskFailed,
-			ev.EventType == TaskScheduled && failedTasks[ev.EventID],
-			ev.EventType == ExecutionCompleted:
+		switch ev.EventType {
+		case TaskScheduled, TimerCreated, SubOrchestrationInstanceCreated:
+			if undone[ev.EventID] || !answered[ev.EventID] {
+				generic(ev)
+			}
+		case EventSent:
+			if undone[ev.EventID] {
+				generic(ev)
+			}
+		case TaskCompleted, SubOrchestrationInstanceCompleted:
+			if undone[ev.TaskScheduledID] {
+				generic(ev)
+			}
+		case TimerFired:
+			if undone[ev.TimerID] {
+				generic(ev)
+			}
+		case TaskFailed, ExecutionCompleted:
 			generic(ev)
-		case ev.EventType == SubOrchestrationInstanceFailed:
-			for _, c := range h {
-				if c.EventType == SubOrchestrationInstanceCreated && c.EventID == ev.TaskScheduledID {
-					ep.u.Messages = append(ep.u.Messages, Message{InstanceID: c.InstanceID,
-						Event: ep.stamp(Event{EventType: ExecutionRewound, Reason: reason})})
+		case SubOrchestrationInstanceFailed:
+			// A failed sub-orchestration the replay reaches again is
+			// rewound too; one scheduled after the first failure is
+			// started anew.
+			if !undone[ev.TaskScheduledID] {
+				for _, c := range ep.wi.History {
+					if c.EventType == SubOrchestrationInstanceCreated && c.EventID == ev.TaskScheduledID {
+						ep.u.Messages = append(ep.u.Messages, Message{InstanceID: c.InstanceID,
+							Event: ep.stamp(Event{EventType: ExecutionRewound, Reason: reason})})
+					}
 				}
 			}
 			generic(ev)
@@ -261,6 +304,10 @@ func (ep *episode) rewind(reason string) {
 	ep.u.ResetHistory = true
 	ep.inst.Status = Running
 	ep.inst.Output = ""
+}
+
+func isScheduling(t EventType) bool {
+	return t == TaskScheduled || t == TimerCreated || t == SubOrchestrationInstanceCreated || t == EventSent
 }
 
 // orchestrate runs the orchestrator over the history and this episode's

@@ -208,6 +208,23 @@ func durablePatterns(t *testing.T, c *durable.Client, logs *logBuffer, want patt
 		jsonEq(t, "entity state", st.State, `7`)
 	})
 	t.Run("CriticalSection", func(t *testing.T) { criticalSection(t, c, logs) })
+	t.Run("RewindRetries", func(t *testing.T) {
+		// The retries run out and the instance fails; rewound, it runs
+		// the activity again and goes on.
+		id := start(t, c, "RetryExhausted", "")
+		waitFor(t, c, id, durable.Failed, logs)
+		if err := c.Rewind(context.Background(), id, "fixed"); err != nil {
+			t.Fatal(err)
+		}
+		// The rewind is a message: the instance runs again once it is
+		// taken.
+		eventually(t, 10*time.Second, "the rewound instance to run again", func() bool {
+			inst, err := c.Status(context.Background(), id)
+			return err == nil && inst.Status != durable.Failed
+		})
+		inst := waitFor(t, c, id, durable.Completed, logs)
+		jsonEq(t, "output", inst.Output, `["`+id+` succeeded on attempt 3","Hello again!"]`)
+	})
 }
 
 // A funcd killed (SIGKILL) while 200 orchestrations of 5 chained

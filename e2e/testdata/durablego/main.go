@@ -36,6 +36,7 @@ func main() {
 	app.Orchestration("UseCounter", useCounter)
 	app.Orchestration("Transfer", transfer)
 	app.Orchestration("Monitor", monitor)
+	app.Orchestration("RetryExhausted", retryExhausted)
 	app.HTTP("start", startHTTP).Methods("POST").Route("orchestrators/{name}").Auth("anonymous").DurableClient("client")
 	app.Activity("CheckJob", func(_ context.Context, poll int) (string, error) {
 		if poll >= 2 {
@@ -116,6 +117,20 @@ func retry(ctx *durable.OrchestrationContext) (any, error) {
 	var out []string
 	err := durable.WhenAll(a, b).Await(&out)
 	return out, err
+}
+
+// retryExhausted fails until it is rewound: Flaky fails its first two
+// attempts; the third succeeds.
+func retryExhausted(ctx *durable.OrchestrationContext) (any, error) {
+	p := &durable.RetryPolicy{MaxAttempts: 2, InitialRetryInterval: 20 * time.Millisecond}
+	var first, second string
+	if err := ctx.CallActivity("Flaky", durable.WithInput(ctx.InstanceID()), durable.WithRetryPolicy(p)).Await(&first); err != nil {
+		return nil, err
+	}
+	if err := ctx.CallActivity("SayHello", durable.WithInput("again")).Await(&second); err != nil {
+		return nil, err
+	}
+	return []string{first, second}, nil
 }
 
 func failing(ctx *durable.OrchestrationContext) (any, error) {

@@ -221,6 +221,15 @@ df.app.orchestration('Retry', function* (context) {
     return yield context.df.callActivityWithRetry('Flaky', options, context.df.instanceId);
 });
 
+// Retries that run out: Flaky fails its first two attempts, so this fails
+// until it is rewound; the third attempt then succeeds.
+df.app.orchestration('RetryExhausted', function* (context) {
+    const options = new df.RetryOptions(20, 2);
+    const first = yield context.df.callActivityWithRetry('Flaky', options, context.df.instanceId);
+    const second = yield context.df.callActivity('SayHello', 'again');
+    return [first, second];
+});
+
 // A failure the orchestrator catches, then one it does not.
 df.app.orchestration('Failing', function* (context) {
     try {
