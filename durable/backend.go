@@ -2,7 +2,10 @@ package durable
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/funcd/funcd"
@@ -266,6 +269,28 @@ type BatchLocker interface {
 	LockNextOrchestrations(ctx context.Context, hub, owner string, lease time.Duration, max int) ([]*OrchestrationWorkItem, error)
 	// LockNextActivities is LockNextActivity for up to max tasks.
 	LockNextActivities(ctx context.Context, hub, owner string, lease time.Duration, max int) ([]*ActivityTask, error)
+}
+
+// Continuation is the page token a backend gives after inst, the last
+// instance of a page listed in creation-time then id order: that time and
+// id, for the next page's query to start after.
+func Continuation(inst *Instance) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(inst.CreatedAt.UnixNano(), 10) + ":" + inst.ID))
+}
+
+// ParseContinuation undoes Continuation: the creation time in Unix
+// nanoseconds and the id; a token it did not make is InvalidContinuation.
+func ParseContinuation(tok string) (int64, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err == nil {
+		if created, id, ok := strings.Cut(string(b), ":"); ok {
+			n, err := strconv.ParseInt(created, 10, 64)
+			if err == nil {
+				return n, id, nil
+			}
+		}
+	}
+	return 0, "", InvalidContinuation(tok)
 }
 
 // InvalidContinuation is the error of a listing whose continuation token is

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
@@ -864,30 +863,12 @@ func instanceFilter(hub string, q durable.InstanceQuery) (string, []any) {
 	return b.String(), args
 }
 
-// continuation is a page token: the last row's creation time and id.
-func continuation(inst *durable.Instance) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(inst.CreatedAt.UnixNano(), 10) + ":" + inst.ID))
-}
-
-func parseContinuation(tok string) (int64, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err == nil {
-		if created, id, ok := strings.Cut(string(b), ":"); ok {
-			n, err := strconv.ParseInt(created, 10, 64)
-			if err == nil {
-				return n, id, nil
-			}
-		}
-	}
-	return 0, "", durable.InvalidContinuation(tok)
-}
-
 // ListInstances returns a page of the instances matching q, ordered by
 // creation time then id.
 func (s *Store) ListInstances(ctx context.Context, hub string, q durable.InstanceQuery) ([]*durable.Instance, string, error) {
 	where, args := instanceFilter(hub, q)
 	if q.Continuation != "" {
-		created, id, err := parseContinuation(q.Continuation)
+		created, id, err := durable.ParseContinuation(q.Continuation)
 		if err != nil {
 			return nil, "", err
 		}
@@ -912,7 +893,7 @@ func (s *Store) ListInstances(ctx context.Context, hub string, q durable.Instanc
 		return page, "", nil
 	}
 	page = page[:size]
-	return page, continuation(page[size-1]), nil
+	return page, durable.Continuation(page[size-1]), nil
 }
 
 // PurgeInstances deletes every instance matching q, in one transaction.
