@@ -15,6 +15,7 @@ import (
 	"github.com/funcd/funcd/durable"
 	"github.com/funcd/funcd/host"
 	"github.com/funcd/funcd/postgres"
+	"github.com/funcd/funcd/postgres/pgtest"
 )
 
 // TestDurableOnPostgres runs two `funcd start` processes of the Go durable
@@ -32,7 +33,7 @@ func TestDurableOnPostgres(t *testing.T) {
 	// seconds: without a delay a process holds a lock for a millisecond at
 	// a time, and a look at the locks rarely finds one.
 	const total = 600
-	_, conn := newScaleoutSchema(t)
+	_, conn := pgtest.Schema(t, "funcd_scaleout")
 	ctx := context.Background()
 	store, err := postgres.Open(ctx, conn, postgres.Options{})
 	if err != nil {
@@ -160,7 +161,7 @@ type procHandle struct {
 func held(t *testing.T, store *postgres.Store, pid int) (map[string]time.Time, int) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, scaleoutPostgres())
+	conn, err := pgx.Connect(ctx, pgtest.ConnString())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -17,23 +15,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/funcd/funcd/clock/clocktest"
 	"github.com/funcd/funcd/host"
 	"github.com/funcd/funcd/hosttest"
 	"github.com/funcd/funcd/postgres"
+	"github.com/funcd/funcd/postgres/pgtest"
 	"github.com/funcd/funcd/storage"
 )
-
-// scaleoutPostgres is the database the scale-out test creates its schema in;
-// FUNCD_TEST_POSTGRES overrides it.
-func scaleoutPostgres() string {
-	if s := os.Getenv("FUNCD_TEST_POSTGRES"); s != "" {
-		return s
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
 
 // TestScaleOutOnPostgres runs three `funcd start` processes on copies of
 // one app sharing a PostgreSQL schema: every queue message and every blob
@@ -50,7 +38,7 @@ func TestScaleOutOnPostgres(t *testing.T) {
 	}
 	ctx := context.Background()
 	began := time.Now()
-	schema, conn := newScaleoutSchema(t)
+	schema, conn := pgtest.Schema(t, "funcd_scaleout")
 
 	dir := t.TempDir()
 	funcdBin := filepath.Join(dir, "funcd")
@@ -379,46 +367,6 @@ func waitScaleout(t *testing.T, path string, timeout time.Duration, what string,
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// newScaleoutSchema creates a fresh schema, dropped when the test ends, and
-// returns it with a connection string whose search_path selects it. The
-// test fails, never skips, when PostgreSQL is unreachable.
-func newScaleoutSchema(t *testing.T) (schema, conn string) {
-	t.Helper()
-	base := scaleoutPostgres()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("PostgreSQL is not reachable at %s: %v\n"+
-			"Start it, or point FUNCD_TEST_POSTGRES at a database the tests may create schemas in.", base, err)
-	}
-	defer c.Close(ctx)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema = "funcd_scaleout_" + hex.EncodeToString(b[:])
-	if _, err := c.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		t.Fatalf("create schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return schema, base + sep + "search_path=" + schema
 }
 
 // scaleoutProc is one running `funcd start`.

@@ -9,11 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/funcd/funcd/durable"
 	"github.com/funcd/funcd/host"
 	"github.com/funcd/funcd/postgres"
+	"github.com/funcd/funcd/postgres/pgtest"
 )
 
 // durableApp creates an app with an orchestrator Hello, an activity
@@ -440,7 +439,7 @@ func TestDurableDeleteTaskHub(t *testing.T) {
 // FUNCD_TEST_POSTGRES (else the local test database); it fails when
 // PostgreSQL is not reachable.
 func TestDurablePostgresStore(t *testing.T) {
-	conn := testPostgresSchema(t)
+	_, conn := pgtest.Schema(t, "funcd_cli")
 	hub := "CLITest" + durable.NewInstanceID()[:12]
 	dir := durableApp(t, hub)
 	path := filepath.Join(dir, "local.settings.json")
@@ -477,45 +476,6 @@ func TestDurablePostgresStore(t *testing.T) {
 	wantContains(t, mustRun(t, "durable", "get-runtime-status", "--script-root", dir, "--id", "p1", "--connection-string-setting", "DurableStore"), `"instanceId": "p1"`)
 	wantContains(t, mustRun(t, "durable", "delete-task-hub", "--script-root", dir), "Task hub '"+hub+"' successfully deleted.")
 	wantContains(t, mustFail(t, "durable", "get-runtime-status", "--script-root", dir, "--id", "p1"), "could not find")
-}
-
-// testPostgresSchema creates a schema for one test, dropped when it ends,
-// and returns a connection string whose search_path selects it.
-func testPostgresSchema(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("FUNCD_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("PostgreSQL is not reachable at %s: %v\nStart it, or point FUNCD_TEST_POSTGRES at a database the tests may create schemas in.", base, err)
-	}
-	defer c.Close(ctx)
-	schema := "funcd_cli_" + durable.NewInstanceID()[:12]
-	if _, err := c.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		t.Fatalf("create schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
 }
 
 // host.json overridableExistingInstanceStates AnyState lets start-new
