@@ -9,6 +9,7 @@ import (
 	"github.com/funcd/funcd/azstorage"
 	"github.com/funcd/funcd/binding"
 	"github.com/funcd/funcd/binding/blob"
+	"github.com/funcd/funcd/binding/mcptrigger"
 	"github.com/funcd/funcd/binding/queue"
 	"github.com/funcd/funcd/binding/timer"
 	"github.com/funcd/funcd/clock"
@@ -28,13 +29,14 @@ func DefaultKinds() []binding.Kind {
 	t.Manual = func(ctx context.Context, env *binding.Env, fn *funcd.Function, b *funcd.Binding, _ string) (binding.Event, error) {
 		return timer.AdminEvent(ctx, env, fn, b)
 	}
-	return append([]binding.Kind{
+	kinds := append([]binding.Kind{
 		blob.Trigger(),
 		blob.Blob(),
 		queue.Trigger(),
 		queue.Output(),
 		t,
 	}, durableKinds(nil)...)
+	return append(kinds, mcptrigger.Kinds()...)
 }
 
 // defaultBackends returns the store backends funcd is built with.

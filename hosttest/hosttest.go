@@ -129,7 +129,7 @@ func StartErr(t testing.TB, dir string, opts Options) (*Server, error) {
 	}
 	cfg := frontdoor.Config{
 		Handler: httpapi.New(httpapi.Config{Host: h, NoAuth: opts.NoAuth, CORS: opts.CORS, Logger: opts.Logger,
-			Webhooks: map[string]http.Handler{httpapi.DurableWebhook: durableAPI}}),
+			Webhooks: map[string]http.Handler{httpapi.DurableWebhook: durableAPI, httpapi.MCPWebhook: httpapi.MCPHandler(h, opts.Logger)}}),
 		H2C:    opts.H2C,
 		Limits: opts.Limits,
 		Logger: opts.Logger,

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,9 +23,6 @@ import (
 // HTTP-triggered function (route match, key check, body limit, invocation),
 // the homepage for "/", or 404. The caller holds gen.
 func (s *Server) function(w http.ResponseWriter, r *http.Request, seg []string, gen *host.Generation) {
-	if len(seg) >= 3 && matchSegments(seg[:3], "runtime", "webhooks", "") && s.webhook(w, r, seg[2]) {
-		return
-	}
 	fn, params, ok := gen.MatchHTTP(r.Method, r.URL.EscapedPath())
 	if !ok {
 		if r.URL.Path == "/" {
@@ -135,27 +133,58 @@ func (s *Server) overBudget(fn *funcd.Function, err error) {
 		"buffered_bytes", b.InUse(), "limit", b.Limit(), "setting", host.SettingMaxBufferedBytes)
 }
 
-// webhook answers /runtime/webhooks/{extension}/...: it takes the master
-// key or the extension's system key ("<extension>_extension"), and runs the
-// extension's handler from Config.Webhooks (an authorized request for an
-// extension without one is 404). It reports false for a verb the route does
-// not accept.
-func (s *Server) webhook(w http.ResponseWriter, r *http.Request, extension string) bool {
+// serveWebhook answers /runtime/webhooks/{extension}/... as ServeHTTP
+// answers a function's route (the generation, throttling, CORS and
+// customHeaders), except that the handler may end its hold on the
+// generation early (host.Detach) to serve a long-lived stream. It reports
+// false for a verb the route does not accept: the function routes get
+// their turn.
+func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request, seg []string) bool {
 	switch r.Method {
 	case http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodOptions:
 	default:
 		return false
 	}
+	gen, err := s.cfg.Host.Acquire()
+	if err != nil {
+		unavailable(w)
+		return true
+	}
+	done, ok := s.throttle(w, r, gen)
+	if !ok {
+		gen.Release()
+		return true
+	}
+	release := sync.OnceFunc(func() {
+		done()
+		gen.Release()
+	})
+	defer release()
+	if s.cors(w, r) {
+		return true
+	}
+	addCustomHeaders(w, gen.App.Host.HTTP.CustomHeaders)
+	s.webhook(w, r.WithContext(host.WithDetach(r.Context(), release)), seg[2], gen)
+	return true
+}
+
+// webhook answers an extension's webhook: it takes the master key or the
+// extension's system key ("<extension>_extension"), or no key when host.json
+// sets extensions.<extension>.system.webhookAuthorizationLevel to
+// Anonymous, and runs the extension's handler from Config.Webhooks (an
+// authorized request for an extension without one is 404).
+func (s *Server) webhook(w http.ResponseWriter, r *http.Request, extension string, gen *host.Generation) {
 	c, err := s.authenticate(r, "")
 	switch {
 	case err != nil:
 		s.log.Error("cannot check the request's key", "error", err)
 		w.WriteHeader(statusOf(err))
-	case c.level == funcd.AuthAdmin || c.level == funcd.AuthSystem && strings.EqualFold(c.keyName, extension+"_extension"):
+	case c.level == funcd.AuthAdmin || c.level == funcd.AuthSystem && strings.EqualFold(c.keyName, extension+"_extension") ||
+		anonymousWebhook(gen.App, extension):
 		h := s.webhookHandler(extension)
 		if h == nil {
 			w.WriteHeader(http.StatusNotFound)
-			return true
+			return
 		}
 		durableapi.Serve(h, w, r, webhookRest(r))
 	case c.level == funcd.AuthAnonymous:
@@ -163,7 +192,23 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request, extension strin
 	default:
 		w.WriteHeader(http.StatusForbidden)
 	}
-	return true
+}
+
+// anonymousWebhook reports whether host.json's
+// extensions.<extension>.system.webhookAuthorizationLevel is Anonymous: the
+// extension's webhook then takes requests without a key.
+func anonymousWebhook(app *funcd.App, extension string) bool {
+	raw, ok := app.Host.Extensions[strings.ToLower(extension)]
+	if !ok {
+		return false
+	}
+	var ext struct {
+		System struct {
+			Level string `json:"webhookAuthorizationLevel"`
+		} `json:"system"`
+	}
+	_ = json.Unmarshal(raw, &ext)
+	return strings.EqualFold(ext.System.Level, "anonymous")
 }
 
 // throttle applies maxOutstandingRequests (429) and maxConcurrentRequests

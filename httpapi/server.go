@@ -73,6 +73,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.health(w, r, seg[2:])
 		return
 	}
+	if len(seg) >= 3 && matchSegments(seg[:3], "runtime", "webhooks", "") && s.serveWebhook(w, r, seg) {
+		return
+	}
 	isAdmin := len(seg) > 0 && strings.EqualFold(seg[0], "admin")
 	var gen *host.Generation
 	if isAdmin {

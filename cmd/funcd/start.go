@@ -173,7 +173,7 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 		return fmt.Errorf("cannot listen on port %d: %w (use --port to pick another)", port, err)
 	}
 	api := httpapi.New(httpapi.Config{Host: h, NoAuth: o.noAuth, CORS: splitList(corsList), CORSCredentials: credentials, Logger: log,
-		Webhooks: map[string]http.Handler{httpapi.DurableWebhook: durableAPI}})
+		Webhooks: map[string]http.Handler{httpapi.DurableWebhook: durableAPI, httpapi.MCPWebhook: httpapi.MCPHandler(h, log)}})
 	srv := frontdoor.New(frontdoor.Config{Handler: api, TLS: tlsConfig, H2C: o.h2c, Logger: log})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -68,11 +68,58 @@ func main() {
 			forwarded(w, r)
 			return
 		}
+		if strings.HasPrefix(r.URL.Path, "/mcp_") {
+			mcpInvoke(w, r)
+			return
+		}
 		invoke(w, r)
 	})
 	if err := http.ListenAndServe("127.0.0.1:"+port, nil); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+}
+
+// mcpInvoke serves the MCP tool and resource functions of the app "mcp".
+func mcpInvoke(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(r.Body)
+	var inv invocation
+	_ = json.Unmarshal(raw, &inv)
+	switch r.URL.Path {
+	case "/mcp_echo":
+		// What the function saw, as its text result.
+		reply(w, map[string]any{"ReturnValue": map[string]any{"msg": inv.Data["msg"], "context": inv.Data["context"], "metadata": inv.Metadata}})
+	case "/mcp_noop":
+		reply(w, map[string]any{"ReturnValue": "ok"})
+	case "/mcp_envelope":
+		block, _ := json.Marshal(map[string]any{"type": "text", "text": "sunny, 21 C"})
+		sc, _ := json.Marshal(map[string]any{"city": "Lisbon", "temperature": 21})
+		env, _ := json.Marshal(map[string]any{"type": "text", "content": string(block), "structuredContent": string(sc)})
+		reply(w, map[string]any{"ReturnValue": string(env)})
+	case "/mcp_multi":
+		blocks, _ := json.Marshal([]any{
+			map[string]any{"type": "text", "text": "first"},
+			map[string]any{"type": "image", "data": "iVBORw0KGgo=", "mimeType": "image/png"},
+		})
+		env, _ := json.Marshal(map[string]any{"type": "multi_content_result", "content": string(blocks)})
+		reply(w, map[string]any{"ReturnValue": string(env)})
+	case "/mcp_fail":
+		http.Error(w, "the tool failed on purpose", http.StatusInternalServerError)
+	case "/mcp_widget":
+		reply(w, map[string]any{"ReturnValue": "<!doctype html><html><body><h1>Weather</h1></body></html>"})
+	case "/mcp_doc":
+		// Trigger metadata strings arrive JSON-encoded, as the real host
+		// sends them to custom handlers.
+		var name string
+		_ = json.Unmarshal(inv.Metadata["name"], &name)
+		_ = json.Unmarshal([]byte(name), &name)
+		reply(w, map[string]any{"ReturnValue": "document " + name})
+	case "/mcp_enveloperes":
+		c, _ := json.Marshal(map[string]any{"text": "with meta", "_meta": map[string]any{"ui": map[string]any{"csp": map[string]any{"connectDomains": []string{"https://api.example.com"}}}}})
+		env, _ := json.Marshal(map[string]any{"content": string(c)})
+		reply(w, map[string]any{"ReturnValue": string(env)})
+	default:
+		http.Error(w, "no such MCP function "+r.URL.Path, http.StatusNotFound)
 	}
 }
 

@@ -1,0 +1,553 @@
+// Package mcptrigger is the MCP extension's bindings as function.json and
+// worker indexing declare them: mcpToolTrigger (a tool: name, description,
+// toolProperties, metadata), mcpToolProperty (an input bound to one of the
+// call's arguments) and mcpResourceTrigger (a resource or resource
+// template: uri, resourceName, mimeType, size, metadata). It reads them into
+// Tool and Resource, builds a tool's input schema as the real extension
+// does, and validates them when the app loads. The MCP server that serves
+// them is httpapi/mcpapi; the triggers have no listener.
+package mcptrigger
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/funcd/funcd"
+	"github.com/funcd/funcd/binding"
+)
+
+// The binding types.
+const (
+	ToolTriggerType     = "mcpToolTrigger"
+	ToolPropertyType    = "mcpToolProperty"
+	ResourceTriggerType = "mcpResourceTrigger"
+)
+
+// Trigger data (binding data) names of a tool or resource invocation, as
+// the real extension sets them.
+const (
+	DataToolContext     = "mcptoolcontext"
+	DataToolArgs        = "mcptoolargs"
+	DataSessionID       = "mcpsessionid"
+	DataResourceURI     = "mcpresourceuri"
+	DataResourceContext = "mcpresourcecontext"
+)
+
+// maxMetadataDepth is how deeply a metadata object may nest (the real
+// extension's MetadataParser).
+const maxMetadataDepth = 32
+
+// Property is one of a tool's arguments, an element of toolProperties or an
+// mcpToolProperty binding.
+type Property struct {
+	Name        string   `json:"propertyName"`
+	Type        string   `json:"propertyType"`
+	Description string   `json:"description,omitempty"`
+	Required    bool     `json:"isRequired,omitempty"`
+	Array       bool     `json:"isArray,omitempty"`
+	Enum        []string `json:"enumValues,omitempty"`
+}
+
+// Tool is a function served as an MCP tool.
+type Tool struct {
+	// Function is the function's name.
+	Function    string
+	Name        string
+	Description string
+	Properties  []Property
+	// InputSchema is the tool's JSON Schema: built from Properties, or the
+	// worker's own (useWorkerInputSchema).
+	InputSchema json.RawMessage
+	// OutputSchema is outputSchema (or resultSchema, the Node library's
+	// name), nil when absent.
+	OutputSchema json.RawMessage
+	// Meta is the metadata object, the tool's _meta; nil when absent.
+	Meta map[string]any
+	// UseResultSchema: the function returns the result envelope
+	// ({"type","content","structuredContent"}) rather than a value shown as
+	// text.
+	UseResultSchema bool
+}
+
+// Required lists the names of the required properties.
+func (t *Tool) Required() []string {
+	var out []string
+	for _, p := range t.Properties {
+		if p.Required {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// Resource is a function served as an MCP resource, or a resource template
+// when its URI has {parameters}.
+type Resource struct {
+	Function    string
+	URI         string
+	Name        string
+	Title       string
+	Description string
+	MIMEType    string
+	// Size is the size in bytes, -1 when not given.
+	Size int64
+	Meta map[string]any
+
+	template *regexp.Regexp // nil for a static URI
+	params   []string
+}
+
+// IsTemplate reports whether the URI has {parameters}.
+func (r *Resource) IsTemplate() bool { return r.template != nil }
+
+// Match reports whether uri names this resource: a static URI compares
+// case-insensitively; a template binds each {parameter} to a part of uri
+// without '/', '?' or '#' (in the query, without '&' or '#').
+func (r *Resource) Match(uri string) (params map[string]string, ok bool) {
+	if r.template == nil {
+		return nil, strings.EqualFold(r.URI, uri)
+	}
+	m := r.template.FindStringSubmatch(uri)
+	if m == nil {
+		return nil, false
+	}
+	params = make(map[string]string, len(r.params))
+	for i, name := range r.params {
+		params[name] = m[i+1]
+	}
+	return params, true
+}
+
+// Kinds returns the MCP binding types for the host's registry.
+func Kinds() []binding.Kind {
+	return []binding.Kind{
+		{Type: ToolTriggerType, Validate: func(fn *funcd.Function, b *funcd.Binding, _ *binding.Env) error {
+			_, err := toolOf(fn, b)
+			return err
+		}},
+		{Type: ToolPropertyType, Validate: func(_ *funcd.Function, b *funcd.Binding, _ *binding.Env) error {
+			_, err := propertyOf(b, "")
+			return err
+		}, Read: readProperty},
+		{Type: ResourceTriggerType, Validate: func(fn *funcd.Function, b *funcd.Binding, _ *binding.Env) error {
+			_, err := resourceOf(fn, b)
+			return err
+		}},
+	}
+}
+
+// Trigger returns fn's MCP trigger binding (tool or resource), nil when fn
+// has none.
+func Trigger(fn *funcd.Function) *funcd.Binding {
+	for i := range fn.Bindings {
+		b := &fn.Bindings[i]
+		if strings.EqualFold(b.Type, ToolTriggerType) || strings.EqualFold(b.Type, ResourceTriggerType) {
+			return b
+		}
+	}
+	return nil
+}
+
+// ToolOf reads the tool fn serves; nil, nil when fn is not a tool.
+func ToolOf(fn *funcd.Function) (*Tool, error) {
+	b := Trigger(fn)
+	if b == nil || !strings.EqualFold(b.Type, ToolTriggerType) {
+		return nil, nil
+	}
+	return toolOf(fn, b)
+}
+
+// ResourceOf reads the resource fn serves; nil, nil when fn is not a
+// resource.
+func ResourceOf(fn *funcd.Function) (*Resource, error) {
+	b := Trigger(fn)
+	if b == nil || !strings.EqualFold(b.Type, ResourceTriggerType) {
+		return nil, nil
+	}
+	return resourceOf(fn, b)
+}
+
+func toolOf(fn *funcd.Function, b *funcd.Binding) (*Tool, error) {
+	t := &Tool{Function: fn.Name}
+	var err error
+	if t.Name, err = stringProp(b, "toolName", true); err != nil {
+		return nil, err
+	}
+	if t.Description, err = stringProp(b, "description", false); err != nil {
+		return nil, err
+	}
+	if t.UseResultSchema, err = boolProp(b, "useResultSchema"); err != nil {
+		return nil, err
+	}
+	if t.Meta, err = metadataProp(b); err != nil {
+		return nil, err
+	}
+	for _, name := range []string{"outputSchema", "resultSchema"} {
+		s, err := stringProp(b, name, false)
+		if err != nil {
+			return nil, err
+		}
+		if s == "" {
+			continue
+		}
+		if err := schemaObject(s); err != nil {
+			return nil, &funcd.ConfigError{Field: name, Msg: fmt.Sprintf("is not a JSON Schema object: %v", err),
+				Hint: `Give a JSON object as a string, such as "{\"type\":\"object\",\"properties\":{}}".`}
+		}
+		t.OutputSchema = json.RawMessage(s)
+		break
+	}
+
+	raw, err := stringProp(b, "toolProperties", false)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(raw) != "" {
+		if err := json.Unmarshal([]byte(raw), &t.Properties); err != nil {
+			return nil, &funcd.ConfigError{Field: "toolProperties",
+				Msg:  fmt.Sprintf("is not a JSON array of tool properties: %v", err),
+				Hint: `Give a JSON string holding an array, such as "[{\"propertyName\":\"city\",\"propertyType\":\"string\",\"description\":\"The city\",\"isRequired\":true}]".`}
+		}
+		for i, p := range t.Properties {
+			if strings.TrimSpace(p.Name) == "" {
+				return nil, &funcd.ConfigError{Field: "toolProperties", Msg: fmt.Sprintf("element %d has no propertyName", i)}
+			}
+			if strings.TrimSpace(p.Type) == "" {
+				return nil, &funcd.ConfigError{Field: "toolProperties", Msg: fmt.Sprintf("property %q has no propertyType", p.Name),
+					Hint: "Use string, number, integer, boolean or object."}
+			}
+		}
+	}
+	// Without toolProperties, the function's mcpToolProperty bindings are
+	// the tool's properties; with them, such bindings add what is missing.
+	for i := range fn.Bindings {
+		pb := &fn.Bindings[i]
+		if !strings.EqualFold(pb.Type, ToolPropertyType) {
+			continue
+		}
+		p, err := propertyOf(pb, fmt.Sprintf("bindings[%d].", i))
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(t.Properties, func(q Property) bool { return q.Name == p.Name }) {
+			t.Properties = append(t.Properties, p)
+		}
+	}
+
+	useWorker, err := boolProp(b, "useWorkerInputSchema")
+	if err != nil {
+		return nil, err
+	}
+	if useWorker {
+		s, err := stringProp(b, "inputSchema", true)
+		if err != nil {
+			return nil, err
+		}
+		if err := schemaObject(s); err != nil {
+			return nil, &funcd.ConfigError{Field: "inputSchema", Msg: fmt.Sprintf("is not a JSON Schema object: %v", err)}
+		}
+		var typ struct {
+			Type string `json:"type"`
+		}
+		_ = json.Unmarshal([]byte(s), &typ)
+		if typ.Type != "object" {
+			return nil, &funcd.ConfigError{Field: "inputSchema", Msg: fmt.Sprintf("has type %q; a tool's input schema must have \"type\": \"object\"", typ.Type)}
+		}
+		t.InputSchema = json.RawMessage(s)
+	} else {
+		t.InputSchema = InputSchema(t.Properties)
+	}
+	return t, nil
+}
+
+// InputSchema builds a tool's input schema from its properties, as the
+// real extension does: every property has a description ("" when none), an
+// array property is {"type":"array","items":{...}}, and "required" is
+// always present.
+func InputSchema(props []Property) json.RawMessage {
+	type item struct {
+		Type string   `json:"type"`
+		Enum []string `json:"enum,omitempty"`
+	}
+	type prop struct {
+		Type        string   `json:"type"`
+		Enum        []string `json:"enum,omitempty"`
+		Items       *item    `json:"items,omitempty"`
+		Description string   `json:"description"`
+	}
+	properties := make(map[string]prop, len(props))
+	required := []string{}
+	for _, p := range props {
+		if p.Array {
+			properties[p.Name] = prop{Type: "array", Items: &item{Type: p.Type, Enum: p.Enum}, Description: p.Description}
+		} else {
+			properties[p.Name] = prop{Type: p.Type, Enum: p.Enum, Description: p.Description}
+		}
+		if p.Required {
+			required = append(required, p.Name)
+		}
+	}
+	out, _ := json.Marshal(struct {
+		Type       string          `json:"type"`
+		Properties map[string]prop `json:"properties"`
+		Required   []string        `json:"required"`
+	}{"object", properties, required})
+	return out
+}
+
+func propertyOf(b *funcd.Binding, prefix string) (Property, error) {
+	wrap := func(err error) error {
+		if ce, ok := err.(*funcd.ConfigError); ok && prefix != "" {
+			c := *ce
+			c.Field = prefix + c.Field
+			return &c
+		}
+		return err
+	}
+	var p Property
+	var err error
+	if p.Name, err = stringProp(b, "propertyName", true); err != nil {
+		return p, wrap(err)
+	}
+	if p.Type, err = stringProp(b, "propertyType", false); err != nil {
+		return p, wrap(err)
+	}
+	if p.Type == "" {
+		p.Type = "string"
+	}
+	if p.Description, err = stringProp(b, "description", false); err != nil {
+		return p, wrap(err)
+	}
+	if p.Required, err = boolProp(b, "isRequired"); err != nil {
+		return p, wrap(err)
+	}
+	if p.Array, err = boolProp(b, "isArray"); err != nil {
+		return p, wrap(err)
+	}
+	return p, nil
+}
+
+// readProperty binds an mcpToolProperty input: the call's argument as
+// text (a string's value, a number's literal, an object's JSON), "" when
+// the argument is missing.
+func readProperty(_ context.Context, _ *binding.Env, _ *funcd.Function, b *funcd.Binding, data binding.Data) (funcd.Value, error) {
+	name := binding.StringProperty(b, "propertyName")
+	var args map[string]string
+	if raw, ok := data[DataToolArgs]; ok {
+		if err := json.Unmarshal(raw, &args); err != nil {
+			return funcd.Value{}, fmt.Errorf("the tool call's arguments (%s) are not an object of strings: %w", DataToolArgs, err)
+		}
+	}
+	return funcd.StringValue(args[name]), nil
+}
+
+func resourceOf(fn *funcd.Function, b *funcd.Binding) (*Resource, error) {
+	r := &Resource{Function: fn.Name, Size: -1}
+	var err error
+	if r.URI, err = stringProp(b, "uri", true); err != nil {
+		return nil, err
+	}
+	u, perr := url.Parse(strings.NewReplacer("{", "", "}", "").Replace(r.URI))
+	if perr != nil || u.Scheme == "" {
+		return nil, &funcd.ConfigError{Field: "uri", Msg: fmt.Sprintf("is %q; expected an absolute URI such as \"ui://weather/index.html\" or \"file://docs/{name}\"", r.URI)}
+	}
+	if r.Name, err = stringProp(b, "resourceName", true); err != nil {
+		return nil, err
+	}
+	if r.Title, err = stringProp(b, "title", false); err != nil {
+		return nil, err
+	}
+	if r.Description, err = stringProp(b, "description", false); err != nil {
+		return nil, err
+	}
+	if r.MIMEType, err = stringProp(b, "mimeType", false); err != nil {
+		return nil, err
+	}
+	if v, ok := binding.Property(b, "size"); ok && v != nil {
+		switch n := v.(type) {
+		case float64:
+			if n < 0 || n != math.Trunc(n) {
+				return nil, &funcd.ConfigError{Field: "size", Msg: fmt.Sprintf("is %v; expected a size in bytes (a whole number, 0 or more)", n)}
+			}
+			r.Size = int64(n)
+		case string:
+			s, err := strconv.ParseInt(n, 10, 64)
+			if err != nil || s < 0 {
+				return nil, &funcd.ConfigError{Field: "size", Msg: fmt.Sprintf("is %q; expected a size in bytes (a whole number, 0 or more)", n)}
+			}
+			r.Size = s
+		default:
+			return nil, &funcd.ConfigError{Field: "size", Msg: fmt.Sprintf("is %T; expected a size in bytes", v)}
+		}
+	}
+	if r.Meta, err = metadataProp(b); err != nil {
+		return nil, err
+	}
+	if strings.Contains(r.URI, "{") {
+		if r.template, r.params, err = compileTemplate(r.URI); err != nil {
+			return nil, &funcd.ConfigError{Field: "uri", Msg: err.Error()}
+		}
+	}
+	return r, nil
+}
+
+// compileTemplate turns a URI template into a regular expression: each
+// {name} matches one or more characters other than '/', '?' and '#', or in
+// the query, other than '&' and '#'.
+func compileTemplate(uri string) (*regexp.Regexp, []string, error) {
+	var re strings.Builder
+	var params []string
+	re.WriteString("(?i)^")
+	rest := uri
+	prevParam := false
+	for rest != "" {
+		open := strings.IndexByte(rest, '{')
+		if open < 0 {
+			re.WriteString(regexp.QuoteMeta(rest))
+			break
+		}
+		if open > 0 {
+			re.WriteString(regexp.QuoteMeta(rest[:open]))
+			prevParam = false
+		} else if prevParam {
+			return nil, nil, fmt.Errorf("has two parameters side by side in %q; separate them with a literal character", uri)
+		}
+		end := strings.IndexByte(rest[open:], '}')
+		if end < 0 {
+			return nil, nil, fmt.Errorf("has a '{' without a closing '}' in %q", uri)
+		}
+		name := rest[open+1 : open+end]
+		if name == "" || strings.ContainsAny(name, "{/?#&") {
+			return nil, nil, fmt.Errorf("has a parameter {%s} that is not a name in %q", name, uri)
+		}
+		if slices.Contains(params, name) {
+			return nil, nil, fmt.Errorf("names the parameter {%s} twice in %q", name, uri)
+		}
+		before := uri[:len(uri)-len(rest)+open]
+		if strings.Contains(before, "?") {
+			re.WriteString("([^&#]+)")
+		} else {
+			re.WriteString("([^/?#]+)")
+		}
+		params = append(params, name)
+		prevParam = true
+		rest = rest[open+end+1:]
+	}
+	re.WriteString("$")
+	rx, err := regexp.Compile(re.String())
+	if err != nil {
+		return nil, nil, fmt.Errorf("is not a URI template: %v", err)
+	}
+	return rx, params, nil
+}
+
+func stringProp(b *funcd.Binding, name string, required bool) (string, error) {
+	v, ok := binding.Property(b, name)
+	if !ok || v == nil {
+		if required {
+			return "", &funcd.ConfigError{Field: name, Msg: fmt.Sprintf("The %s binding %q needs %q.", b.Type, b.Name, name)}
+		}
+		return "", nil
+	}
+	s, isString := v.(string)
+	if !isString {
+		return "", &funcd.ConfigError{Field: name, Msg: fmt.Sprintf("is %T; expected a string", v)}
+	}
+	if required && strings.TrimSpace(s) == "" {
+		return "", &funcd.ConfigError{Field: name, Msg: fmt.Sprintf("The %s binding %q needs %q; it is empty.", b.Type, b.Name, name)}
+	}
+	return s, nil
+}
+
+func boolProp(b *funcd.Binding, name string) (bool, error) {
+	v, ok := binding.Property(b, name)
+	if !ok || v == nil {
+		return false, nil
+	}
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case string:
+		if p, err := strconv.ParseBool(x); err == nil {
+			return p, nil
+		}
+	}
+	return false, &funcd.ConfigError{Field: name, Msg: fmt.Sprintf("is %v; expected true or false", v)}
+}
+
+// metadataProp reads metadata: a JSON object, written as a string holding
+// it (as workers send it) or as an object, nested at most 32 deep.
+func metadataProp(b *funcd.Binding) (map[string]any, error) {
+	v, ok := binding.Property(b, "metadata")
+	if !ok || v == nil {
+		return nil, nil
+	}
+	var raw []byte
+	switch x := v.(type) {
+	case string:
+		if strings.TrimSpace(x) == "" {
+			return nil, nil
+		}
+		raw = []byte(x)
+	case map[string]any:
+		raw, _ = json.Marshal(x)
+	default:
+		return nil, &funcd.ConfigError{Field: "metadata", Msg: fmt.Sprintf("is %T; expected a JSON object (or a string holding one)", v)}
+	}
+	if depth(raw) > maxMetadataDepth {
+		return nil, &funcd.ConfigError{Field: "metadata", Msg: fmt.Sprintf("nests deeper than %d levels", maxMetadataDepth)}
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		msg := "is not a JSON object"
+		if err != nil {
+			msg += ": " + err.Error()
+		}
+		return nil, &funcd.ConfigError{Field: "metadata", Msg: msg, Hint: `Give an object such as {"ui":{"resourceUri":"ui://weather/index.html"}}, as JSON text.`}
+	}
+	return m, nil
+}
+
+// depth returns how deeply JSON text nests objects and arrays.
+func depth(raw []byte) int {
+	d, max := 0, 0
+	inString, escaped := false, false
+	for _, c := range raw {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			d++
+			if d > max {
+				max = d
+			}
+		case c == '}' || c == ']':
+			d--
+		}
+	}
+	return max
+}
+
+// schemaObject checks that s is a JSON object.
+func schemaObject(s string) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return err
+	}
+	if m == nil {
+		return fmt.Errorf("null")
+	}
+	return nil
+}

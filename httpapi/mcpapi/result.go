@@ -1,0 +1,153 @@
+package mcpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/funcd/funcd"
+	"github.com/funcd/funcd/binding/mcptrigger"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// valueText returns a function's return value as the text the real host
+// would see: a string's value, bytes as text, JSON as its text; null is
+// ok=false.
+func valueText(v funcd.Value) (text string, ok bool) {
+	switch v.Kind {
+	case funcd.ValueNone:
+		return "", false
+	case funcd.ValueJSON:
+		raw := bytes.TrimSpace(v.Data)
+		if len(raw) == 0 || string(raw) == "null" {
+			return "", false
+		}
+		if raw[0] == '"' {
+			var s string
+			if json.Unmarshal(raw, &s) == nil {
+				return s, true
+			}
+		}
+		return string(raw), true
+	default:
+		return string(v.Data), true
+	}
+}
+
+// envelope is the result a worker returns for a tool with
+// useResultSchema: content and structuredContent are JSON text (a worker
+// may also give them as JSON values).
+type envelope struct {
+	Type              string          `json:"type"`
+	Content           json.RawMessage `json:"content"`
+	StructuredContent json.RawMessage `json:"structuredContent"`
+}
+
+// unquote turns a JSON string holding JSON into that JSON; other JSON stays.
+func unquote(raw json.RawMessage) json.RawMessage {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return json.RawMessage(s)
+		}
+	}
+	return raw
+}
+
+// toolResult maps a tool function's return value to the tools/call result,
+// as the real extension does: without useResultSchema the value is one
+// text block (null: no content); with it, the value is the envelope
+// {"type","content","structuredContent"} (type call_tool_result: a whole
+// result; multi_content_result: an array of blocks; else one block). A
+// value that is not an envelope is shown as text.
+func toolResult(t *mcptrigger.Tool, v funcd.Value) (*mcp.CallToolResult, error) {
+	text, ok := valueText(v)
+	if !ok {
+		return &mcp.CallToolResult{Content: []mcp.Content{}}, nil
+	}
+	if t.UseResultSchema {
+		var env envelope
+		if err := json.Unmarshal([]byte(text), &env); err == nil && env.Type != "" && len(env.Content) > 0 {
+			return envelopeResult(env)
+		}
+	}
+	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}, nil
+}
+
+func envelopeResult(env envelope) (*mcp.CallToolResult, error) {
+	content := unquote(env.Content)
+	var res mcp.CallToolResult
+	switch env.Type {
+	case "call_tool_result":
+		if err := json.Unmarshal(content, &res); err != nil {
+			return nil, fmt.Errorf("the function returned a call_tool_result whose content is not a tool result: %w", err)
+		}
+	case "multi_content_result":
+		if err := json.Unmarshal(append(append([]byte(`{"content":`), content...), '}'), &res); err != nil {
+			return nil, fmt.Errorf("the function returned a multi_content_result whose content is not an array of content blocks: %w", err)
+		}
+		if len(res.Content) == 0 {
+			return nil, errors.New("the function returned a multi_content_result with no content blocks")
+		}
+	default:
+		if err := json.Unmarshal(append(append([]byte(`{"content":[`), content...), ']', '}'), &res); err != nil {
+			return nil, fmt.Errorf("the function returned a %s result whose content is not a content block: %w", env.Type, err)
+		}
+	}
+	if res.Content == nil {
+		res.Content = []mcp.Content{}
+	}
+	if sc := unquote(env.StructuredContent); len(sc) > 0 && string(sc) != "null" {
+		var v any
+		if err := json.Unmarshal(sc, &v); err != nil {
+			return nil, fmt.Errorf("the function returned structuredContent that is not JSON: %w", err)
+		}
+		res.StructuredContent = v
+	}
+	return &res, nil
+}
+
+// failedTool is the result of a tool whose function failed: the real
+// host's words, without the exception's.
+func failedTool(name string) *mcp.CallToolResult {
+	return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf("An error occurred invoking '%s'.", name)}}}
+}
+
+// resourceResult maps a resource function's return value to the
+// resources/read result: a string is the envelope {"content":"<contents
+// JSON>"} or else the text itself, bytes are a blob, null is no contents.
+// The content's uri and mimeType default to the request's and the
+// binding's; a plain result carries the binding's metadata as its _meta, so
+// that an MCP App's ui settings reach resources/read.
+func resourceResult(r *mcptrigger.Resource, uri string, v funcd.Value) (*mcp.ReadResourceResult, error) {
+	if v.Kind == funcd.ValueBytes && !utf8.Valid(v.Data) {
+		return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: uri, MIMEType: r.MIMEType, Blob: v.Data}}}, nil
+	}
+	text, ok := valueText(v)
+	if !ok {
+		return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{}}, nil
+	}
+	var env struct {
+		Content json.RawMessage `json:"content"`
+	}
+	if err := json.Unmarshal([]byte(text), &env); err == nil && len(env.Content) > 0 {
+		var c mcp.ResourceContents
+		if err := json.Unmarshal(unquote(env.Content), &c); err == nil && (c.Text != "" || c.Blob != nil) {
+			if c.URI == "" {
+				c.URI = uri
+			}
+			if c.MIMEType == "" {
+				c.MIMEType = r.MIMEType
+			}
+			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{&c}}, nil
+		}
+	}
+	c := &mcp.ResourceContents{URI: uri, MIMEType: r.MIMEType, Text: text}
+	if len(r.Meta) > 0 {
+		c.Meta = mcp.Meta(r.Meta)
+	}
+	return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{c}}, nil
+}
