@@ -197,6 +197,8 @@ type Function struct {
 	httpHandler http.HandlerFunc
 	run         func(context.Context, *invocation) error
 	routeParams []string
+	toolProps   []mcpToolProperty // an MCP tool's properties
+	mcpListed   bool              // an MCP tool checked against the app's others
 }
 
 // RegisteredFunction is Function under the preview Go worker's name.

@@ -69,6 +69,53 @@
 // function's DurableClient method adds a durableClient input, whose
 // client the handler gets with durable.GetClient.
 //
+// # MCP tools and resources
+//
+// MCPTool and MCPResource register functions that the host's MCP server
+// (/runtime/webhooks/mcp, the Azure Functions MCP extension) serves as
+// tools and resources, with the binding properties and result envelope
+// of the Node.js library:
+//
+//	app.MCPTool("get_weather", func(ctx context.Context, req *sdk.MCPToolRequest) (any, error) {
+//		var args struct{ Location string }
+//		if err := req.Bind(&args); err != nil {
+//			return nil, err
+//		}
+//		return sdk.Structured(lookUp(args.Location)), nil
+//	}).Description("Current weather of a city").
+//		Property("location", "string", "City name", sdk.Required()).
+//		ArrayProperty("days", "integer", "Days ahead").
+//		Metadata(map[string]any{"ui": map[string]any{"resourceUri": "ui://weather/index.html"}})
+//
+//	app.MCPResource("weather_widget", "ui://weather/index.html", func(context.Context, *sdk.MCPResourceRequest) (any, error) {
+//		return widgetHTML, nil
+//	}).ResourceName("Weather Widget").MIMEType("text/html;profile=mcp-app")
+//
+// A tool's mcpToolTrigger carries toolName (the function's name, or
+// ToolName), description, toolProperties (the properties as a JSON
+// string: Property, ArrayProperty, with Required and Enum), metadata (the
+// tool's _meta, a JSON string) and useResultSchema=true. The handler gets
+// the call's name, arguments (Bind, Arg, ArgString), session id, client
+// info and transport (name, session id, HTTP headers), read from the
+// trigger value or else from the trigger metadata mcptoolcontext,
+// mcptoolargs and mcpsessionid. What it returns is sent as the host's
+// tool result envelope, a JSON string {"type", "content",
+// "structuredContent"}: a string or any other value is one text block
+// (non-strings as their JSON); an MCPContent (TextContent, ImageContent,
+// AudioContent, ResourceLink, EmbeddedResource) that block; a
+// []MCPContent of two or more blocks "multi_content_result"; a
+// CallToolResult "call_tool_result" (content, structuredContent, isError,
+// _meta); Structured(v) a text block with v's JSON and v as
+// structuredContent. A returned error fails the invocation, which the
+// host answers with isError.
+//
+// A resource's mcpResourceTrigger carries uri (with {parameters} for a
+// template), resourceName, title, description, mimeType, size and
+// metadata. The handler gets the URI read, the template's parameters, the
+// session, client and transport, and returns a string (text), a []byte
+// (blob) or ResourceContents, sent as {"content": "<contents JSON>"} so
+// that their _meta reaches resources/read.
+//
 // # Handlers and outputs
 //
 // Handlers are typed (HTTPHandler, TimerHandler, QueueHandler,

@@ -166,6 +166,22 @@ func (inv *invocation) set(name string, v any) error {
 	return nil
 }
 
+// setReturn sets the invocation's return value for a trigger whose
+// result is the return value without a "$return" binding (MCP); nil
+// sets none.
+func (inv *invocation) setReturn(td *rpcpb.TypedData) error {
+	if td == nil {
+		return nil
+	}
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if inv.ended {
+		return fmt.Errorf("sdk: the return value of function %q set after its invocation %s ended", inv.fn.name, inv.req.GetInvocationId())
+	}
+	inv.ret = td
+	return nil
+}
+
 func toTypedData(v any) (*rpcpb.TypedData, error) {
 	switch v := v.(type) {
 	case string:

@@ -47,7 +47,8 @@ func (b *binding) raw() string {
 
 // check says what a function lacks to be indexed.
 func (f *Function) check() error {
-	need := map[string]string{"timerTrigger": "schedule", "queueTrigger": "queueName", "blobTrigger": "path"}[f.trigger.typ]
+	need := map[string]string{"timerTrigger": "schedule", "queueTrigger": "queueName", "blobTrigger": "path",
+		mcpToolTrigger: "toolName", mcpResourceTrigger: "uri"}[f.trigger.typ]
 	if need != "" {
 		if s, _ := f.trigger.fields[need].(string); s == "" {
 			return fmt.Errorf("function %q: its %s has no %s", f.name, f.trigger.typ, need)
