@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -155,8 +156,9 @@ func TestMCPApp(t *testing.T) {
 		}
 	})
 
-	// callTool invokes a tool function as the host does for tools/call.
-	callTool := func(t *testing.T, fn, tool, args, session string) *grpcworker.InvocationResponse {
+	// toolRequest is the request the host sends a tool function for
+	// tools/call.
+	toolRequest := func(t *testing.T, fn, tool, args, session string) *grpcworker.InvocationRequest {
 		t.Helper()
 		trig := trigger(t, fn, "mcpToolTrigger")["name"].(string)
 		req := &grpcworker.InvocationRequest{
@@ -171,6 +173,10 @@ func TestMCPApp(t *testing.T) {
 				"mcptoolargs":    {Data: &grpcworker.TypedDataJSON{Json: mcpToolArgs(t, args)}},
 			},
 		}
+		return req
+	}
+	invoke := func(t *testing.T, req *grpcworker.InvocationRequest) *grpcworker.InvocationResponse {
+		t.Helper()
 		resp, err := w.Invoke(ctx, req)
 		if err != nil {
 			t.Fatal(err)
@@ -179,6 +185,11 @@ func TestMCPApp(t *testing.T) {
 			t.Errorf("invocation id = %q, want %q", resp.GetInvocationId(), req.InvocationId)
 		}
 		return resp
+	}
+	// callTool invokes a tool function as the host does for tools/call.
+	callTool := func(t *testing.T, fn, tool, args, session string) *grpcworker.InvocationResponse {
+		t.Helper()
+		return invoke(t, toolRequest(t, fn, tool, args, session))
 	}
 	// envelope checks a successful invocation's return value: a string
 	// holding exactly want.
@@ -202,6 +213,10 @@ func TestMCPApp(t *testing.T) {
 	t.Run("echo", func(t *testing.T) {
 		resp := callTool(t, "nodeEcho", "node_echo", `{"message":"hello \"MCP\""}`, "s-echo")
 		envelope(t, resp, `{"type":"text","content":"{\"type\":\"text\",\"text\":\"hello \\\"MCP\\\"\"}"}`)
+		// The invocation context as JSON text in a string reads the same.
+		req := toolRequest(t, "nodeEcho", "node_echo", `{"message":"as a string"}`, "s-echo")
+		req.InputData[0].RpcData.(*grpcworker.ParameterBindingData).Data.Data = &grpcworker.TypedDataString{String_: mcpToolContext("node_echo", `{"message":"as a string"}`, "s-echo")}
+		envelope(t, invoke(t, req), `{"type":"text","content":"{\"type\":\"text\",\"text\":\"as a string\"}"}`)
 	})
 
 	t.Run("structured", func(t *testing.T) {
@@ -227,11 +242,12 @@ func TestMCPApp(t *testing.T) {
 	})
 
 	t.Run("trigger metadata", func(t *testing.T) {
-		resp := callTool(t, "nodeArgs", "node_args", `{"text":"abc","count":42,"tags":["x","y"]}`, "s-args")
+		resp := callTool(t, "nodeArgs", "node_args", `{"text":"abc","count":42,"tags":["x","y"],"Extra":"E"}`, "s-args")
 		// The handler's object, as JSON text in a text block, in the
-		// envelope.
-		inner := `{"mcptoolargs":{"count":"42","tags":"[\"x\",\"y\"]","text":"abc"},"mcpsessionid":"s-args",` +
-			`"arguments":{"text":"abc","count":42,"tags":["x","y"]},"sessionid":"s-args","transport":"http-streamable"}`
+		// envelope. The library lowers the first letter of trigger
+		// metadata keys (Extra), not those of the trigger value.
+		inner := `{"mcptoolargs":{"extra":"E","count":"42","tags":"[\"x\",\"y\"]","text":"abc"},"mcpsessionid":"s-args",` +
+			`"arguments":{"text":"abc","count":42,"tags":["x","y"],"Extra":"E"},"sessionid":"s-args","transport":"http-streamable"}`
 		envelope(t, resp, `{"type":"text","content":`+jsonString(`{"type":"text","text":`+jsonString(inner)+`}`)+`}`)
 		book.waitLog(t, "with the session", func(l grpcworker.Log) bool {
 			return l.InvocationID == "inv-nodeArgs" && l.Message == "node_args session=s-args" && l.Category == "nodeArgs.Invocation"
@@ -290,4 +306,97 @@ func TestMCPApp(t *testing.T) {
 		resp := readResource(t, "nodeItem", "node://items/42a", map[string]string{"id": "42a"})
 		envelope(t, resp, `{"id":"42a","uri":"node://items/42a"}`)
 	})
+}
+
+// TestMCPPrompt runs prompts registered with app.mcpPrompt, from an app
+// written here that uses mcpnode's packages: the binding they report, the
+// PromptInvocationContext the library makes of the trigger value, and
+// the return value, which the library converts like any other trigger's.
+func TestMCPPrompt(t *testing.T) {
+	modules := filepath.Join(testApp(t, "mcpnode"), "node_modules")
+	dir := t.TempDir()
+	if err := os.Symlink(modules, filepath.Join(dir, "node_modules")); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{
+		"package.json": `{"main":"prompts.js"}`,
+		"prompts.js": `const { app, promptArg } = require('@azure/functions');
+app.mcpPrompt('greeting', {
+  promptName: 'node_greeting',
+  title: 'Greeting',
+  description: 'Asks for a greeting.',
+  promptArguments: { name: promptArg.describe('Who to greet.').isRequired(), tone: promptArg.describe('How.') },
+  metadata: JSON.stringify({ team: 'funcd' }),
+  handler: (prompt, context) =>
+    'Greet ' + prompt.arguments.name + ' (' + (prompt.arguments.tone || 'plain') + ', ' + prompt.name +
+    ', session ' + prompt.sessionId + ', ' + prompt.transport.name + ', metadata ' + context.triggerMetadata.mcpsessionid + ').',
+});
+app.mcpPrompt('messages', {
+  promptName: 'node_messages',
+  promptArguments: [{ name: 'topic', required: true }],
+  handler: (prompt) => ({ messages: [{ role: 'user', content: { type: 'text', text: 'About ' + prompt.arguments.topic } }] }),
+});
+`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, _, err := startNode(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	fns, err := w.Functions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fns) != 2 || fns[0].Err != nil || fns[1].Err != nil {
+		t.Fatalf("Functions = %v", fns)
+	}
+	greeting := rawBindings(t, fns[0].Metadata)["mcpPromptTrigger"]
+	name, _ := greeting["name"].(string)
+	delete(greeting, "name")
+	gb, _ := json.Marshal(greeting)
+	if want := `{"description":"Asks for a greeting.","direction":"in","metadata":"{\"team\":\"funcd\"}",` +
+		`"promptArguments":"[{\"name\":\"name\",\"description\":\"Who to greet.\",\"required\":true},{\"name\":\"tone\",\"description\":\"How.\",\"required\":false}]",` +
+		`"promptName":"node_greeting","properties":{"supportsDeferredBinding":"false"},"title":"Greeting","type":"mcpPromptTrigger"}`; string(gb) != want {
+		t.Errorf("node_greeting binding =\n%s\nwant\n%s", gb, want)
+	}
+
+	invoke := func(t *testing.T, fn *grpcworker.FunctionMetadata, binding, value string) *grpcworker.InvocationResponse {
+		t.Helper()
+		resp, err := w.Invoke(ctx, &grpcworker.InvocationRequest{
+			InvocationId: "inv-" + fn.GetFunctionId(),
+			FunctionId:   fn.GetFunctionId(),
+			InputData: []*grpcworker.ParameterBinding{{Name: binding, RpcData: &grpcworker.ParameterBindingData{
+				Data: &grpcworker.TypedData{Data: &grpcworker.TypedDataJSON{Json: value}},
+			}}},
+			TriggerMetadata: map[string]*grpcworker.TypedData{
+				"mcppromptcontext": {Data: &grpcworker.TypedDataJSON{Json: value}},
+				"mcpsessionid":     {Data: &grpcworker.TypedDataString{String_: "s-prompt"}},
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.GetResult().GetStatus() != grpcworker.StatusSuccess {
+			t.Fatalf("result = %v", resp.GetResult())
+		}
+		return resp
+	}
+	resp := invoke(t, fns[0].Metadata, name, `{"name":"node_greeting","arguments":{"name":"Ada"},"sessionid":"s-prompt",`+
+		`"clientinfo":null,"transport":{"name":"http-streamable","sessionId":"s-prompt","properties":{"headers":{}}}}`)
+	if got, want := resp.GetReturnValue().GetString_(), "Greet Ada (plain, node_greeting, session s-prompt, http-streamable, metadata s-prompt)."; got != want {
+		t.Errorf("node_greeting = %v, want the string %q", resp.GetReturnValue(), want)
+	}
+	messages := rawBindings(t, fns[1].Metadata)["mcpPromptTrigger"]
+	if messages["promptArguments"] != `[{"name":"topic","description":null,"required":true}]` {
+		t.Errorf("node_messages promptArguments = %v", messages["promptArguments"])
+	}
+	resp = invoke(t, fns[1].Metadata, messages["name"].(string), `{"name":"node_messages","arguments":{"topic":"MCP"},"sessionid":"s-prompt"}`)
+	if got, want := resp.GetReturnValue().GetJson(), `{"messages":[{"role":"user","content":{"type":"text","text":"About MCP"}}]}`; got != want {
+		t.Errorf("node_messages = %v, want the JSON %s", resp.GetReturnValue(), want)
+	}
 }
