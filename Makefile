@@ -29,9 +29,11 @@ $(AZURITE_STAMP): tools/azurite/package.json tools/azurite/package-lock.json
 	@touch $@
 
 # nodeapps installs the npm packages of the Node.js test apps that package
-# nodeworker's tests (and the end-to-end tests) run, from each app's
-# package-lock.json, again only when the lock file changes.
-NODE_APPS = e2e/testdata/nodev4 e2e/testdata/nodev4stream e2e/testdata/durablenode
+# nodeworker's tests (and the end-to-end tests) run, and of the MCP client
+# the end-to-end tests drive, from each one's package-lock.json, again only
+# when the lock file changes.
+NODE_APPS = e2e/testdata/nodev4 e2e/testdata/nodev4stream e2e/testdata/durablenode \
+	e2e/testdata/mcpnode e2e/testdata/mcpclient
 NODE_APP_STAMPS = $(addsuffix /node_modules/.package-lock.json,$(NODE_APPS))
 
 nodeapps: $(NODE_APP_STAMPS)
