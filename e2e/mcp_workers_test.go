@@ -196,3 +196,69 @@ func TestMCPLanguageWorkers(t *testing.T) {
 		}
 	})
 }
+
+// TestMCPAppSample runs samples/mcp-weather, an MCP App: the tool names its
+// view, the view is served as an MCP App resource, and the view, run by a
+// stand-in MCP Apps host (testdata/mcpclient/apphost.mjs), completes the
+// protocol's handshake and shows the tool's structured result.
+func TestMCPAppSample(t *testing.T) {
+	s, _, _ := languageHost(t, goApp(t, filepath.Join("..", "samples", "mcp-weather")), nil)
+	key, err := s.Host.Keys().ExtensionKey(context.Background(), "mcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := mcpConnect(t, s, "streamable", key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	ctx := context.Background()
+	tools, err := cs.ListTools(ctx, nil)
+	if err != nil || len(tools.Tools) != 1 {
+		t.Fatalf("tools %+v %v", tools, err)
+	}
+	ui, _ := tools.Tools[0].Meta["ui"].(map[string]any)
+	uri, _ := ui["resourceUri"].(string)
+	if uri != "ui://weather/view.html" {
+		t.Fatalf("get_weather _meta %v", tools.Tools[0].Meta)
+	}
+	read, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := read.Contents[0]
+	if view.MIMEType != "text/html;profile=mcp-app" || !strings.HasPrefix(view.Text, "<!DOCTYPE html>") {
+		t.Fatalf("view %s %q", view.MIMEType, view.Text[:min(len(view.Text), 40)])
+	}
+	if ui, _ := view.Meta["ui"].(map[string]any); ui["prefersBorder"] != true {
+		t.Errorf("view _meta %v", view.Meta)
+	}
+	args := map[string]any{"city": "Lisbon"}
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "get_weather", Arguments: args})
+	if err != nil || res.IsError || res.StructuredContent == nil || !strings.HasPrefix(text(t, res), "Lisbon: ") {
+		t.Fatalf("get_weather %+v %v", res, err)
+	}
+	argsJSON, _ := json.Marshal(args)
+	resJSON, _ := json.Marshal(res)
+	cmd := exec.Command("node", "apphost.mjs", string(argsJSON), string(resJSON))
+	cmd.Dir = filepath.Join("testdata", "mcpclient")
+	cmd.Stdin = strings.NewReader(view.Text)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("apphost.mjs: %v\n%s", err, out)
+	}
+	var shown struct {
+		Sent []map[string]any `json:"sent"`
+		Text map[string]string
+	}
+	if err := json.Unmarshal(out, &shown); err != nil {
+		t.Fatal(err)
+	}
+	w := res.StructuredContent.(map[string]any)
+	if shown.Text["city"] != "Lisbon" || shown.Text["conditions"] != w["conditions"] || !strings.HasSuffix(shown.Text["temp"], " °C") {
+		t.Errorf("the view shows %v for %v", shown.Text, w)
+	}
+	if len(shown.Sent) < 2 || shown.Sent[0]["method"] != "ui/initialize" || shown.Sent[1]["method"] != "ui/notifications/initialized" {
+		t.Errorf("the view sent %v", shown.Sent)
+	}
+}
