@@ -214,6 +214,36 @@ func TestMCPCustomHandler(t *testing.T) {
 				t.Errorf("unknown tool: %v", err)
 			}
 
+			prompts, err := cs.ListPrompts(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(prompts.Prompts) != 2 || prompts.Prompts[1].Name != "summarize" || len(prompts.Prompts[1].Arguments) != 2 ||
+				!prompts.Prompts[1].Arguments[0].Required || prompts.Prompts[1].Arguments[1].Name != "style" {
+				b, _ := json.Marshal(prompts)
+				t.Errorf("prompts %s", b)
+			}
+			pr, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "Summarize", Arguments: map[string]string{"topic": "MCP", "style": "terse"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pr.Messages) != 1 || pr.Messages[0].Role != "user" || pr.Messages[0].Content.(*mcp.TextContent).Text != "Summarize MCP in a terse style." {
+				b, _ := json.Marshal(pr)
+				t.Errorf("summarize %s", b)
+			}
+			pr, err = cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "conversation"})
+			if err != nil || len(pr.Messages) != 2 || pr.Messages[1].Role != "assistant" {
+				t.Errorf("conversation %+v %v", pr, err)
+			}
+			_, err = cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "summarize"})
+			if rpcCode(err) != -32602 || !strings.Contains(err.Error(), "One or more required prompt arguments are missing values. Please provide: topic") {
+				t.Errorf("missing prompt argument: %v", err)
+			}
+			_, err = cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "nope"})
+			if rpcCode(err) != -32602 || !strings.Contains(err.Error(), "Unknown prompt: 'nope'") {
+				t.Errorf("unknown prompt: %v", err)
+			}
+
 			resources, err := cs.ListResources(ctx, nil)
 			if err != nil {
 				t.Fatal(err)

@@ -137,6 +137,10 @@ func TestMCPLanguageWorkers(t *testing.T) {
 			if err != nil || !strings.Contains(read.Contents[0].Text, "<main id=\"weather\">") || read.Contents[0].MIMEType != "text/html;profile=mcp-app" {
 				t.Errorf("%s widget: %+v %v", transport, read, err)
 			}
+			pr, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "node_greeting", Arguments: map[string]string{"name": "Ada"}})
+			if err != nil || len(pr.Messages) != 1 || pr.Messages[0].Content.(*mcp.TextContent).Text != "Greet Ada in a plain tone." {
+				t.Errorf("%s node_greeting: %+v %v", transport, pr, err)
+			}
 			cs.Close()
 		}
 		rep := tsClient(t, s, "http", key, map[string]any{"op": "callTool", "name": "node_echo", "args": map[string]any{"message": "ts"}})

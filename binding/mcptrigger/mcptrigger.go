@@ -28,6 +28,8 @@ const (
 	ToolTriggerType     = "mcpToolTrigger"
 	ToolPropertyType    = "mcpToolProperty"
 	ResourceTriggerType = "mcpResourceTrigger"
+	PromptTriggerType   = "mcpPromptTrigger"
+	PromptArgumentType  = "mcpPromptArgument"
 )
 
 // Trigger data (binding data) names of a tool or resource invocation, as
@@ -38,6 +40,8 @@ const (
 	DataSessionID       = "mcpsessionid"
 	DataResourceURI     = "mcpresourceuri"
 	DataResourceContext = "mcpresourcecontext"
+	DataPromptContext   = "mcppromptcontext"
+	DataPromptArgs      = "mcppromptargs"
 )
 
 // maxMetadataDepth is how deeply a metadata object may nest (the real
@@ -125,6 +129,42 @@ func (r *Resource) Match(uri string) (params map[string]string, ok bool) {
 	return params, true
 }
 
+// Prompt is a function served as an MCP prompt.
+type Prompt struct {
+	Function    string
+	Name        string
+	Title       string
+	Description string
+	Arguments   []PromptArgument
+	// Icons is the icons JSON array, nil when absent.
+	Icons json.RawMessage
+	Meta  map[string]any
+	// UseResultSchema: the function returns the result envelope
+	// ({"type":"get_prompt_result"|"prompt_messages","content"}) rather
+	// than text for one user message.
+	UseResultSchema bool
+}
+
+// PromptArgument is one of a prompt's arguments, an element of
+// promptArguments or an mcpPromptArgument binding.
+type PromptArgument struct {
+	Name        string `json:"name"`
+	Title       string `json:"title,omitempty"`
+	Description string `json:"description,omitempty"`
+	Required    bool   `json:"required,omitempty"`
+}
+
+// Required lists the names of the required arguments.
+func (p *Prompt) Required() []string {
+	var out []string
+	for _, a := range p.Arguments {
+		if a.Required {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}
+
 // Kinds returns the MCP binding types for the host's registry.
 func Kinds() []binding.Kind {
 	return []binding.Kind{
@@ -140,15 +180,23 @@ func Kinds() []binding.Kind {
 			_, err := resourceOf(fn, b)
 			return err
 		}},
+		{Type: PromptTriggerType, Validate: func(fn *funcd.Function, b *funcd.Binding, _ *binding.Env) error {
+			_, err := promptOf(fn, b)
+			return err
+		}},
+		{Type: PromptArgumentType, Validate: func(_ *funcd.Function, b *funcd.Binding, _ *binding.Env) error {
+			_, err := promptArgumentOf(b, "")
+			return err
+		}, Read: readPromptArgument},
 	}
 }
 
-// Trigger returns fn's MCP trigger binding (tool or resource), nil when fn
-// has none.
+// Trigger returns fn's MCP trigger binding (tool, resource or prompt), nil
+// when fn has none.
 func Trigger(fn *funcd.Function) *funcd.Binding {
 	for i := range fn.Bindings {
 		b := &fn.Bindings[i]
-		if strings.EqualFold(b.Type, ToolTriggerType) || strings.EqualFold(b.Type, ResourceTriggerType) {
+		if strings.EqualFold(b.Type, ToolTriggerType) || strings.EqualFold(b.Type, ResourceTriggerType) || strings.EqualFold(b.Type, PromptTriggerType) {
 			return b
 		}
 	}
@@ -172,6 +220,120 @@ func ResourceOf(fn *funcd.Function) (*Resource, error) {
 		return nil, nil
 	}
 	return resourceOf(fn, b)
+}
+
+// PromptOf reads the prompt fn serves; nil, nil when fn is not a prompt.
+func PromptOf(fn *funcd.Function) (*Prompt, error) {
+	b := Trigger(fn)
+	if b == nil || !strings.EqualFold(b.Type, PromptTriggerType) {
+		return nil, nil
+	}
+	return promptOf(fn, b)
+}
+
+func promptOf(fn *funcd.Function, b *funcd.Binding) (*Prompt, error) {
+	p := &Prompt{Function: fn.Name}
+	var err error
+	if p.Name, err = stringProp(b, "promptName", true); err != nil {
+		return nil, err
+	}
+	if p.Title, err = stringProp(b, "title", false); err != nil {
+		return nil, err
+	}
+	if p.Description, err = stringProp(b, "description", false); err != nil {
+		return nil, err
+	}
+	if p.UseResultSchema, err = boolProp(b, "useResultSchema"); err != nil {
+		return nil, err
+	}
+	if p.Meta, err = metadataProp(b); err != nil {
+		return nil, err
+	}
+	raw, err := stringProp(b, "promptArguments", false)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(raw) != "" {
+		if err := json.Unmarshal([]byte(raw), &p.Arguments); err != nil {
+			return nil, &funcd.ConfigError{Field: "promptArguments", Msg: fmt.Sprintf("is not a JSON array of prompt arguments: %v", err),
+				Hint: `Give a JSON string holding an array, such as "[{\"name\":\"topic\",\"description\":\"What to write about\",\"required\":true}]".`}
+		}
+		for i, a := range p.Arguments {
+			if strings.TrimSpace(a.Name) == "" {
+				return nil, &funcd.ConfigError{Field: "promptArguments", Msg: fmt.Sprintf("element %d has no name", i)}
+			}
+		}
+	}
+	for i := range fn.Bindings {
+		ab := &fn.Bindings[i]
+		if !strings.EqualFold(ab.Type, PromptArgumentType) {
+			continue
+		}
+		a, err := promptArgumentOf(ab, fmt.Sprintf("bindings[%d].", i))
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(p.Arguments, func(q PromptArgument) bool { return q.Name == a.Name }) {
+			p.Arguments = append(p.Arguments, a)
+		}
+	}
+	icons, err := stringProp(b, "icons", false)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(icons) != "" {
+		var list []struct {
+			Src string `json:"src"`
+		}
+		if err := json.Unmarshal([]byte(icons), &list); err != nil {
+			return nil, &funcd.ConfigError{Field: "icons", Msg: fmt.Sprintf("is not a JSON array of icons ({\"src\", \"mimeType\", \"sizes\"}): %v", err)}
+		}
+		p.Icons = json.RawMessage(icons)
+	}
+	return p, nil
+}
+
+func promptArgumentOf(b *funcd.Binding, prefix string) (PromptArgument, error) {
+	var a PromptArgument
+	var err error
+	wrap := func(err error) error {
+		if ce, ok := err.(*funcd.ConfigError); ok && prefix != "" {
+			c := *ce
+			c.Field = prefix + c.Field
+			return &c
+		}
+		return err
+	}
+	if a.Name, err = stringProp(b, "argumentName", true); err != nil {
+		return a, wrap(err)
+	}
+	if a.Description, err = stringProp(b, "description", false); err != nil {
+		return a, wrap(err)
+	}
+	if a.Required, err = boolProp(b, "isRequired"); err != nil {
+		return a, wrap(err)
+	}
+	return a, nil
+}
+
+// readPromptArgument binds an mcpPromptArgument input: the argument's
+// value, "" when it is missing (an error when it is required).
+func readPromptArgument(_ context.Context, _ *binding.Env, _ *funcd.Function, b *funcd.Binding, data binding.Data) (funcd.Value, error) {
+	name := binding.StringProperty(b, "argumentName")
+	var args map[string]string
+	if raw, ok := data[DataPromptArgs]; ok {
+		if err := json.Unmarshal(raw, &args); err != nil {
+			return funcd.Value{}, fmt.Errorf("the prompt's arguments (%s) are not an object of strings: %w", DataPromptArgs, err)
+		}
+	}
+	v, ok := args[name]
+	if !ok {
+		if req, _ := boolProp(b, "isRequired"); req {
+			//lint:ignore ST1005 the real host's words
+			return funcd.Value{}, fmt.Errorf("Required prompt argument '%s' was not provided.", name)
+		}
+	}
+	return funcd.StringValue(v), nil
 }
 
 func toolOf(fn *funcd.Function, b *funcd.Binding) (*Tool, error) {

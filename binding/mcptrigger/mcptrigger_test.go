@@ -139,3 +139,45 @@ func TestReadProperty(t *testing.T) {
 		t.Errorf("missing argument %+v %v", v, err)
 	}
 }
+
+func TestPromptOf(t *testing.T) {
+	f := fn(map[string]any{"type": PromptTriggerType, "name": "c", "promptName": "summarize", "title": "S",
+		"promptArguments": `[{"name":"topic","required":true}]`, "icons": `[{"src":"https://example.com/i.png"}]`, "metadata": `{"k":1}`},
+		map[string]any{"type": PromptArgumentType, "name": "s", "argumentName": "style", "description": "d"})
+	p, err := PromptOf(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != "summarize" || len(p.Arguments) != 2 || p.Arguments[1] != (PromptArgument{Name: "style", Description: "d"}) ||
+		strings.Join(p.Required(), ",") != "topic" || len(p.Icons) == 0 || p.Meta["k"] != float64(1) {
+		t.Errorf("prompt %+v", p)
+	}
+	kinds := map[string]binding.Kind{}
+	for _, k := range Kinds() {
+		kinds[k.Type] = k
+	}
+	for _, c := range []struct {
+		props       map[string]any
+		field, want string
+	}{
+		{map[string]any{"type": PromptTriggerType, "name": "c"}, "promptName", `needs "promptName"`},
+		{map[string]any{"type": PromptTriggerType, "name": "c", "promptName": "p", "promptArguments": `{}`}, "promptArguments", "not a JSON array"},
+		{map[string]any{"type": PromptTriggerType, "name": "c", "promptName": "p", "promptArguments": `[{"required":true}]`}, "promptArguments", "no name"},
+		{map[string]any{"type": PromptTriggerType, "name": "c", "promptName": "p", "icons": `{}`}, "icons", "not a JSON array of icons"},
+		{map[string]any{"type": PromptArgumentType, "name": "a"}, "argumentName", `needs "argumentName"`},
+	} {
+		f := fn(c.props)
+		err := kinds[c.props["type"].(string)].Validate(f, &f.Bindings[0], nil)
+		ce, ok := errors.AsType[*funcd.ConfigError](err)
+		if !ok || ce.Field != c.field || !strings.Contains(ce.Error(), c.want) {
+			t.Errorf("%v: error %v, want field %s and %q", c.props, err, c.field, c.want)
+		}
+	}
+	b := &funcd.Binding{Type: PromptArgumentType, Properties: map[string]any{"argumentName": "topic", "isRequired": true}}
+	if _, err := readPromptArgument(context.Background(), nil, nil, b, binding.Data{}); err == nil || !strings.Contains(err.Error(), "Required prompt argument 'topic' was not provided.") {
+		t.Errorf("missing required argument: %v", err)
+	}
+	if v, err := readPromptArgument(context.Background(), nil, nil, b, binding.Data{DataPromptArgs: json.RawMessage(`{"topic":"x"}`)}); err != nil || string(v.Data) != "x" {
+		t.Errorf("argument %+v %v", v, err)
+	}
+}

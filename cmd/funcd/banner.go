@@ -1,10 +1,14 @@
 package main
 
 import (
+	"slices"
+
 	"bytes"
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/funcd/funcd/binding/mcptrigger"
 
 	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/host"
@@ -54,6 +58,22 @@ func printBanner(g *globals, h *host.Host, o startOptions, base string) {
 			methods = "[" + strings.Join(t.Methods, ",") + "]"
 		}
 		fmt.Fprintf(&w, "\t%s: %s %s\n\n", fn.Name, methods, url)
+	}
+	if slices.ContainsFunc(gen.Functions(), func(fn *funcd.Function) bool { return !fn.Disabled && mcptrigger.Trigger(fn) != nil }) {
+		// As the real host logs them when the MCP extension starts.
+		fmt.Fprintf(&w, "MCP server endpoint: %s/runtime/webhooks/mcp\n", base)
+		fmt.Fprintf(&w, "MCP server legacy SSE endpoint: %s/runtime/webhooks/mcp/sse\n", base)
+		if !o.noAuth {
+			// The extension's system key exists from the start, as in
+			// the real host, so that `funcd keys list` shows it.
+			if km := h.Keys(); km != nil {
+				if _, err := km.ExtensionKey(context.Background(), "mcp"); err != nil {
+					fmt.Fprintf(&w, "The mcp_extension system key cannot be made: %v\n", err)
+				}
+			}
+			fmt.Fprintln(&w, "MCP clients send the mcp_extension system key in x-functions-key; `funcd keys list` prints it.")
+		}
+		fmt.Fprintln(&w)
 	}
 	for _, fn := range gen.App.Functions {
 		// A function outside the allow list is not reported, as the host

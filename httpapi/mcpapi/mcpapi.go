@@ -75,11 +75,12 @@ type catalog struct {
 	settings  Settings
 	state     clientState
 	instance  string
-	tools     map[string]*mcptrigger.Tool // by lower-case name
-	resources []*mcptrigger.Resource      // static ones first, then templates
-	stream    *mcp.Server                 // serves streamable HTTP requests
-	sse       *mcp.Server                 // serves SSE sessions (with pings)
-	handler   http.Handler                // the SDK's streamable handler on stream
+	tools     map[string]*mcptrigger.Tool   // by lower-case name
+	resources []*mcptrigger.Resource        // static ones first, then templates
+	prompts   map[string]*mcptrigger.Prompt // by lower-case name
+	stream    *mcp.Server                   // serves streamable HTTP requests
+	sse       *mcp.Server                   // serves SSE sessions (with pings)
+	handler   http.Handler                  // the SDK's streamable handler on stream
 }
 
 // sseSession is one client's legacy SSE session.
@@ -155,7 +156,7 @@ func (h *Handler) build(g *host.Generation, old *catalog) (*catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &catalog{gen: g, settings: settings, state: state, instance: g.Env().HostID, tools: map[string]*mcptrigger.Tool{}}
+	c := &catalog{gen: g, settings: settings, state: state, instance: g.Env().HostID, tools: map[string]*mcptrigger.Tool{}, prompts: map[string]*mcptrigger.Prompt{}}
 	log := g.Env().Logger
 	if log == nil {
 		log = h.log
@@ -177,6 +178,20 @@ func (h *Handler) build(g *host.Generation, old *catalog) (*catalog, error) {
 				continue
 			}
 			c.tools[key] = t
+			continue
+		}
+		p, err := mcptrigger.PromptOf(fn)
+		if err != nil {
+			log.Error(fmt.Sprintf("The function '%s' is not served as an MCP prompt: %v", fn.Name, err))
+			continue
+		}
+		if p != nil {
+			key := strings.ToLower(p.Name)
+			if prev, dup := c.prompts[key]; dup {
+				log.Error(fmt.Sprintf("The MCP prompt '%s' of function '%s' is already defined by function '%s' (prompt names are case-insensitive); it is not served.", p.Name, fn.Name, prev.Function))
+				continue
+			}
+			c.prompts[key] = p
 			continue
 		}
 		r, err := mcptrigger.ResourceOf(fn)
@@ -229,7 +244,7 @@ func (h *Handler) newServer(s Settings, keepAlive time.Duration) *mcp.Server {
 		Capabilities: &mcp.ServerCapabilities{
 			Tools:     &mcp.ToolCapabilities{ListChanged: true},
 			Resources: &mcp.ResourceCapabilities{ListChanged: true},
-			Prompts:   &mcp.PromptCapabilities{},
+			Prompts:   &mcp.PromptCapabilities{ListChanged: true},
 		},
 	})
 	srv.AddReceivingMiddleware(h.middleware)
@@ -263,6 +278,25 @@ func (h *Handler) sync(srv *mcp.Server, old, c *catalog) {
 			continue
 		}
 		h.addTool(srv, t)
+	}
+	var oldPrompts map[string]*mcptrigger.Prompt
+	if old != nil {
+		oldPrompts = old.prompts
+	}
+	var gonePrompts []string
+	for k, p := range oldPrompts {
+		if n, ok := c.prompts[k]; !ok || n.Name != p.Name {
+			gonePrompts = append(gonePrompts, p.Name)
+		}
+	}
+	if len(gonePrompts) > 0 {
+		srv.RemovePrompts(gonePrompts...)
+	}
+	for k, p := range c.prompts {
+		if o, ok := oldPrompts[k]; ok && reflect.DeepEqual(o, p) {
+			continue
+		}
+		h.addPrompt(srv, p)
 	}
 	var goneRes, goneTmpl []string
 	for _, r := range oldRes {
@@ -335,6 +369,27 @@ func (h *Handler) addResource(srv *mcp.Server, r *mcptrigger.Resource) {
 	srv.AddResource(res, read)
 }
 
+func (h *Handler) addPrompt(srv *mcp.Server, p *mcptrigger.Prompt) {
+	defer func() {
+		if r := recover(); r != nil {
+			h.log.Error(fmt.Sprintf("The MCP prompt '%s' of function '%s' is not served: %v", p.Name, p.Function, r))
+		}
+	}()
+	prompt := &mcp.Prompt{Name: p.Name, Title: p.Title, Description: p.Description}
+	for _, a := range p.Arguments {
+		prompt.Arguments = append(prompt.Arguments, &mcp.PromptArgument{Name: a.Name, Title: a.Title, Description: a.Description, Required: a.Required})
+	}
+	if len(p.Icons) > 0 {
+		_ = json.Unmarshal(p.Icons, &prompt.Icons)
+	}
+	if len(p.Meta) > 0 {
+		prompt.Meta = mcp.Meta(p.Meta)
+	}
+	srv.AddPrompt(prompt, func(context.Context, *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "the prompt is not served"}
+	})
+}
+
 // middleware serves tools/call and resources/read from the functions; the
 // SDK serves the rest (initialize, the lists, ping).
 func (h *Handler) middleware(next mcp.MethodHandler) mcp.MethodHandler {
@@ -347,6 +402,10 @@ func (h *Handler) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 		case "resources/read":
 			if r, ok := req.(*mcp.ReadResourceRequest); ok {
 				return h.readResource(ctx, r)
+			}
+		case "prompts/get":
+			if r, ok := req.(*mcp.GetPromptRequest); ok {
+				return h.getPrompt(ctx, r)
 			}
 		}
 		return next(ctx, method, req)
@@ -512,6 +571,52 @@ func (h *Handler) readResource(ctx context.Context, req *mcp.ReadResourceRequest
 	out, err := resourceResult(r, uri, res.ReturnValue)
 	if err != nil {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: err.Error()}
+	}
+	return out, nil
+}
+
+// getPrompt runs a prompt's function; an unknown prompt and missing
+// required arguments are JSON-RPC errors (-32602).
+func (h *Handler) getPrompt(ctx context.Context, req *mcp.GetPromptRequest) (mcp.Result, error) {
+	cat, err := h.catalog()
+	if err != nil {
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: err.Error()}
+	}
+	name := req.Params.Name
+	p := cat.prompts[strings.ToLower(name)]
+	if p == nil {
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("Unknown prompt: '%s'", name)}
+	}
+	var missing []string
+	for _, a := range p.Required() {
+		if _, ok := req.Params.Arguments[a]; !ok {
+			missing = append(missing, a)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams,
+			Message: "One or more required prompt arguments are missing values. Please provide: " + strings.Join(missing, ", ")}
+	}
+	sessionID, info, tr := h.caller(req)
+	args := req.Params.Arguments
+	if args == nil {
+		args = map[string]string{}
+	}
+	argsJSON, _ := json.Marshal(args)
+	ictx, _ := json.Marshal(invocationContext{Name: p.Name, Arguments: argsJSON, SessionID: sessionID, ClientInfo: info, Transport: tr})
+	md := map[string]json.RawMessage{mcptrigger.DataPromptContext: ictx, mcptrigger.DataPromptArgs: argsJSON}
+	md[mcptrigger.DataSessionID], _ = json.Marshal(sessionID)
+	res, err := h.invoke(ctx, p.Function, ictx, md)
+	if err != nil {
+		if isUnknownFunction(err) {
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("Unknown prompt: '%s'", name)}
+		}
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("An error occurred getting the prompt '%s'.", p.Name)}
+	}
+	out, err := promptResult(p, res.ReturnValue)
+	if err != nil {
+		h.log.Error(fmt.Sprintf("The MCP prompt '%s' (function '%s') returned a result funcd cannot read: %v", p.Name, p.Function, err))
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("An error occurred getting the prompt '%s'.", p.Name)}
 	}
 	return out, nil
 }

@@ -201,3 +201,35 @@ func TestAcceptAndMethod(t *testing.T) {
 		}
 	}
 }
+
+func TestPromptResult(t *testing.T) {
+	plain := &mcptrigger.Prompt{Name: "p"}
+	schema := &mcptrigger.Prompt{Name: "p", UseResultSchema: true}
+	env := func(typ, content string) funcd.Value {
+		b, _ := json.Marshal(map[string]string{"type": typ, "content": content})
+		return funcd.StringValue(string(b))
+	}
+	msgs := `[{"role":"user","content":{"type":"text","text":"hi"}},{"role":"assistant","content":{"type":"text","text":"yes"}}]`
+	for _, c := range []struct {
+		name string
+		p    *mcptrigger.Prompt
+		v    funcd.Value
+		want string
+	}{
+		{"null", plain, funcd.Value{}, `"messages":[]`},
+		{"text", plain, funcd.StringValue("Write a poem"), `"messages":[{"content":{"type":"text","text":"Write a poem"},"role":"user"}]`},
+		{"object as text", plain, funcd.JSONValue(json.RawMessage(`{"a":1}`)), `"messages":[{"content":{"type":"text","text":"{\"a\":1}"},"role":"user"}]`},
+		{"prompt_messages", schema, env("prompt_messages", msgs), `"messages":[{"content":{"type":"text","text":"hi"},"role":"user"},{"content":{"type":"text","text":"yes"},"role":"assistant"}]`},
+		{"get_prompt_result", schema, env("get_prompt_result", `{"description":"d","messages":[]}`), `"description":"d","messages":[]`},
+	} {
+		res, err := promptResult(c.p, c.v)
+		if got := resultJSON(t, res, err); !strings.Contains(got, c.want) {
+			t.Errorf("%s:\n got %s\nwant %s", c.name, got, c.want)
+		}
+	}
+	for _, v := range []funcd.Value{funcd.StringValue("not json"), env("nope", "[]"), env("prompt_messages", `{"a":1}`), funcd.StringValue(`{"type":"prompt_messages"}`)} {
+		if _, err := promptResult(schema, v); err == nil {
+			t.Errorf("%s: no error", v.Data)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/funcd/funcd"
@@ -150,4 +151,43 @@ func resourceResult(r *mcptrigger.Resource, uri string, v funcd.Value) (*mcp.Rea
 		c.Meta = mcp.Meta(r.Meta)
 	}
 	return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{c}}, nil
+}
+
+// promptResult maps a prompt function's return value to the prompts/get
+// result, as the real extension does: without useResultSchema the value is
+// the text of one user message (null: no messages); with it, the value is
+// the envelope {"type":"get_prompt_result"|"prompt_messages","content"}.
+func promptResult(p *mcptrigger.Prompt, v funcd.Value) (*mcp.GetPromptResult, error) {
+	text, ok := valueText(v)
+	if !ok {
+		return &mcp.GetPromptResult{Messages: []*mcp.PromptMessage{}}, nil
+	}
+	if !p.UseResultSchema {
+		return &mcp.GetPromptResult{Messages: []*mcp.PromptMessage{{Role: "user", Content: &mcp.TextContent{Text: text}}}}, nil
+	}
+	var env envelope
+	if err := json.Unmarshal([]byte(text), &env); err != nil {
+		return nil, fmt.Errorf("the function return value is not a prompt result envelope: %w", err)
+	}
+	content := unquote(env.Content)
+	if len(content) == 0 || string(content) == "null" {
+		return nil, errors.New("the prompt result envelope has no content")
+	}
+	var res mcp.GetPromptResult
+	switch strings.ToLower(env.Type) {
+	case "get_prompt_result":
+		if err := json.Unmarshal(content, &res); err != nil {
+			return nil, fmt.Errorf("the get_prompt_result content is not a prompt result: %w", err)
+		}
+	case "prompt_messages":
+		if err := json.Unmarshal(append(append([]byte(`{"messages":`), content...), '}'), &res); err != nil {
+			return nil, fmt.Errorf("the prompt_messages content is not an array of prompt messages: %w", err)
+		}
+	default:
+		return nil, fmt.Errorf("unknown prompt result type %q", env.Type)
+	}
+	if res.Messages == nil {
+		res.Messages = []*mcp.PromptMessage{}
+	}
+	return &res, nil
 }

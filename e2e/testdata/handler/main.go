@@ -118,6 +118,20 @@ func mcpInvoke(w http.ResponseWriter, r *http.Request) {
 		c, _ := json.Marshal(map[string]any{"text": "with meta", "_meta": map[string]any{"ui": map[string]any{"csp": map[string]any{"connectDomains": []string{"https://api.example.com"}}}}})
 		env, _ := json.Marshal(map[string]any{"content": string(c)})
 		reply(w, map[string]any{"ReturnValue": string(env)})
+	case "/mcp_prompt":
+		var args map[string]string
+		_ = json.Unmarshal(inv.Metadata["mcppromptargs"], &args)
+		var style string
+		_ = json.Unmarshal(inv.Data["style"], &style)
+		_ = json.Unmarshal([]byte(style), &style) // a string input comes JSON-encoded
+		reply(w, map[string]any{"ReturnValue": "Summarize " + args["topic"] + " in a " + style + " style."})
+	case "/mcp_promptmsgs":
+		msgs, _ := json.Marshal([]any{
+			map[string]any{"role": "user", "content": map[string]any{"type": "text", "text": "Hello"}},
+			map[string]any{"role": "assistant", "content": map[string]any{"type": "text", "text": "Hi, how can I help?"}},
+		})
+		env, _ := json.Marshal(map[string]any{"type": "prompt_messages", "content": string(msgs)})
+		reply(w, map[string]any{"ReturnValue": string(env)})
 	default:
 		http.Error(w, "no such MCP function "+r.URL.Path, http.StatusNotFound)
 	}
