@@ -475,3 +475,27 @@ func TestMCPReload(t *testing.T) {
 		t.Errorf("removed tool: %v", err)
 	}
 }
+
+// TestMCPShutdownEndsSSE: an open SSE session does not hold up the HTTP
+// server's shutdown.
+func TestMCPShutdownEndsSSE(t *testing.T) {
+	s, key := mcpApp(t, nil)
+	cs, err := mcpConnect(t, s, "sse", key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := s.HTTP.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown with an SSE session open: %v after %v", err, time.Since(start))
+	}
+	done := make(chan error, 1)
+	go func() { done <- cs.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Error("the client's session did not end")
+	}
+}

@@ -178,6 +178,10 @@ var ErrServerClosed = http.ErrServerClosed
 // requests in flight until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
 
+// RegisterOnShutdown registers f to run when Shutdown begins, so that a
+// handler can end the long-lived streams Shutdown would otherwise wait for.
+func (s *Server) RegisterOnShutdown(f func()) { s.srv.RegisterOnShutdown(f) }
+
 // Close closes every listener and connection at once.
 func (s *Server) Close() error {
 	err := s.srv.Close()

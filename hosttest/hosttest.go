@@ -127,9 +127,10 @@ func StartErr(t testing.TB, dir string, opts Options) (*Server, error) {
 		_ = h.Shutdown(context.Background())
 		return nil, err
 	}
+	mcpAPI := httpapi.MCPHandler(h, opts.Logger)
 	cfg := frontdoor.Config{
 		Handler: httpapi.New(httpapi.Config{Host: h, NoAuth: opts.NoAuth, CORS: opts.CORS, Logger: opts.Logger,
-			Webhooks: map[string]http.Handler{httpapi.DurableWebhook: durableAPI, httpapi.MCPWebhook: httpapi.MCPHandler(h, opts.Logger)}}),
+			Webhooks: map[string]http.Handler{httpapi.DurableWebhook: durableAPI, httpapi.MCPWebhook: mcpAPI}}),
 		H2C:    opts.H2C,
 		Limits: opts.Limits,
 		Logger: opts.Logger,
@@ -152,6 +153,7 @@ func StartErr(t testing.TB, dir string, opts Options) (*Server, error) {
 		return nil, err
 	}
 	srv := frontdoor.New(cfg)
+	srv.RegisterOnShutdown(mcpAPI.Close)
 	go func() { _ = srv.Serve(ln) }()
 	s := &Server{URL: srv.Scheme() + "://" + ln.Addr().String(), Host: h, HTTP: srv, TLS: info}
 	h.SetBaseURL(s.URL)

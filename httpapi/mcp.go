@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"log/slog"
-	"net/http"
 
 	"github.com/funcd/funcd/host"
 	"github.com/funcd/funcd/httpapi/mcpapi"
@@ -14,6 +13,8 @@ const MCPWebhook = "mcp"
 
 // MCPHandler returns the MCP server of h's app: its tool and resource
 // functions, served over streamable HTTP and SSE.
-func MCPHandler(h *host.Host, log *slog.Logger) http.Handler {
+// Close it when the HTTP server shuts down (frontdoor's RegisterOnShutdown):
+// it ends the SSE streams.
+func MCPHandler(h *host.Host, log *slog.Logger) *mcpapi.Handler {
 	return mcpapi.New(mcpapi.Options{Host: h, Logger: log})
 }

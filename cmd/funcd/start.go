@@ -172,9 +172,11 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 		_ = h.Shutdown(context.Background())
 		return fmt.Errorf("cannot listen on port %d: %w (use --port to pick another)", port, err)
 	}
+	mcpAPI := httpapi.MCPHandler(h, log)
 	api := httpapi.New(httpapi.Config{Host: h, NoAuth: o.noAuth, CORS: splitList(corsList), CORSCredentials: credentials, Logger: log,
-		Webhooks: map[string]http.Handler{httpapi.DurableWebhook: durableAPI, httpapi.MCPWebhook: httpapi.MCPHandler(h, log)}})
+		Webhooks: map[string]http.Handler{httpapi.DurableWebhook: durableAPI, httpapi.MCPWebhook: mcpAPI}})
 	srv := frontdoor.New(frontdoor.Config{Handler: api, TLS: tlsConfig, H2C: o.h2c, Logger: log})
+	srv.RegisterOnShutdown(mcpAPI.Close)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	h.SetBaseURL(fmt.Sprintf("%s://localhost:%d", srv.Scheme(), port))

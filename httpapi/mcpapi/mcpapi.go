@@ -88,6 +88,7 @@ type sseSession struct {
 	id        string
 	transport *mcp.SSEServerTransport
 	header    http.Header
+	end       context.CancelFunc // ends the stream
 }
 
 // New returns the MCP webhook handler of opts.Host.
@@ -787,10 +788,13 @@ func (h *Handler) serveSSE(w http.ResponseWriter, r *http.Request, cat *catalog)
 	w.WriteHeader(http.StatusOK)
 
 	host.Detach(r.Context())
-	sess := &sseSession{id: id, header: r.Header.Clone(), transport: &mcp.SSEServerTransport{Endpoint: endpoint, Response: w, MaxRequestBodyBytes: maxBody}}
+	ctx, end := context.WithCancel(r.Context())
+	defer end()
+	sess := &sseSession{id: id, header: r.Header.Clone(), end: end,
+		transport: &mcp.SSEServerTransport{Endpoint: endpoint, Response: w, MaxRequestBodyBytes: maxBody}}
 	h.sessions.Store(id, sess)
 	defer h.sessions.Delete(id)
-	ss, err := cat.sse.Connect(r.Context(), sess.transport, nil)
+	ss, err := cat.sse.Connect(ctx, sess.transport, nil)
 	if err != nil {
 		h.log.Error("cannot open an MCP SSE session", "error", err)
 		return
@@ -804,9 +808,19 @@ func (h *Handler) serveSSE(w http.ResponseWriter, r *http.Request, cat *catalog)
 		close(done)
 	}()
 	select {
-	case <-r.Context().Done():
+	case <-ctx.Done():
 	case <-done:
 	}
+}
+
+// Close ends every SSE session's stream, so that a server shutting down
+// does not wait for clients that keep their streams open. Calls in flight
+// finish; clients reconnect to the next server.
+func (h *Handler) Close() {
+	h.sessions.Range(func(_, s any) bool {
+		s.(*sseSession).end()
+		return true
+	})
 }
 
 // serveMessage takes a message of an SSE session: 202 "Accepted", the
