@@ -232,26 +232,12 @@ func PromptOf(fn *funcd.Function) (*Prompt, error) {
 }
 
 func promptOf(fn *funcd.Function, b *funcd.Binding) (*Prompt, error) {
-	p := &Prompt{Function: fn.Name}
-	var err error
-	if p.Name, err = stringProp(b, "promptName", true); err != nil {
-		return nil, err
-	}
-	if p.Title, err = stringProp(b, "title", false); err != nil {
-		return nil, err
-	}
-	if p.Description, err = stringProp(b, "description", false); err != nil {
-		return nil, err
-	}
-	if p.UseResultSchema, err = boolProp(b, "useResultSchema"); err != nil {
-		return nil, err
-	}
-	if p.Meta, err = metadataProp(b); err != nil {
-		return nil, err
-	}
-	raw, err := stringProp(b, "promptArguments", false)
-	if err != nil {
-		return nil, err
+	r := props{b: b}
+	p := &Prompt{Function: fn.Name, Name: r.str("promptName", true), Title: r.str("title", false),
+		Description: r.str("description", false), UseResultSchema: r.bool("useResultSchema"), Meta: r.meta()}
+	raw, icons := r.str("promptArguments", false), r.str("icons", false)
+	if r.err != nil {
+		return nil, r.err
 	}
 	if strings.TrimSpace(raw) != "" {
 		if err := json.Unmarshal([]byte(raw), &p.Arguments); err != nil {
@@ -277,10 +263,6 @@ func promptOf(fn *funcd.Function, b *funcd.Binding) (*Prompt, error) {
 			p.Arguments = append(p.Arguments, a)
 		}
 	}
-	icons, err := stringProp(b, "icons", false)
-	if err != nil {
-		return nil, err
-	}
 	if strings.TrimSpace(icons) != "" {
 		var list []struct {
 			Src string `json:"src"`
@@ -294,26 +276,9 @@ func promptOf(fn *funcd.Function, b *funcd.Binding) (*Prompt, error) {
 }
 
 func promptArgumentOf(b *funcd.Binding, prefix string) (PromptArgument, error) {
-	var a PromptArgument
-	var err error
-	wrap := func(err error) error {
-		if ce, ok := err.(*funcd.ConfigError); ok && prefix != "" {
-			c := *ce
-			c.Field = prefix + c.Field
-			return &c
-		}
-		return err
-	}
-	if a.Name, err = stringProp(b, "argumentName", true); err != nil {
-		return a, wrap(err)
-	}
-	if a.Description, err = stringProp(b, "description", false); err != nil {
-		return a, wrap(err)
-	}
-	if a.Required, err = boolProp(b, "isRequired"); err != nil {
-		return a, wrap(err)
-	}
-	return a, nil
+	r := props{b: b, prefix: prefix}
+	a := PromptArgument{Name: r.str("argumentName", true), Description: r.str("description", false), Required: r.bool("isRequired")}
+	return a, r.err
 }
 
 // readPromptArgument binds an mcpPromptArgument input: the argument's
@@ -328,7 +293,7 @@ func readPromptArgument(_ context.Context, _ *binding.Env, _ *funcd.Function, b 
 	}
 	v, ok := args[name]
 	if !ok {
-		if req, _ := boolProp(b, "isRequired"); req {
+		if r := (props{b: b}); r.bool("isRequired") {
 			//lint:ignore ST1005 the real host's words
 			return funcd.Value{}, fmt.Errorf("Required prompt argument '%s' was not provided.", name)
 		}
@@ -337,24 +302,17 @@ func readPromptArgument(_ context.Context, _ *binding.Env, _ *funcd.Function, b 
 }
 
 func toolOf(fn *funcd.Function, b *funcd.Binding) (*Tool, error) {
-	t := &Tool{Function: fn.Name}
-	var err error
-	if t.Name, err = stringProp(b, "toolName", true); err != nil {
-		return nil, err
-	}
-	if t.Description, err = stringProp(b, "description", false); err != nil {
-		return nil, err
-	}
-	if t.UseResultSchema, err = boolProp(b, "useResultSchema"); err != nil {
-		return nil, err
-	}
-	if t.Meta, err = metadataProp(b); err != nil {
-		return nil, err
+	r := props{b: b}
+	t := &Tool{Function: fn.Name, Name: r.str("toolName", true), Description: r.str("description", false),
+		UseResultSchema: r.bool("useResultSchema"), Meta: r.meta()}
+	raw, useWorker := r.str("toolProperties", false), r.bool("useWorkerInputSchema")
+	if r.err != nil {
+		return nil, r.err
 	}
 	for _, name := range []string{"outputSchema", "resultSchema"} {
-		s, err := stringProp(b, name, false)
-		if err != nil {
-			return nil, err
+		s := r.str(name, false)
+		if r.err != nil {
+			return nil, r.err
 		}
 		if s == "" {
 			continue
@@ -367,10 +325,6 @@ func toolOf(fn *funcd.Function, b *funcd.Binding) (*Tool, error) {
 		break
 	}
 
-	raw, err := stringProp(b, "toolProperties", false)
-	if err != nil {
-		return nil, err
-	}
 	if strings.TrimSpace(raw) != "" {
 		if err := json.Unmarshal([]byte(raw), &t.Properties); err != nil {
 			return nil, &funcd.ConfigError{Field: "toolProperties",
@@ -403,14 +357,10 @@ func toolOf(fn *funcd.Function, b *funcd.Binding) (*Tool, error) {
 		}
 	}
 
-	useWorker, err := boolProp(b, "useWorkerInputSchema")
-	if err != nil {
-		return nil, err
-	}
 	if useWorker {
-		s, err := stringProp(b, "inputSchema", true)
-		if err != nil {
-			return nil, err
+		s := r.str("inputSchema", true)
+		if r.err != nil {
+			return nil, r.err
 		}
 		if err := schemaObject(s); err != nil {
 			return nil, &funcd.ConfigError{Field: "inputSchema", Msg: fmt.Sprintf("is not a JSON Schema object: %v", err)}
@@ -465,35 +415,13 @@ func InputSchema(props []Property) json.RawMessage {
 }
 
 func propertyOf(b *funcd.Binding, prefix string) (Property, error) {
-	wrap := func(err error) error {
-		if ce, ok := err.(*funcd.ConfigError); ok && prefix != "" {
-			c := *ce
-			c.Field = prefix + c.Field
-			return &c
-		}
-		return err
-	}
-	var p Property
-	var err error
-	if p.Name, err = stringProp(b, "propertyName", true); err != nil {
-		return p, wrap(err)
-	}
-	if p.Type, err = stringProp(b, "propertyType", false); err != nil {
-		return p, wrap(err)
-	}
+	r := props{b: b, prefix: prefix}
+	p := Property{Name: r.str("propertyName", true), Type: r.str("propertyType", false), Description: r.str("description", false),
+		Required: r.bool("isRequired"), Array: r.bool("isArray")}
 	if p.Type == "" {
 		p.Type = "string"
 	}
-	if p.Description, err = stringProp(b, "description", false); err != nil {
-		return p, wrap(err)
-	}
-	if p.Required, err = boolProp(b, "isRequired"); err != nil {
-		return p, wrap(err)
-	}
-	if p.Array, err = boolProp(b, "isArray"); err != nil {
-		return p, wrap(err)
-	}
-	return p, nil
+	return p, r.err
 }
 
 // readProperty binds an mcpToolProperty input: the call's argument as
@@ -511,26 +439,19 @@ func readProperty(_ context.Context, _ *binding.Env, _ *funcd.Function, b *funcd
 }
 
 func resourceOf(fn *funcd.Function, b *funcd.Binding) (*Resource, error) {
-	r := &Resource{Function: fn.Name, Size: -1}
-	var err error
-	if r.URI, err = stringProp(b, "uri", true); err != nil {
-		return nil, err
+	props := props{b: b}
+	r := &Resource{Function: fn.Name, Size: -1, URI: props.str("uri", true)}
+	if props.err != nil {
+		return nil, props.err
 	}
 	u, perr := url.Parse(strings.NewReplacer("{", "", "}", "").Replace(r.URI))
 	if perr != nil || u.Scheme == "" {
 		return nil, &funcd.ConfigError{Field: "uri", Msg: fmt.Sprintf("is %q; expected an absolute URI such as \"ui://weather/index.html\" or \"file://docs/{name}\"", r.URI)}
 	}
-	if r.Name, err = stringProp(b, "resourceName", true); err != nil {
-		return nil, err
-	}
-	if r.Title, err = stringProp(b, "title", false); err != nil {
-		return nil, err
-	}
-	if r.Description, err = stringProp(b, "description", false); err != nil {
-		return nil, err
-	}
-	if r.MIMEType, err = stringProp(b, "mimeType", false); err != nil {
-		return nil, err
+	r.Name, r.Title, r.Description = props.str("resourceName", true), props.str("title", false), props.str("description", false)
+	r.MIMEType, r.Meta = props.str("mimeType", false), props.meta()
+	if props.err != nil {
+		return nil, props.err
 	}
 	if v, ok := binding.Property(b, "size"); ok && v != nil {
 		switch n := v.(type) {
@@ -549,10 +470,8 @@ func resourceOf(fn *funcd.Function, b *funcd.Binding) (*Resource, error) {
 			return nil, &funcd.ConfigError{Field: "size", Msg: fmt.Sprintf("is %T; expected a size in bytes", v)}
 		}
 	}
-	if r.Meta, err = metadataProp(b); err != nil {
-		return nil, err
-	}
 	if strings.Contains(r.URI, "{") {
+		var err error
 		if r.template, r.params, err = compileTemplate(r.URI); err != nil {
 			return nil, &funcd.ConfigError{Field: "uri", Msg: err.Error()}
 		}
@@ -608,6 +527,44 @@ func compileTemplate(uri string) (*regexp.Regexp, []string, error) {
 		return nil, nil, fmt.Errorf("is not a URI template: %v", err)
 	}
 	return rx, params, nil
+}
+
+// props reads a binding's properties, keeping the first error (with the
+// field prefixed by prefix, for a binding read as part of another's).
+type props struct {
+	b      *funcd.Binding
+	prefix string
+	err    error
+}
+
+func (r *props) keep(err error) {
+	if r.err != nil || err == nil {
+		return
+	}
+	if ce, ok := err.(*funcd.ConfigError); ok && r.prefix != "" {
+		c := *ce
+		c.Field = r.prefix + c.Field
+		err = &c
+	}
+	r.err = err
+}
+
+func (r *props) str(name string, required bool) string {
+	s, err := stringProp(r.b, name, required)
+	r.keep(err)
+	return s
+}
+
+func (r *props) bool(name string) bool {
+	v, err := boolProp(r.b, name)
+	r.keep(err)
+	return v
+}
+
+func (r *props) meta() map[string]any {
+	m, err := metadataProp(r.b)
+	r.keep(err)
+	return m
 }
 
 func stringProp(b *funcd.Binding, name string, required bool) (string, error) {
