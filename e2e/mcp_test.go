@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -497,5 +498,76 @@ func TestMCPShutdownEndsSSE(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Error("the client's session did not end")
+	}
+}
+
+// sseEndpoint opens an SSE stream and returns the endpoint its first event
+// names; the stream stays open until the test ends.
+func sseEndpoint(t *testing.T, s *hosttest.Server, query string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.URL+"/runtime/webhooks/mcp/sse"+query, nil)
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("GET /sse: %d %v", resp.StatusCode, resp.Header)
+	}
+	buf := make([]byte, 4096)
+	var got string
+	for !strings.Contains(got, "\n\n") {
+		n, err := resp.Body.Read(buf)
+		if err != nil {
+			t.Fatalf("reading the endpoint event: %v (%q)", err, got)
+		}
+		got += string(buf[:n])
+	}
+	event, data, _ := strings.Cut(strings.TrimSpace(got), "\n")
+	if event != "event: endpoint" || !strings.HasPrefix(data, "data: ") {
+		t.Fatalf("first event %q", got)
+	}
+	return strings.TrimPrefix(data, "data: ")
+}
+
+// TestMCPSSEHTTP checks the legacy SSE transport's endpoint event and the
+// message endpoint's errors at the HTTP level.
+func TestMCPSSEHTTP(t *testing.T) {
+	s, key := mcpApp(t, nil)
+	endpoint := sseEndpoint(t, s, "?code="+key)
+	if !strings.HasPrefix(endpoint, "message?azmcpcs=") || !strings.HasSuffix(endpoint, "&code="+url.QueryEscape(key)) {
+		t.Fatalf("endpoint %q, want message?azmcpcs=<state>&code=<key>", endpoint)
+	}
+	base := s.URL + "/runtime/webhooks/mcp/"
+	ct := []string{"Content-Type", "application/json"}
+	r := do(t, "POST", base+endpoint, `{"jsonrpc":"2.0","id":1,"method":"ping"}`, ct...)
+	if wantStatus(t, r, http.StatusAccepted); r.body != "Accepted" {
+		t.Errorf("message body %q", r.body)
+	}
+	for query, want := range map[string]string{
+		"?code=" + key:                                  "Missing service context",
+		"?azmcpcs=forged&code=" + key:                   "Invalid client state",
+		"?azmcpcs=abcdefghij012345%7Cother&code=" + key: "No active session",
+	} {
+		r := do(t, "POST", base+"message"+query, `{"jsonrpc":"2.0","id":1,"method":"ping"}`, ct...)
+		if wantStatus(t, r, http.StatusBadRequest); !strings.Contains(r.body, want) {
+			t.Errorf("%s: %q, want %q", query, r.body, want)
+		}
+	}
+	wantStatus(t, do(t, "POST", base+"sse?code="+key, "{}", ct...), http.StatusMethodNotAllowed)
+
+	// messageOptions.useAbsoluteUriForEndpoint
+	dir := newApp(t, "mcp")
+	hj := filepath.Join(dir, "host.json")
+	b, _ := os.ReadFile(hj)
+	b = []byte(strings.Replace(string(b), `"serverName"`, `"messageOptions": {"useAbsoluteUriForEndpoint": true}, "serverName"`, 1))
+	if err := os.WriteFile(hj, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	abs := hosttest.Start(t, dir, hosttest.Options{NoAuth: true})
+	if got, want := sseEndpoint(t, abs, ""), abs.URL+"/runtime/webhooks/mcp/message?azmcpcs="; !strings.HasPrefix(got, want) {
+		t.Errorf("absolute endpoint %q, want %s...", got, want)
 	}
 }
