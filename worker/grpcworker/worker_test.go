@@ -365,13 +365,15 @@ func TestHangUp(t *testing.T) {
 // TestNeverConnects: a worker that never opens its stream fails the start
 // with an error naming the executable.
 func TestNeverConnects(t *testing.T) {
-	for _, script := range []string{"never", "wrongid"} {
+	// The worker with a wrong id must have time to start and connect, even
+	// on a busy machine, for its stream to be refused and logged.
+	for script, timeout := range map[string]time.Duration{"never": 300 * time.Millisecond, "wrongid": 3 * time.Second} {
 		t.Run(script, func(t *testing.T) {
-			e := newEnv(t, script, func(c *Config) { c.StartTimeout = 300 * time.Millisecond })
+			e := newEnv(t, script, func(c *Config) { c.StartTimeout = timeout })
 			err := e.w.Start(t.Context())
 			var ce *ConnectError
 			if !errors.As(err, &ce) || !strings.Contains(err.Error(), fakeBin) ||
-				!strings.Contains(err.Error(), "did not connect to the host within 300ms") {
+				!strings.Contains(err.Error(), "did not connect to the host within "+timeout.String()) {
 				t.Fatalf("Start = %v, want a *ConnectError naming %s", err, fakeBin)
 			}
 			if script == "wrongid" && !strings.Contains(e.records(), "worker id the host did not launch") {

@@ -77,8 +77,8 @@ func TestMCPApp(t *testing.T) {
 		byID[f.Metadata.GetFunctionId()] = f.Metadata
 		ids = append(ids, f.Metadata.GetFunctionId())
 	}
-	// resources.js loads before tools.js.
-	if want := []string{"nodeWidget", "nodeItem", "nodeEcho", "nodeWeather", "nodeFail", "nodeArgs", "nodeMulti", "nodePoint"}; !slices.Equal(ids, want) {
+	// The files load in name order: prompts.js, resources.js, tools.js.
+	if want := []string{"nodeGreeting", "nodeWidget", "nodeItem", "nodeEcho", "nodeWeather", "nodeFail", "nodeArgs", "nodeMulti", "nodePoint"}; !slices.Equal(ids, want) {
 		t.Fatalf("function ids = %v, want %v", ids, want)
 	}
 
