@@ -1,7 +1,7 @@
 # make check runs everything CI runs: format, vet, lint and every test.
 GO ?= go
 
-.PHONY: check fmt vet lint test azurite nodeapps run build install bench bench-queue bench-workers bench-durable clean
+.PHONY: check fmt vet lint test azurite nodeapps run build install bench bench-queue bench-workers bench-durable bench-mcp clean
 
 check: fmt vet lint test
 
@@ -82,3 +82,10 @@ bench-workers:
 # PATH); pass flags with BENCHFLAGS="-rounds 5 -peers durabletask".
 bench-durable: nodeapps
 	$(GO) run ./bench/cmd/durablebench $(BENCHFLAGS)
+
+# bench-mcp measures tools/call through funcd's MCP webhook (a Go SDK app,
+# with the mcp_extension system key) beside a bare MCP server built with the
+# same MCP Go SDK, from that SDK's client (see bench/RESULTS.md); pass flags
+# with BENCHFLAGS="-duration 5s -rounds 5 -clients 1,8,32".
+bench-mcp:
+	$(GO) run ./bench/cmd/mcpbench $(BENCHFLAGS)

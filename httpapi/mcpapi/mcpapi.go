@@ -34,6 +34,7 @@ import (
 	"github.com/funcd/funcd/host"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	sjson "github.com/segmentio/encoding/json"
 )
 
 // Transport names in the invocation context, as the real extension writes
@@ -704,20 +705,84 @@ func (h *Handler) serveStreamable(w http.ResponseWriter, r *http.Request, cat *c
 
 // rpcMethod reads a POSTed JSON-RPC message's method ("" for a response
 // or a batch); ok is false when the body is no JSON-RPC message.
+//
+// It accepts what the SDK's jsonrpc.DecodeMessage accepts, with the same
+// JSON decoder and rules (case-sensitive names, the first value of the
+// body, nesting at most maxDepth, version "2.0", an id that is null, a
+// number or a string, a string method, or else a response with an id), but
+// without DecodeMessage's buffered decoder, which allocates 32 KiB for each
+// of its two passes: the SDK decodes the body again when it serves it.
 func rpcMethod(body []byte) (method string, ok bool) {
 	body = bytes.TrimSpace(body)
 	if len(body) > 0 && body[0] == '[' {
 		var batch []json.RawMessage
 		return "", json.Unmarshal(body, &batch) == nil && len(batch) > 0
 	}
-	msg, err := jsonrpc.DecodeMessage(body)
+	if !depthWithin(body, maxDepth) {
+		return "", false
+	}
+	var msg wireMessage
+	if _, err := sjson.Parse(body, &msg, sjson.DontMatchCaseInsensitiveStructFields); err != nil || msg.Version != "2.0" {
+		return "", false
+	}
+	id, err := jsonrpc.MakeID(msg.ID)
 	if err != nil {
 		return "", false
 	}
-	if req, isReq := msg.(*jsonrpc.Request); isReq {
-		return req.Method, true
+	if len(msg.Method) > 0 {
+		if _, err := sjson.Parse(msg.Method, &method, sjson.DontMatchCaseInsensitiveStructFields); err != nil {
+			return "", false
+		}
+		return method, true
 	}
-	return "", true
+	return "", id.IsValid()
+}
+
+// wireMessage is a JSON-RPC message as the SDK decodes it.
+type wireMessage struct {
+	Version string          `json:"jsonrpc"`
+	ID      any             `json:"id,omitempty"`
+	Method  json.RawMessage `json:"method"`
+	Params  json.RawMessage `json:"params,omitempty"`
+	Result  json.RawMessage `json:"result,omitempty"`
+	Error   *jsonrpc.Error  `json:"error,omitempty"`
+}
+
+// maxDepth is the deepest nesting of objects and arrays the SDK decodes.
+const maxDepth = 1000
+
+// depthWithin reports whether the JSON text data nests objects and arrays
+// at most max deep, counting as the SDK does.
+func depthWithin(data []byte, max int) bool {
+	depth := 0
+	inString, escaped := false, false
+	for _, b := range data {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case b == '\\':
+				escaped = true
+			case b == '"':
+				inString = false
+			}
+			continue
+		}
+		switch b {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+			if depth > max {
+				return false
+			}
+		case '}', ']':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return true
 }
 
 // acceptsBoth reports whether an Accept header takes both application/json

@@ -8,6 +8,8 @@ import (
 
 	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/binding/mcptrigger"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 func resultJSON(t *testing.T, v any, err error) string {
@@ -230,6 +232,85 @@ func TestPromptResult(t *testing.T) {
 	for _, v := range []funcd.Value{funcd.StringValue("not json"), env("nope", "[]"), env("prompt_messages", `{"a":1}`), funcd.StringValue(`{"type":"prompt_messages"}`)} {
 		if _, err := promptResult(schema, v); err == nil {
 			t.Errorf("%s: no error", v.Data)
+		}
+	}
+}
+
+// TestMethodAsSDK checks that rpcMethod accepts and reads single messages
+// exactly as the SDK's jsonrpc.DecodeMessage does.
+func TestMethodAsSDK(t *testing.T) {
+	deep := strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)
+	for _, body := range []string{
+		``, ` `, `null`, `{}`, `"x"`, `nope`, `{`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"noop"}}`,
+		`{"jsonrpc":"2.0","id":"a","method":"ping"}`,
+		`{"jsonrpc":"2.0","id":null,"method":"ping"}`,
+		`{"jsonrpc":"2.0","id":1.5,"method":"ping"}`,
+		`{"jsonrpc":"2.0","id":true,"method":"ping"}`,
+		`{"jsonrpc":"2.0","id":{},"method":"ping"}`,
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+		`{"jsonrpc":"2.0","method":null}`,
+		`{"jsonrpc":"2.0","method":""}`,
+		`{"jsonrpc":"2.0","method":7}`,
+		`{"jsonrpc":"2.0","method":"a\u0062c"}`,
+		`{"JSONRPC":"2.0","id":1,"method":"ping"}`,
+		`{"jsonrpc":"2.0","ID":1,"Method":"ping"}`,
+		`{"jsonrpc":"1.0","id":1,"method":"ping"}`,
+		`{"jsonrpc":2,"id":1,"method":"ping"}`,
+		`{"jsonrpc":"2.0","id":1,"result":{}}`,
+		`{"jsonrpc":"2.0","result":{}}`,
+		`{"jsonrpc":"2.0","id":1,"error":{"code":-1,"message":"m"}}`,
+		`{"jsonrpc":"2.0","id":1,"error":{"code":"x"}}`,
+		`{"jsonrpc":"2.0","id":1,"error":[]}`,
+		`{"jsonrpc":"2.0","id":1,"method":"ping"} trailing`,
+		`{"jsonrpc":"2.0","id":1,"method":"ping",}`,
+		`{"jsonrpc":"2.0","id":1,"method":"ping","params":` + deep + `}`,
+		`{"jsonrpc":"2.0","id":1,"method":"p\"[[["}`,
+	} {
+		want := ""
+		msg, err := jsonrpc.DecodeMessage([]byte(body))
+		if req, isReq := msg.(*jsonrpc.Request); isReq {
+			want = req.Method
+		}
+		got, ok := rpcMethod([]byte(body))
+		if ok != (err == nil) || got != want {
+			t.Errorf("%s: %q %v; the SDK: %q %v", body, got, ok, want, err)
+		}
+	}
+}
+
+// TestPlainTextAsSDK checks that a text envelope maps to the result the
+// SDK's content decoding gives, whether or not plainText takes it.
+func TestPlainTextAsSDK(t *testing.T) {
+	schema := &mcptrigger.Tool{Name: "t", UseResultSchema: true}
+	for _, block := range []string{
+		`{"type":"text","text":"ok"}`,
+		`{"text":"ok","type":"text"}`,
+		`{"type":"text","text":""}`,
+		`{"type":"text","text":"line\nbreak \"quoted\" \u00e9 \ud83d\ude00"}`,
+		`{"type":"text","text":"x","annotations":{"priority":1}}`,
+		`{"type":"text","text":"x","_meta":{"a":1}}`,
+		`{"type":"text","text":7}`,
+		`{"type":"text","text":null}`,
+		`{"type":"text"}`,
+		`{"type":"te\u0078t","text":"x"}`,
+		`{"Type":"text","text":"x"}`,
+		`{"type":"text","Text":"x"}`,
+		`{"type":"image","data":"AAEC"}`,
+		"{\"type\":\"text\",\"text\":\"bad \xff utf-8\"}",
+	} {
+		b, _ := json.Marshal(map[string]string{"type": "text", "content": block})
+		got, gotErr := toolResult(schema, funcd.StringValue(string(b)))
+		var want mcp.CallToolResult
+		wantErr := json.Unmarshal([]byte(`{"content":[`+block+`]}`), &want)
+		if (gotErr != nil) != (wantErr != nil) {
+			t.Errorf("%s: error %v; the SDK's %v", block, gotErr, wantErr)
+			continue
+		}
+		if gotErr == nil {
+			if g, w := resultJSON(t, got, nil), resultJSON(t, &want, nil); g != w {
+				t.Errorf("%s:\n got %s\nwant %s", block, g, w)
+			}
 		}
 	}
 }

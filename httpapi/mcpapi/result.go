@@ -94,6 +94,10 @@ func envelopeResult(env envelope) (*mcp.CallToolResult, error) {
 			return nil, errors.New("the function returned a multi_content_result with no content blocks")
 		}
 	default:
+		if text, ok := plainText(env.Type, content); ok {
+			res.Content = []mcp.Content{&mcp.TextContent{Text: text}}
+			break
+		}
 		if err := json.Unmarshal(append(append([]byte(`{"content":[`), content...), ']', '}'), &res); err != nil {
 			return nil, fmt.Errorf("the function returned a %s result whose content is not a content block: %w", env.Type, err)
 		}
@@ -109,6 +113,25 @@ func envelopeResult(env envelope) (*mcp.CallToolResult, error) {
 		res.StructuredContent = v
 	}
 	return &res, nil
+}
+
+// plainText reads the commonest envelope, a text block with nothing but
+// its type and text, without the SDK's content decoding (which allocates
+// a 32 KiB buffer for each JSON value it decodes); ok is false for any
+// other block, which the SDK then decodes as before.
+func plainText(typ string, content json.RawMessage) (text string, ok bool) {
+	if typ != "text" || !utf8.Valid(content) {
+		return "", false
+	}
+	var block map[string]json.RawMessage
+	if json.Unmarshal(content, &block) != nil || len(block) != 2 || string(block["type"]) != `"text"` {
+		return "", false
+	}
+	raw, has := block["text"]
+	if !has || json.Unmarshal(raw, &text) != nil || len(raw) == 0 || raw[0] != '"' {
+		return "", false
+	}
+	return text, true
 }
 
 // failedTool is the result of a tool whose function failed: the real
