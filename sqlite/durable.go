@@ -179,9 +179,11 @@ func (s *Store) prepareDurable(ctx context.Context) error {
 			WHERE id = (SELECT id FROM durable_tasks INDEXED BY durable_tasks_due
 				WHERE hub = ?4 AND due <= ?5 ORDER BY due, id LIMIT 1)
 			RETURNING ` + taskColumns},
+		// LIMIT +?6, not ?6: SQLite re-prepares a statement whose LIMIT
+		// is a bare parameter each time a new value is bound to it.
 		{s.w, &s.dstmts.lockTasks, `UPDATE durable_tasks SET due = ?1, owner = ?2, token = ?3, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM durable_tasks INDEXED BY durable_tasks_due
-				WHERE hub = ?4 AND due <= ?5 ORDER BY due, id LIMIT ?6)
+				WHERE hub = ?4 AND due <= ?5 ORDER BY due, id LIMIT +?6)
 			RETURNING ` + taskColumns},
 		{s.w, &s.dstmts.deleteTask, `DELETE FROM durable_tasks WHERE id = ? AND hub = ? AND token = ?`},
 		{s.w, &s.dstmts.instanceStatus, `SELECT status FROM durable_instances WHERE hub = ? AND id = ?`},
