@@ -45,6 +45,48 @@ type OrchestrationPayload struct {
 	DefaultHTTPAsyncRequestSleepTimeMilliseconds int `json:"defaultHttpAsyncRequestSleepTimeMillseconds"`
 }
 
+// encodePayload is json.Marshal(p), byte for byte, with the history's
+// events appended directly rather than through their MarshalJSON and
+// encoding/json's compaction of its output.
+func encodePayload(p *OrchestrationPayload) ([]byte, error) {
+	input, err := json.Marshal(p.Input)
+	if err != nil {
+		return nil, err
+	}
+	tail, err := json.Marshal(struct {
+		InstanceID                                   string  `json:"instanceId"`
+		IsReplaying                                  bool    `json:"isReplaying"`
+		ParentInstanceID                             *string `json:"parentInstanceId"`
+		UpperSchemaVersion                           int     `json:"upperSchemaVersion"`
+		UpperSchemaVersionNew                        int     `json:"upperSchemaVersionNew"`
+		LongRunningTimerIntervalDuration             string  `json:"longRunningTimerIntervalDuration"`
+		MaximumShortTimerDuration                    string  `json:"maximumShortTimerDuration"`
+		DefaultHTTPAsyncRequestSleepTimeMilliseconds int     `json:"defaultHttpAsyncRequestSleepTimeMillseconds"`
+	}{p.InstanceID, p.IsReplaying, p.ParentInstanceID, p.UpperSchemaVersion, p.UpperSchemaVersionNew,
+		p.LongRunningTimerIntervalDuration, p.MaximumShortTimerDuration, p.DefaultHTTPAsyncRequestSleepTimeMilliseconds})
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, 256*len(p.History)+len(input)+len(tail)+32)
+	b = append(b, `{"history":`...)
+	if p.History == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range p.History {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = p.History[i].appendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"input":`...)
+	b = append(b, input...)
+	b = append(b, ',')
+	return append(b, tail[1:]...), nil
+}
+
 // episode is one run of an orchestration work item.
 type episode struct {
 	e     *Engine
@@ -345,7 +387,7 @@ func (ep *episode) orchestrate(ctx context.Context, events []Event, reset bool) 
 	if started.Input != nil && *started.Input != "" {
 		input = json.RawMessage(*started.Input)
 	}
-	payload, err := json.Marshal(OrchestrationPayload{
+	payload, err := encodePayload(&OrchestrationPayload{
 		History: history, Input: input, InstanceID: inst.ID, IsReplaying: len(old) > 0, ParentInstanceID: parentID,
 		UpperSchemaVersion: schemaV2, UpperSchemaVersionNew: schemaV4,
 		LongRunningTimerIntervalDuration:             funcd.TimeSpan(e.opts.LongTimerInterval),
