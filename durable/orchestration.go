@@ -138,7 +138,21 @@ func retryDelay(int) time.Duration { return 5 * time.Second }
 
 func (e *Engine) commit(ctx context.Context, wi *OrchestrationWorkItem, u OrchestrationUpdate) {
 	releaseSlot(ctx)
-	err := e.backend.CompleteOrchestration(context.WithoutCancel(ctx), e.opts.Hub, wi, u)
+	var err error
+	// The activities the episode schedules run next here, without a
+	// claim, in the activity slots free now.
+	if n := e.takeSlots(e.actSlots, min(len(u.Tasks), maxClaim)); n > 0 {
+		var tasks []*ActivityTask
+		tasks, err = e.handoff.CompleteOrchestrationLocking(context.WithoutCancel(ctx), e.opts.Hub, wi, u, e.opts.Owner, e.opts.Lease, n)
+		for _, t := range tasks {
+			e.runInSlot(ctx, e.actSlots, func(ctx context.Context) { e.processActivity(ctx, t) })
+		}
+		for range n - len(tasks) {
+			<-e.actSlots
+		}
+	} else {
+		err = e.backend.CompleteOrchestration(context.WithoutCancel(ctx), e.opts.Hub, wi, u)
+	}
 	switch {
 	case errors.Is(err, ErrLockLost):
 		e.log.Warn("an orchestration work item's lock expired before it was committed; another owner runs it again", "instance", wi.InstanceID)
@@ -146,7 +160,9 @@ func (e *Engine) commit(ctx context.Context, wi *OrchestrationWorkItem, u Orches
 		e.log.Error("committing an orchestration work item", "instance", wi.InstanceID, "error", err)
 		e.abandon(wi, time.Second)
 	}
-	e.kick(e.opts.Hub)
+	if e.handoff == nil {
+		e.kick(e.opts.Hub) // a Handoff backend announces what it leaves
+	}
 }
 
 func (e *Engine) abandon(wi *OrchestrationWorkItem, delay time.Duration) {

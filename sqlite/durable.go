@@ -117,14 +117,14 @@ var _ durable.Backend = (*Store)(nil)
 // durableStatements are the prepared statements of the durable hot paths:
 // writes on the writing connection, reads on the reading ones.
 type durableStatements struct {
-	insMessage, delMessage, insTask, insHistory, nextSeq, upsertInstance, lockToken, delLock,
-	pickInstance, pickInstances, setLock, lockTask, lockTasks, deleteTask, instanceStatus *sql.Stmt
+	insMessage, delMessage, insTask, insLockedTask, insHistory, nextSeq, upsertInstance, lockToken, lockUntil, delLock,
+	pickInstance, pickInstances, setLock, lockTask, lockTasks, deleteTask, instanceStatus, hasTask, hasDueMessage *sql.Stmt
 	readInstance, readHistory, readHistoryFrom, readInbox, nextDue *sql.Stmt
 }
 
 func (st *durableStatements) close() {
-	for _, s := range []*sql.Stmt{st.insMessage, st.delMessage, st.insTask, st.insHistory, st.nextSeq,
-		st.upsertInstance, st.lockToken, st.delLock, st.pickInstance, st.pickInstances, st.setLock, st.lockTask, st.lockTasks, st.deleteTask,
+	for _, s := range []*sql.Stmt{st.insMessage, st.delMessage, st.insTask, st.insLockedTask, st.insHistory, st.nextSeq,
+		st.upsertInstance, st.lockToken, st.lockUntil, st.hasTask, st.hasDueMessage, st.delLock, st.pickInstance, st.pickInstances, st.setLock, st.lockTask, st.lockTasks, st.deleteTask,
 		st.instanceStatus, st.readInstance, st.readHistory, st.readHistoryFrom, st.readInbox, st.nextDue} {
 		if s != nil {
 			s.Close()
@@ -147,6 +147,12 @@ func (s *Store) prepareDurable(ctx context.Context) error {
 		{s.w, &s.dstmts.delMessage, `DELETE FROM durable_messages WHERE id = ? AND hub = ? AND instance = ?`},
 		{s.w, &s.dstmts.insTask, `INSERT INTO durable_tasks (hub, instance, execution_id, name, task_id, input, visible, due)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+		{s.w, &s.dstmts.insLockedTask, `INSERT INTO durable_tasks (hub, instance, execution_id, name, task_id, input, visible, due, attempts, owner, token)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`},
+		{s.w, &s.dstmts.lockUntil, `SELECT until FROM durable_locks WHERE hub = ? AND instance = ?`},
+		{s.w, &s.dstmts.hasTask, `SELECT 1 FROM durable_tasks INDEXED BY durable_tasks_instance WHERE hub = ? AND instance = ? LIMIT 1`},
+		{s.w, &s.dstmts.hasDueMessage, `SELECT 1 FROM durable_messages INDEXED BY durable_messages_inbox
+			WHERE hub = ? AND instance = ? AND due <= ? LIMIT 1`},
 		{s.w, &s.dstmts.insHistory, `INSERT INTO durable_history (hub, instance, seq, event) VALUES (?, ?, ?, ?)`},
 		{s.w, &s.dstmts.nextSeq, `SELECT coalesce(max(seq) + 1, 0) FROM durable_history WHERE hub = ? AND instance = ?`},
 		// ?11 is the row's new CreatedAt, 0 to keep the row's (now for a
@@ -612,16 +618,37 @@ func (s *Store) RenewOrchestrationLock(ctx context.Context, hub string, wi *dura
 
 // CompleteOrchestration commits an episode and releases its lock.
 func (s *Store) CompleteOrchestration(ctx context.Context, hub string, wi *durable.OrchestrationWorkItem, u durable.OrchestrationUpdate) error {
+	_, err := s.completeOrchestration(ctx, hub, wi, u, "", 0, 0)
+	return err
+}
+
+var _ durable.Handoff = (*Store)(nil)
+
+// CompleteOrchestrationLocking commits an episode, releases its lock, and
+// locks for owner up to max of the activity tasks it schedules that are
+// due at once.
+func (s *Store) CompleteOrchestrationLocking(ctx context.Context, hub string, wi *durable.OrchestrationWorkItem, u durable.OrchestrationUpdate, owner string, lease time.Duration, max int) ([]*durable.ActivityTask, error) {
+	return s.completeOrchestration(ctx, hub, wi, u, owner, lease, max)
+}
+
+// completeOrchestration commits an episode and releases its lock; with
+// max > 0, up to max of the tasks due at once are inserted locked for
+// owner until now+lease and returned, and Watch is told only of what is
+// left to claim.
+func (s *Store) completeOrchestration(ctx context.Context, hub string, wi *durable.OrchestrationWorkItem, u durable.OrchestrationUpdate, owner string, lease time.Duration, max int) ([]*durable.ActivityTask, error) {
 	// Encode outside the write lock.
 	events := make([][]byte, len(u.NewEvents))
 	for i := range u.NewEvents {
 		var err error
 		if events[i], err = durable.EncodeStoredEvent(&u.NewEvents[i]); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	firstSeq := 0
+	var locked []*durable.ActivityTask
+	announce := true
 	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		locked, announce = locked[:0], true
 		if err := s.checkLock(ctx, tx, hub, wi); err != nil {
 			return err
 		}
@@ -669,24 +696,73 @@ func (s *Store) CompleteOrchestration(ctx context.Context, hub string, wi *durab
 				return err
 			}
 		}
-		if err := s.insertTasks(ctx, tx, hub, now, u.Tasks); err != nil {
+		tasks := u.Tasks
+		if max > 0 {
+			var err error
+			if locked, tasks, err = s.insertLockedTasks(ctx, tx, hub, now, tasks, owner, now.Add(lease), max); err != nil {
+				return err
+			}
+		}
+		if err := s.insertTasks(ctx, tx, hub, now, tasks); err != nil {
 			return err
 		}
 		if _, err := tx.StmtContext(ctx, s.dstmts.delLock).ExecContext(ctx, hub, id, parseToken(wi.LockToken)); err != nil {
 			return sqlErr("unlock "+id, err)
 		}
+		if max > 0 && len(tasks) == 0 && len(u.Messages) == 0 && len(u.Starts) == 0 {
+			// Nothing new to claim, unless messages came to the
+			// instance while it was locked.
+			var one int
+			err := tx.StmtContext(ctx, s.dstmts.hasDueMessage).QueryRowContext(ctx, hub, id, now.UnixNano()).Scan(&one)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				announce = false
+			case err != nil:
+				return sqlErr("read the inbox of "+id, err)
+			}
+		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if u.Instance != nil && u.Instance.Status.Terminal() {
 		s.histories.drop(hub, wi.InstanceID)
 	} else if len(events) > 0 {
 		s.histories.appendEvents(hub, wi.InstanceID, firstSeq, events)
 	}
-	s.durableW.notify(hub)
-	return nil
+	if announce {
+		s.durableW.notify(hub)
+	}
+	return locked, nil
+}
+
+// insertLockedTasks inserts up to max of the tasks that are due at once,
+// locked for owner until until, and returns them and the tasks left.
+func (s *Store) insertLockedTasks(ctx context.Context, tx *sql.Tx, hub string, now time.Time, tasks []durable.ActivityTask, owner string, until time.Time, max int) ([]*durable.ActivityTask, []durable.ActivityTask, error) {
+	var locked []*durable.ActivityTask
+	var rest []durable.ActivityTask
+	tok := newLockToken()
+	stmt := tx.StmtContext(ctx, s.dstmts.insLockedTask)
+	for i, t := range tasks {
+		if len(locked) == max || t.VisibleAt.After(now) {
+			if rest == nil {
+				rest = make([]durable.ActivityTask, 0, len(tasks)-i)
+			}
+			rest = append(rest, t)
+			continue
+		}
+		res, err := stmt.ExecContext(ctx, hub, t.InstanceID, t.ExecutionID, t.Name, t.TaskID, t.Input, nanos(t.VisibleAt), until.UnixNano(), owner, tok)
+		if err != nil {
+			return nil, nil, sqlErr(fmt.Sprintf("schedule activity %s for %s", t.Name, t.InstanceID), err)
+		}
+		if t.ID, err = res.LastInsertId(); err != nil {
+			return nil, nil, sqlErr(fmt.Sprintf("schedule activity %s for %s", t.Name, t.InstanceID), err)
+		}
+		t.Attempts, t.LockToken = 1, formatToken(tok)
+		locked = append(locked, &t)
+	}
+	return locked, rest, nil
 }
 
 // insertTasks schedules activity tasks.
@@ -783,7 +859,23 @@ func (s *Store) RenewActivityLock(ctx context.Context, hub string, t *durable.Ac
 
 // CompleteActivity deletes t and sends result.
 func (s *Store) CompleteActivity(ctx context.Context, hub string, t *durable.ActivityTask, result durable.Message) error {
+	_, err := s.completeActivity(ctx, hub, t, result, "", 0)
+	return err
+}
+
+// CompleteActivityLocking deletes t, sends result, and locks its instance
+// for owner when the instance has no lock and no other task.
+func (s *Store) CompleteActivityLocking(ctx context.Context, hub string, t *durable.ActivityTask, result durable.Message, owner string, lease time.Duration) (*durable.OrchestrationWorkItem, error) {
+	return s.completeActivity(ctx, hub, t, result, owner, lease)
+}
+
+// completeActivity deletes t and sends result; with an owner, it locks
+// result's instance for it as CompleteActivityLocking says and returns
+// its work item.
+func (s *Store) completeActivity(ctx context.Context, hub string, t *durable.ActivityTask, result durable.Message, owner string, lease time.Duration) (*durable.OrchestrationWorkItem, error) {
+	var wi *durable.OrchestrationWorkItem
 	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		wi = nil
 		res, err := tx.StmtContext(ctx, s.dstmts.deleteTask).ExecContext(ctx, t.ID, hub, parseToken(t.LockToken))
 		if err != nil {
 			return sqlErr("complete activity task "+strconv.FormatInt(t.ID, 10), err)
@@ -791,13 +883,52 @@ func (s *Store) CompleteActivity(ctx context.Context, hub string, t *durable.Act
 		if n, _ := res.RowsAffected(); n == 0 {
 			return taskLost(hub, t)
 		}
-		return s.insertMessages(ctx, tx, hub, s.clock.Now(), result)
+		now := s.clock.Now()
+		if err := s.insertMessages(ctx, tx, hub, now, result); err != nil {
+			return err
+		}
+		if owner == "" {
+			return nil
+		}
+		id := result.InstanceID
+		var one int
+		switch err := tx.StmtContext(ctx, s.dstmts.hasTask).QueryRowContext(ctx, hub, id).Scan(&one); {
+		case err == nil:
+			return nil // other tasks of the instance run
+		case !errors.Is(err, sql.ErrNoRows):
+			return sqlErr("read the tasks of "+id, err)
+		}
+		var until int64
+		switch err := tx.StmtContext(ctx, s.dstmts.lockUntil).QueryRowContext(ctx, hub, id).Scan(&until); {
+		case err == nil && until > now.UnixNano():
+			return nil // locked
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return sqlErr("check the lock of "+id, err)
+		}
+		tok, lockedUntil := newLockToken(), now.Add(lease)
+		if _, err := tx.StmtContext(ctx, s.dstmts.setLock).ExecContext(ctx, hub, id, owner, tok, lockedUntil.UnixNano()); err != nil {
+			return sqlErr("lock instance "+id, err)
+		}
+		wi = &durable.OrchestrationWorkItem{InstanceID: id, LockToken: formatToken(tok), LockedUntil: lockedUntil.UTC()}
+		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.durableW.notify(hub)
-	return nil
+	if wi == nil {
+		s.durableW.notify(hub)
+		return nil, nil
+	}
+	if err := s.readWorkItem(ctx, hub, wi, s.clock.Now()); err != nil {
+		// The result is committed: the instance is left to be claimed.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if aerr := s.AbandonOrchestration(rctx, hub, wi, 0); aerr != nil {
+			s.durableW.notify(hub)
+		}
+		return nil, nil
+	}
+	return wi, nil
 }
 
 // AbandonActivity releases t's lock; it is due again after delay.
