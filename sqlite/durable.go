@@ -119,13 +119,22 @@ var _ durable.Backend = (*Store)(nil)
 type durableStatements struct {
 	insMessage, delMessage, insTask, insLockedTask, insHistory, nextSeq, upsertInstance, lockToken, lockUntil, delLock,
 	pickInstance, pickInstances, setLock, lockTask, lockTasks, deleteTask, instanceStatus, hasTask, hasDueMessage *sql.Stmt
-	readInstance, readHistory, readHistoryFrom, readInbox, nextDue *sql.Stmt
+	nextDue *sql.Stmt
+	// The reads of a work item on the reading connections, and on the
+	// writing one for the work items a commit hands off.
+	rd, wrd workReads
+}
+
+// workReads are the statements that read a work item.
+type workReads struct {
+	instance, history, historyFrom, inbox *sql.Stmt
 }
 
 func (st *durableStatements) close() {
 	for _, s := range []*sql.Stmt{st.insMessage, st.delMessage, st.insTask, st.insLockedTask, st.insHistory, st.nextSeq,
 		st.upsertInstance, st.lockToken, st.lockUntil, st.hasTask, st.hasDueMessage, st.delLock, st.pickInstance, st.pickInstances, st.setLock, st.lockTask, st.lockTasks, st.deleteTask,
-		st.instanceStatus, st.readInstance, st.readHistory, st.readHistoryFrom, st.readInbox, st.nextDue} {
+		st.instanceStatus, st.nextDue, st.rd.instance, st.rd.history, st.rd.historyFrom, st.rd.inbox,
+		st.wrd.instance, st.wrd.history, st.wrd.historyFrom, st.wrd.inbox} {
 		if s != nil {
 			s.Close()
 		}
@@ -138,7 +147,24 @@ const (
 )
 
 func (s *Store) prepareDurable(ctx context.Context) error {
-	for _, p := range []struct {
+	type prep = struct {
+		db    *sql.DB
+		stmt  **sql.Stmt
+		query string
+	}
+	var reads []prep
+	for _, r := range []struct {
+		db *sql.DB
+		rs *workReads
+	}{{s.r, &s.dstmts.rd}, {s.w, &s.dstmts.wrd}} {
+		reads = append(reads,
+			prep{r.db, &r.rs.instance, `SELECT ` + instanceColumns + ` FROM durable_instances WHERE hub = ? AND id = ?`},
+			prep{r.db, &r.rs.history, `SELECT event FROM durable_history WHERE hub = ? AND instance = ? ORDER BY seq`},
+			prep{r.db, &r.rs.historyFrom, `SELECT seq, event FROM durable_history WHERE hub = ? AND instance = ? AND seq >= ? ORDER BY seq`},
+			prep{r.db, &r.rs.inbox, `SELECT id, visible, event, coalesce(execution_id, '') FROM durable_messages INDEXED BY durable_messages_inbox
+			WHERE hub = ? AND instance = ? AND due <= ? ORDER BY id`})
+	}
+	for _, p := range append(reads, []struct {
 		db    *sql.DB
 		stmt  **sql.Stmt
 		query string
@@ -193,16 +219,11 @@ func (s *Store) prepareDurable(ctx context.Context) error {
 			RETURNING ` + taskColumns},
 		{s.w, &s.dstmts.deleteTask, `DELETE FROM durable_tasks WHERE id = ? AND hub = ? AND token = ?`},
 		{s.w, &s.dstmts.instanceStatus, `SELECT status FROM durable_instances WHERE hub = ? AND id = ?`},
-		{s.r, &s.dstmts.readInstance, `SELECT ` + instanceColumns + ` FROM durable_instances WHERE hub = ? AND id = ?`},
-		{s.r, &s.dstmts.readHistory, `SELECT event FROM durable_history WHERE hub = ? AND instance = ? ORDER BY seq`},
-		{s.r, &s.dstmts.readHistoryFrom, `SELECT seq, event FROM durable_history WHERE hub = ? AND instance = ? AND seq >= ? ORDER BY seq`},
-		{s.r, &s.dstmts.readInbox, `SELECT id, visible, event, coalesce(execution_id, '') FROM durable_messages INDEXED BY durable_messages_inbox
-			WHERE hub = ? AND instance = ? AND due <= ? ORDER BY id`},
 		{s.r, &s.dstmts.nextDue, `SELECT min(t) FROM (
 			SELECT min(due) AS t FROM durable_messages INDEXED BY durable_messages_due WHERE hub = ?1 AND due > ?2
 			UNION ALL SELECT min(due) FROM durable_tasks INDEXED BY durable_tasks_due WHERE hub = ?1 AND due > ?2
 			UNION ALL SELECT min(until) FROM durable_locks INDEXED BY durable_locks_until WHERE hub = ?1 AND until > ?2)`},
-	} {
+	}...) {
 		st, err := p.db.PrepareContext(ctx, p.query)
 		if err != nil {
 			return fmt.Errorf("sqlite: prepare %q: %w", p.query, err)
@@ -446,7 +467,7 @@ func (s *Store) LockNextOrchestrations(ctx context.Context, hub, owner string, l
 	wis := make([]*durable.OrchestrationWorkItem, len(ids))
 	for i, id := range ids {
 		wis[i] = &durable.OrchestrationWorkItem{InstanceID: id, LockToken: formatToken(toks[i]), LockedUntil: until.UTC()}
-		if err := s.readWorkItemIn(ctx, tx, hub, wis[i], now); err != nil {
+		if err := s.readWorkItemIn(ctx, tx, &s.dstmts.rd, hub, wis[i], now); err != nil {
 			// The locks taken expire: their instances are taken again then.
 			return nil, err
 		}
@@ -496,12 +517,12 @@ func (s *Store) readWorkItem(ctx context.Context, hub string, wi *durable.Orches
 		return sqlErr("read instance "+wi.InstanceID, err)
 	}
 	defer tx.Rollback()
-	return s.readWorkItemIn(ctx, tx, hub, wi, now)
+	return s.readWorkItemIn(ctx, tx, &s.dstmts.rd, hub, wi, now)
 }
 
 // readWorkItemIn reads a locked instance's work item in tx.
-func (s *Store) readWorkItemIn(ctx context.Context, tx *sql.Tx, hub string, wi *durable.OrchestrationWorkItem, now time.Time) error {
-	inst, err := scanInstance(tx.StmtContext(ctx, s.dstmts.readInstance).QueryRowContext(ctx, hub, wi.InstanceID))
+func (s *Store) readWorkItemIn(ctx context.Context, tx *sql.Tx, rs *workReads, hub string, wi *durable.OrchestrationWorkItem, now time.Time) error {
+	inst, err := scanInstance(tx.StmtContext(ctx, rs.instance).QueryRowContext(ctx, hub, wi.InstanceID))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
@@ -509,10 +530,10 @@ func (s *Store) readWorkItemIn(ctx context.Context, tx *sql.Tx, hub string, wi *
 	default:
 		wi.Instance = inst
 	}
-	if wi.History, err = s.readHistoryCached(ctx, tx, hub, wi.InstanceID); err != nil {
+	if wi.History, err = s.readHistoryCached(ctx, tx, rs, hub, wi.InstanceID); err != nil {
 		return err
 	}
-	rows, err := tx.StmtContext(ctx, s.dstmts.readInbox).QueryContext(ctx, hub, wi.InstanceID, now.UnixNano())
+	rows, err := tx.StmtContext(ctx, rs.inbox).QueryContext(ctx, hub, wi.InstanceID, now.UnixNano())
 	if err != nil {
 		return sqlErr("read the inbox of "+wi.InstanceID, err)
 	}
@@ -538,14 +559,14 @@ func (s *Store) readWorkItemIn(ctx context.Context, tx *sql.Tx, hub string, wi *
 
 // readEvents reads an instance's history.
 func (s *Store) readEvents(ctx context.Context, tx *sql.Tx, hub, id string) ([]durable.Event, error) {
-	out, _, err := s.readEventsRaw(ctx, tx, hub, id)
+	out, _, err := s.readEventsRaw(ctx, tx, &s.dstmts.rd, hub, id)
 	return out, err
 }
 
 // readEventsRaw reads an instance's history, and the stored form of its
 // last event.
-func (s *Store) readEventsRaw(ctx context.Context, tx *sql.Tx, hub, id string) ([]durable.Event, []byte, error) {
-	rows, err := tx.StmtContext(ctx, s.dstmts.readHistory).QueryContext(ctx, hub, id)
+func (s *Store) readEventsRaw(ctx context.Context, tx *sql.Tx, rs *workReads, hub, id string) ([]durable.Event, []byte, error) {
+	rows, err := tx.StmtContext(ctx, rs.history).QueryContext(ctx, hub, id)
 	if err != nil {
 		return nil, nil, sqlErr("read the history of "+id, err)
 	}
@@ -580,6 +601,19 @@ func scanInstance(r rowScanner) (*durable.Instance, error) {
 	}
 	inst.CreatedAt, inst.LastUpdatedAt = fromNanos(created), fromNanos(updated)
 	return &inst, nil
+}
+
+// unlock deletes wi's lock, ErrLockLost when it is not the instance's
+// current one.
+func (s *Store) unlock(ctx context.Context, tx *sql.Tx, hub string, wi *durable.OrchestrationWorkItem) error {
+	res, err := tx.StmtContext(ctx, s.dstmts.delLock).ExecContext(ctx, hub, wi.InstanceID, parseToken(wi.LockToken))
+	if err != nil {
+		return sqlErr("unlock "+wi.InstanceID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("instance %s of task hub %s: %w", wi.InstanceID, hub, durable.ErrLockLost)
+	}
+	return nil
 }
 
 // checkLock is ErrLockLost unless wi's lock is the instance's current one.
@@ -649,7 +683,9 @@ func (s *Store) completeOrchestration(ctx context.Context, hub string, wi *durab
 	announce := true
 	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		locked, announce = locked[:0], true
-		if err := s.checkLock(ctx, tx, hub, wi); err != nil {
+		// Unlocking first checks the lock: a lock that is not wi's
+		// anymore is ErrLockLost before anything is written.
+		if err := s.unlock(ctx, tx, hub, wi); err != nil {
 			return err
 		}
 		now := s.clock.Now()
@@ -705,9 +741,6 @@ func (s *Store) completeOrchestration(ctx context.Context, hub string, wi *durab
 		}
 		if err := s.insertTasks(ctx, tx, hub, now, tasks); err != nil {
 			return err
-		}
-		if _, err := tx.StmtContext(ctx, s.dstmts.delLock).ExecContext(ctx, hub, id, parseToken(wi.LockToken)); err != nil {
-			return sqlErr("unlock "+id, err)
 		}
 		if max > 0 && len(tasks) == 0 && len(u.Messages) == 0 && len(u.Starts) == 0 {
 			// Nothing new to claim, unless messages came to the
@@ -909,7 +942,18 @@ func (s *Store) completeActivity(ctx context.Context, hub string, t *durable.Act
 		if _, err := tx.StmtContext(ctx, s.dstmts.setLock).ExecContext(ctx, hub, id, owner, tok, lockedUntil.UnixNano()); err != nil {
 			return sqlErr("lock instance "+id, err)
 		}
-		wi = &durable.OrchestrationWorkItem{InstanceID: id, LockToken: formatToken(tok), LockedUntil: lockedUntil.UTC()}
+		// The work item is read here, on the writing connection, whose
+		// cache holds the pages just written.
+		next := &durable.OrchestrationWorkItem{InstanceID: id, LockToken: formatToken(tok), LockedUntil: lockedUntil.UTC()}
+		if err := s.readWorkItemIn(ctx, tx, &s.dstmts.wrd, hub, next, now); err != nil {
+			// The result is committed all the same; the instance is
+			// left to be claimed.
+			if _, err := tx.StmtContext(ctx, s.dstmts.delLock).ExecContext(ctx, hub, id, tok); err != nil {
+				return sqlErr("unlock "+id, err)
+			}
+			return nil
+		}
+		wi = next
 		return nil
 	})
 	if err != nil {
@@ -917,16 +961,6 @@ func (s *Store) completeActivity(ctx context.Context, hub string, t *durable.Act
 	}
 	if wi == nil {
 		s.durableW.notify(hub)
-		return nil, nil
-	}
-	if err := s.readWorkItem(ctx, hub, wi, s.clock.Now()); err != nil {
-		// The result is committed: the instance is left to be claimed.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if aerr := s.AbandonOrchestration(rctx, hub, wi, 0); aerr != nil {
-			s.durableW.notify(hub)
-		}
-		return nil, nil
 	}
 	return wi, nil
 }
@@ -974,7 +1008,7 @@ func (s *Store) Watch(hub string) (<-chan struct{}, func()) { return s.durableW.
 
 // GetInstance reads an instance's row.
 func (s *Store) GetInstance(ctx context.Context, hub, id string) (*durable.Instance, error) {
-	inst, err := scanInstance(s.dstmts.readInstance.QueryRowContext(ctx, hub, id))
+	inst, err := scanInstance(s.dstmts.rd.instance.QueryRowContext(ctx, hub, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("instance %s of task hub %s: %w", id, hub, durable.ErrNotFound)
 	}

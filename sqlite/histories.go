@@ -97,9 +97,9 @@ func (c *historyCache) appendEvents(hub, id string, seq int, stored [][]byte) {
 // readHistoryCached reads an instance's history in tx, reading from the
 // database only the rows the cache does not hold, and returns a slice the
 // caller may change.
-func (s *Store) readHistoryCached(ctx context.Context, tx *sql.Tx, hub, id string) ([]durable.Event, error) {
+func (s *Store) readHistoryCached(ctx context.Context, tx *sql.Tx, rs *workReads, hub, id string) ([]durable.Event, error) {
 	if h := s.histories.get(hub, id); h != nil && len(h.events) > 0 {
-		events, last, ok, err := s.readHistoryAfter(ctx, tx, hub, id, h)
+		events, last, ok, err := s.readHistoryAfter(ctx, tx, rs, hub, id, h)
 		if err != nil {
 			return nil, err
 		}
@@ -110,7 +110,7 @@ func (s *Store) readHistoryCached(ctx context.Context, tx *sql.Tx, hub, id strin
 			return slices.Clone(events), nil
 		}
 	}
-	events, last, err := s.readEventsRaw(ctx, tx, hub, id)
+	events, last, err := s.readEventsRaw(ctx, tx, rs, hub, id)
 	if err != nil {
 		return nil, err
 	}
@@ -124,9 +124,9 @@ func (s *Store) readHistoryCached(ctx context.Context, tx *sql.Tx, hub, id strin
 
 // readHistoryAfter reads the rows from the cached last event on; ok is
 // false when the database's row there is not the cached one.
-func (s *Store) readHistoryAfter(ctx context.Context, tx *sql.Tx, hub, id string, h *cachedHistory) ([]durable.Event, []byte, bool, error) {
+func (s *Store) readHistoryAfter(ctx context.Context, tx *sql.Tx, rs *workReads, hub, id string, h *cachedHistory) ([]durable.Event, []byte, bool, error) {
 	n := len(h.events)
-	rows, err := tx.StmtContext(ctx, s.dstmts.readHistoryFrom).QueryContext(ctx, hub, id, n-1)
+	rows, err := tx.StmtContext(ctx, rs.historyFrom).QueryContext(ctx, hub, id, n-1)
 	if err != nil {
 		return nil, nil, false, sqlErr("read the history of "+id, err)
 	}
