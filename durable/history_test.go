@@ -3,6 +3,7 @@ package durable
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -138,5 +139,30 @@ func TestEncodePayloadMatchesEncodingJSON(t *testing.T) {
 	}
 	if _, err := encodePayload(&OrchestrationPayload{Input: json.RawMessage("{not json")}); err == nil {
 		t.Error("encodePayload took an input that is not JSON")
+	}
+}
+
+func TestAsStoredIsTheStoredRoundTrip(t *testing.T) {
+	local := time.Now() // with a monotonic reading and a location
+	valid := "<b>é\u2028 \"q\""
+	stack := "at f"
+	rich := Event{EventType: ExecutionStarted, EventID: 2, IsPlayed: true, Timestamp: local, Name: valid, Version: "1", Input: &valid, Result: &valid,
+		TaskScheduledID: 3, Reason: valid, Details: valid, InstanceID: valid, FireAt: local, TimerID: 4, OrchestrationStatus: Completed,
+		FailureDetails:        &FailureDetails{ErrorType: "E", ErrorMessage: valid, StackTrace: &stack},
+		OrchestrationInstance: &InstanceRef{InstanceID: "i", ExecutionID: "e"},
+		ParentInstance:        &ParentInstance{Name: "P", OrchestrationInstance: &InstanceRef{InstanceID: "p"}},
+		ScheduledStartTime:    &local, Tags: map[string]string{"k": valid}, Data: valid}
+	for _, ev := range append(jsonEvents(), rich, Event{EventType: TimerCreated, EventID: 1, Timestamp: local, FireAt: local.Add(time.Hour)}) {
+		b, err := EncodeStoredEvent(&ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := DecodeStoredEvent(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AsStored(ev); !reflect.DeepEqual(got, want) {
+			t.Errorf("%v event:\n AsStored %+v\nround trip %+v", ev.EventType, got, want)
+		}
 	}
 }

@@ -762,7 +762,7 @@ func (s *Store) completeOrchestration(ctx context.Context, hub string, wi *durab
 	if u.Instance != nil && u.Instance.Status.Terminal() {
 		s.histories.drop(hub, wi.InstanceID)
 	} else if len(events) > 0 {
-		s.histories.appendEvents(hub, wi.InstanceID, firstSeq, events)
+		s.histories.appendEvents(hub, wi.InstanceID, firstSeq, u.NewEvents, events)
 	}
 	if announce {
 		s.durableW.notify(hub)

@@ -62,36 +62,24 @@ func (c *historyCache) drop(hub, id string) {
 }
 
 // appendEvents records the events a completed work item wrote from seq
-// on, in their stored form: a history of exactly seq events cached grows
+// on, with their stored form: a history of exactly seq events cached grows
 // by them, and seq 0 starts a new one; otherwise the entry is dropped.
-// The events are kept as a read would return them (times in UTC, the
-// fields of the stored form only).
-func (c *historyCache) appendEvents(hub, id string, seq int, stored [][]byte) {
+// The events are kept as a read would return them (durable.AsStored).
+func (c *historyCache) appendEvents(hub, id string, seq int, written []durable.Event, stored [][]byte) {
 	h := c.get(hub, id)
 	if seq > 0 && (h == nil || len(h.events) != seq) {
 		c.drop(hub, id)
 		return
 	}
-	events := make([]durable.Event, len(stored))
-	for i, b := range stored {
-		ev, err := durable.DecodeStoredEvent(b)
-		if err != nil {
-			c.drop(hub, id)
-			return
-		}
-		events[i] = ev
-	}
 	last := stored[len(stored)-1]
-	switch {
-	case seq == 0:
-		c.put(hub, id, &cachedHistory{events: slices.Clone(events), last: last})
-	case h != nil && len(h.events) == seq:
-		grown := make([]durable.Event, 0, seq+len(events))
-		grown = append(append(grown, h.events...), events...)
-		c.put(hub, id, &cachedHistory{events: grown, last: last})
-	default:
-		c.drop(hub, id)
+	grown := make([]durable.Event, 0, seq+len(written))
+	if seq > 0 {
+		grown = append(grown, h.events...)
 	}
+	for _, ev := range written {
+		grown = append(grown, durable.AsStored(ev))
+	}
+	c.put(hub, id, &cachedHistory{events: grown, last: last})
 }
 
 // readHistoryCached reads an instance's history in tx, reading from the
