@@ -65,7 +65,13 @@ func (e *Engine) processActivity(ctx context.Context, t *ActivityTask) {
 	ev.Timestamp = e.clock.Now().UTC()
 	result.Event = ev
 	releaseSlot(ctx)
-	err = e.backend.CompleteActivity(context.WithoutCancel(ctx), e.opts.Hub, t, result)
+	var wi *OrchestrationWorkItem
+	if e.handoff != nil && !e.stopped() {
+		// The orchestration runs next here, if it can without a claim.
+		wi, err = e.handoff.CompleteActivityLocking(context.WithoutCancel(ctx), e.opts.Hub, t, result, e.opts.Owner, e.opts.Lease)
+	} else {
+		err = e.backend.CompleteActivity(context.WithoutCancel(ctx), e.opts.Hub, t, result)
+	}
 	switch {
 	case errors.Is(err, ErrLockLost):
 		e.log.Warn("an activity task's lock expired before its result was committed; it runs again", "instance", t.InstanceID, "activity", t.Name)
@@ -73,7 +79,12 @@ func (e *Engine) processActivity(ctx context.Context, t *ActivityTask) {
 		e.log.Error("committing an activity's result", "instance", t.InstanceID, "activity", t.Name, "error", err)
 		e.abandonActivity(t, time.Second)
 	}
-	e.kick(e.opts.Hub)
+	switch {
+	case wi != nil:
+		e.runHandedOff(ctx, wi)
+	case e.handoff == nil:
+		e.kick(e.opts.Hub) // a Handoff backend announces what it leaves
+	}
 }
 
 // activityBackoff is the wait before a task the host failed to run is

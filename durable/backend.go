@@ -271,6 +271,28 @@ type BatchLocker interface {
 	LockNextActivities(ctx context.Context, hub, owner string, lease time.Duration, max int) ([]*ActivityTask, error)
 }
 
+// Handoff is a Backend that, in the transaction that commits a work item,
+// can lock for the same owner the work that the commit makes due, so that
+// the engine runs that work next without claiming it (a locking
+// transaction, a dispatcher woken): the activity tasks an episode
+// schedules, the orchestration an activity's result is for. The locks are
+// those LockNext* would take; nothing is locked that the commit does not
+// make durable. Watch announces only the work the commit did not hand off.
+type Handoff interface {
+	// CompleteOrchestrationLocking is CompleteOrchestration that also
+	// locks, for owner until now+lease, up to max of the activity tasks u
+	// schedules that are due at once, in the order of u.Tasks (Attempts
+	// 1, as LockNextActivity would), and returns them.
+	CompleteOrchestrationLocking(ctx context.Context, hub string, wi *OrchestrationWorkItem, u OrchestrationUpdate, owner string, lease time.Duration, max int) ([]*ActivityTask, error)
+	// CompleteActivityLocking is CompleteActivity that also locks the
+	// instance result is for, for owner until now+lease, when the
+	// instance has no unexpired lock and no other activity task (while
+	// other tasks of the instance run, their results are left to be
+	// claimed together), and returns its work item as
+	// LockNextOrchestration does; nil when it did not lock it.
+	CompleteActivityLocking(ctx context.Context, hub string, t *ActivityTask, result Message, owner string, lease time.Duration) (*OrchestrationWorkItem, error)
+}
+
 // Continuation is the page token a backend gives after inst, the last
 // instance of a page listed in creation-time then id order: that time and
 // id, for the next page's query to start after.

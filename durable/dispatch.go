@@ -29,9 +29,11 @@ func (e *Engine) Start(ctx context.Context) error {
 	procs := runtime.GOMAXPROCS(0)
 	orch := orDefault(e.opts.MaxConcurrentOrchestrations, 10*procs)
 	act := orDefault(e.opts.MaxConcurrentActivities, 10*procs)
+	e.orchSlots, e.actSlots = make(chan struct{}, orch), make(chan struct{}, act)
+	e.handoff, _ = e.backend.(Handoff)
 	e.running.Add(2)
 	bl, batches := e.backend.(BatchLocker)
-	go e.dispatch(ctx, "orchestration", orch, &e.wakeOrch, func(ctx context.Context, max int) ([]func(context.Context), error) {
+	go e.dispatch(ctx, "orchestration", e.orchSlots, &e.wakeOrch, func(ctx context.Context, max int) ([]func(context.Context), error) {
 		var wis []*OrchestrationWorkItem
 		if batches && max > 1 {
 			var err error
@@ -51,7 +53,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		}
 		return runs, nil
 	})
-	go e.dispatch(ctx, "activity", act, &e.wakeAct, func(ctx context.Context, max int) ([]func(context.Context), error) {
+	go e.dispatch(ctx, "activity", e.actSlots, &e.wakeAct, func(ctx context.Context, max int) ([]func(context.Context), error) {
 		var ts []*ActivityTask
 		if batches && max > 1 {
 			var err error
@@ -120,9 +122,9 @@ const claimers = 4
 // one look. A claimer that finds work looks again at once while there is a
 // free slot; one that finds none sleeps until it gets the token, the next
 // timer is due, or pollInterval passes.
-func (e *Engine) dispatch(ctx context.Context, what string, limit int, wake *signal, next func(ctx context.Context, max int) ([]func(context.Context), error)) {
+func (e *Engine) dispatch(ctx context.Context, what string, slots chan struct{}, wake *signal, next func(ctx context.Context, max int) ([]func(context.Context), error)) {
 	defer e.running.Done()
-	slots := make(chan struct{}, limit)
+	limit := cap(slots)
 	token := make(chan struct{}, 1)
 	pass := func() {
 		select {
@@ -325,4 +327,76 @@ func releaseSlot(ctx context.Context) {
 	if release, ok := ctx.Value(releaseKey{}).(func()); ok {
 		release()
 	}
+}
+
+// stopped reports whether Stop was called.
+func (e *Engine) stopped() bool {
+	select {
+	case <-e.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+// takeSlots takes up to n of slots' free slots without waiting, for work
+// the backend hands off; none when the backend cannot or the engine stops.
+func (e *Engine) takeSlots(slots chan struct{}, n int) int {
+	if e.handoff == nil || slots == nil || e.stopped() {
+		return 0
+	}
+	for i := range n {
+		select {
+		case slots <- struct{}{}:
+		default:
+			return i
+		}
+	}
+	return n
+}
+
+// runInSlot runs a work item the backend handed off in a slot of slots
+// that the caller took, counted in e.running (the caller, a work item
+// itself, keeps the count above zero until then).
+func (e *Engine) runInSlot(ctx context.Context, slots chan struct{}, run func(context.Context)) {
+	e.running.Add(1)
+	go func() {
+		var once sync.Once
+		release := func() { once.Do(func() { <-slots }) }
+		defer func() { release(); e.running.Done() }()
+		run(context.WithValue(ctx, releaseKey{}, release))
+	}()
+}
+
+// runHandedOff runs an orchestration work item that the backend locked
+// for this engine with an activity's result, once an orchestration slot
+// is free. A work item that waits too long, or that the engine stops
+// before, is released for a claim (its lease would run out meanwhile).
+func (e *Engine) runHandedOff(ctx context.Context, wi *OrchestrationWorkItem) {
+	e.running.Add(1)
+	go func() {
+		defer e.running.Done()
+		select {
+		case e.orchSlots <- struct{}{}:
+		default:
+			t := e.clock.NewTimer(e.opts.Lease / 4)
+			defer t.Stop()
+			select {
+			case e.orchSlots <- struct{}{}:
+			case <-t.C():
+				e.abandon(wi, 0)
+				return
+			case <-e.stopping:
+				e.abandon(wi, 0)
+				return
+			case <-ctx.Done():
+				e.abandon(wi, 0)
+				return
+			}
+		}
+		var once sync.Once
+		release := func() { once.Do(func() { <-e.orchSlots }) }
+		defer release()
+		e.processOrchestration(context.WithValue(ctx, releaseKey{}, release), wi)
+	}()
 }

@@ -95,6 +95,12 @@ type Engine struct {
 	// the engine's hub.
 	wakeOrch, wakeAct signal
 
+	// The dispatchers' slots, made by Start: work that the backend hands
+	// off (Handoff) runs in one of them too. handoff is the backend's
+	// Handoff, nil when it has none.
+	orchSlots, actSlots chan struct{}
+	handoff             Handoff
+
 	runMu    sync.Mutex
 	cancel   context.CancelFunc // set by Start; guarded by runMu
 	stopping chan struct{}      // closed by Stop

@@ -3,6 +3,8 @@ package durable
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -138,65 +140,165 @@ type FailureDetails struct {
 
 // MarshalJSON writes the event with the fields of its type.
 func (e Event) MarshalJSON() ([]byte, error) {
-	m := map[string]any{
-		"EventType": int(e.EventType),
-		"EventId":   e.EventID,
-		"IsPlayed":  e.IsPlayed,
-		"Timestamp": e.Timestamp.UTC().Format(time.RFC3339Nano),
+	return e.appendJSON(nil), nil
+}
+
+// eventKeys are the JSON names of each event type's fields, in the order
+// MarshalJSON writes them: sorted, as encoding/json sorts a map's keys
+// (the order the engine has always written).
+var eventKeys = func() [][]string {
+	common := []string{"EventType", "EventId", "IsPlayed", "Timestamp"}
+	own := map[EventType][]string{
+		ExecutionStarted:                  {"OrchestrationInstance", "ParentInstance", "Name", "Version", "Input", "Tags", "ScheduledStartTime"},
+		ExecutionCompleted:                {"OrchestrationStatus", "Result", "FailureDetails"},
+		ContinueAsNew:                     {"OrchestrationStatus", "Result", "FailureDetails"},
+		ExecutionTerminated:               {"Input"},
+		TaskScheduled:                     {"Name", "Version", "Input", "Tags"},
+		TaskCompleted:                     {"TaskScheduledId", "Result"},
+		SubOrchestrationInstanceCompleted: {"TaskScheduledId", "Result"},
+		TaskFailed:                        {"TaskScheduledId", "Reason", "Details", "FailureDetails"},
+		SubOrchestrationInstanceFailed:    {"TaskScheduledId", "Reason", "Details", "FailureDetails"},
+		SubOrchestrationInstanceCreated:   {"Name", "Version", "InstanceId", "Input"},
+		TimerCreated:                      {"FireAt"},
+		TimerFired:                        {"FireAt", "TimerId"},
+		EventSent:                         {"InstanceId", "Name", "Input"},
+		EventRaised:                       {"Name", "Input"},
+		GenericEvent:                      {"Data"},
+		ExecutionSuspended:                {"Reason"},
+		ExecutionResumed:                  {"Reason"},
+		ExecutionRewound:                  {"Reason"},
 	}
-	switch e.EventType {
-	case ExecutionStarted:
-		m["OrchestrationInstance"] = e.OrchestrationInstance
-		m["ParentInstance"] = e.ParentInstance
-		m["Name"] = e.Name
-		m["Version"] = e.Version
-		m["Input"] = e.Input
-		m["Tags"] = e.Tags
-		if e.ScheduledStartTime != nil {
-			m["ScheduledStartTime"] = e.ScheduledStartTime.UTC().Format(time.RFC3339Nano)
+	out := make([][]string, len(eventTypeNames)+1) // the last: unknown types
+	for t := range out {
+		keys := append(slices.Clone(common), own[EventType(t)]...)
+		slices.Sort(keys)
+		out[t] = keys
+	}
+	return out
+}()
+
+// appendJSON appends the event's JSON (see MarshalJSON) to b: the bytes
+// encoding/json writes for a map of the type's fields, without its
+// reflection and sorting.
+func (e *Event) appendJSON(b []byte) []byte {
+	t := int(e.EventType)
+	if t < 0 || t >= len(eventTypeNames) {
+		t = len(eventTypeNames)
+	}
+	b = append(b, '{')
+	first := true
+	for _, k := range eventKeys[t] {
+		if k == "ScheduledStartTime" && e.ScheduledStartTime == nil {
+			continue
 		}
-	case ExecutionCompleted, ContinueAsNew:
-		m["OrchestrationStatus"] = int(e.OrchestrationStatus)
-		m["Result"] = e.Result
-		m["FailureDetails"] = e.FailureDetails
-	case ExecutionTerminated:
-		m["Input"] = e.Input
-	case TaskScheduled:
-		m["Name"] = e.Name
-		m["Version"] = e.Version
-		m["Input"] = e.Input
-		m["Tags"] = e.Tags
-	case TaskCompleted, SubOrchestrationInstanceCompleted:
-		m["TaskScheduledId"] = e.TaskScheduledID
-		m["Result"] = e.Result
-	case TaskFailed, SubOrchestrationInstanceFailed:
-		m["TaskScheduledId"] = e.TaskScheduledID
-		m["Reason"] = e.Reason
-		m["Details"] = e.Details
-		m["FailureDetails"] = e.FailureDetails
-	case SubOrchestrationInstanceCreated:
-		m["Name"] = e.Name
-		m["Version"] = e.Version
-		m["InstanceId"] = e.InstanceID
-		m["Input"] = e.Input
-	case TimerCreated:
-		m["FireAt"] = e.FireAt.UTC().Format(time.RFC3339Nano)
-	case TimerFired:
-		m["FireAt"] = e.FireAt.UTC().Format(time.RFC3339Nano)
-		m["TimerId"] = e.TimerID
-	case EventSent:
-		m["InstanceId"] = e.InstanceID
-		m["Name"] = e.Name
-		m["Input"] = e.Input
-	case EventRaised:
-		m["Name"] = e.Name
-		m["Input"] = e.Input
-	case GenericEvent:
-		m["Data"] = e.Data
-	case ExecutionSuspended, ExecutionResumed, ExecutionRewound:
-		m["Reason"] = e.Reason
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, '"', ':')
+		switch k {
+		case "EventType":
+			b = strconv.AppendInt(b, int64(e.EventType), 10)
+		case "EventId":
+			b = strconv.AppendInt(b, int64(e.EventID), 10)
+		case "IsPlayed":
+			b = strconv.AppendBool(b, e.IsPlayed)
+		case "Timestamp":
+			b = appendTime(b, e.Timestamp)
+		case "OrchestrationInstance":
+			b = appendInstanceRef(b, e.OrchestrationInstance)
+		case "ParentInstance":
+			b = appendValue(b, e.ParentInstance, e.ParentInstance == nil)
+		case "Name":
+			b = appendString(b, e.Name)
+		case "Version":
+			b = appendString(b, e.Version)
+		case "Input":
+			b = appendStringPtr(b, e.Input)
+		case "Result":
+			b = appendStringPtr(b, e.Result)
+		case "Tags":
+			b = appendValue(b, e.Tags, e.Tags == nil)
+		case "ScheduledStartTime":
+			b = appendTime(b, *e.ScheduledStartTime)
+		case "OrchestrationStatus":
+			b = strconv.AppendInt(b, int64(e.OrchestrationStatus), 10)
+		case "FailureDetails":
+			b = appendValue(b, e.FailureDetails, e.FailureDetails == nil)
+		case "TaskScheduledId":
+			b = strconv.AppendInt(b, int64(e.TaskScheduledID), 10)
+		case "Reason":
+			b = appendString(b, e.Reason)
+		case "Details":
+			b = appendString(b, e.Details)
+		case "InstanceId":
+			b = appendString(b, e.InstanceID)
+		case "FireAt":
+			b = appendTime(b, e.FireAt)
+		case "TimerId":
+			b = strconv.AppendInt(b, int64(e.TimerID), 10)
+		case "Data":
+			b = appendString(b, e.Data)
+		}
 	}
-	return json.Marshal(m)
+	return append(b, '}')
+}
+
+// appendTime appends t in UTC as a JSON string in RFC 3339 with
+// nanoseconds.
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// appendString appends s as encoding/json writes it: a string that needs
+// no escaping as is, any other through encoding/json (HTML characters,
+// control characters, invalid UTF-8, U+2028 and U+2029).
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+func appendStringPtr(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, "null"...)
+	}
+	return appendString(b, *s)
+}
+
+func appendInstanceRef(b []byte, r *InstanceRef) []byte {
+	if r == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, `{"InstanceId":`...)
+	b = appendString(b, r.InstanceID)
+	b = append(b, `,"ExecutionId":`...)
+	b = appendString(b, r.ExecutionID)
+	return append(b, '}')
+}
+
+// appendValue appends v's JSON from encoding/json (null when isNil).
+func appendValue(b []byte, v any, isNil bool) []byte {
+	if isNil {
+		return append(b, "null"...)
+	}
+	q, err := json.Marshal(v)
+	if err != nil {
+		// The values given here (structs of strings and numbers, a
+		// map of strings) always encode.
+		panic("durable: encoding an event: " + err.Error())
+	}
+	return append(b, q...)
 }
 
 // UnmarshalJSON reads an event written by MarshalJSON (or by the

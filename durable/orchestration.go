@@ -45,6 +45,48 @@ type OrchestrationPayload struct {
 	DefaultHTTPAsyncRequestSleepTimeMilliseconds int `json:"defaultHttpAsyncRequestSleepTimeMillseconds"`
 }
 
+// encodePayload is json.Marshal(p), byte for byte, with the history's
+// events appended directly rather than through their MarshalJSON and
+// encoding/json's compaction of its output.
+func encodePayload(p *OrchestrationPayload) ([]byte, error) {
+	input, err := json.Marshal(p.Input)
+	if err != nil {
+		return nil, err
+	}
+	tail, err := json.Marshal(struct {
+		InstanceID                                   string  `json:"instanceId"`
+		IsReplaying                                  bool    `json:"isReplaying"`
+		ParentInstanceID                             *string `json:"parentInstanceId"`
+		UpperSchemaVersion                           int     `json:"upperSchemaVersion"`
+		UpperSchemaVersionNew                        int     `json:"upperSchemaVersionNew"`
+		LongRunningTimerIntervalDuration             string  `json:"longRunningTimerIntervalDuration"`
+		MaximumShortTimerDuration                    string  `json:"maximumShortTimerDuration"`
+		DefaultHTTPAsyncRequestSleepTimeMilliseconds int     `json:"defaultHttpAsyncRequestSleepTimeMillseconds"`
+	}{p.InstanceID, p.IsReplaying, p.ParentInstanceID, p.UpperSchemaVersion, p.UpperSchemaVersionNew,
+		p.LongRunningTimerIntervalDuration, p.MaximumShortTimerDuration, p.DefaultHTTPAsyncRequestSleepTimeMilliseconds})
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, 256*len(p.History)+len(input)+len(tail)+32)
+	b = append(b, `{"history":`...)
+	if p.History == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range p.History {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = p.History[i].appendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"input":`...)
+	b = append(b, input...)
+	b = append(b, ',')
+	return append(b, tail[1:]...), nil
+}
+
 // episode is one run of an orchestration work item.
 type episode struct {
 	e     *Engine
@@ -96,7 +138,21 @@ func retryDelay(int) time.Duration { return 5 * time.Second }
 
 func (e *Engine) commit(ctx context.Context, wi *OrchestrationWorkItem, u OrchestrationUpdate) {
 	releaseSlot(ctx)
-	err := e.backend.CompleteOrchestration(context.WithoutCancel(ctx), e.opts.Hub, wi, u)
+	var err error
+	// The activities the episode schedules run next here, without a
+	// claim, in the activity slots free now.
+	if n := e.takeSlots(e.actSlots, min(len(u.Tasks), maxClaim)); n > 0 {
+		var tasks []*ActivityTask
+		tasks, err = e.handoff.CompleteOrchestrationLocking(context.WithoutCancel(ctx), e.opts.Hub, wi, u, e.opts.Owner, e.opts.Lease, n)
+		for _, t := range tasks {
+			e.runInSlot(ctx, e.actSlots, func(ctx context.Context) { e.processActivity(ctx, t) })
+		}
+		for range n - len(tasks) {
+			<-e.actSlots
+		}
+	} else {
+		err = e.backend.CompleteOrchestration(context.WithoutCancel(ctx), e.opts.Hub, wi, u)
+	}
 	switch {
 	case errors.Is(err, ErrLockLost):
 		e.log.Warn("an orchestration work item's lock expired before it was committed; another owner runs it again", "instance", wi.InstanceID)
@@ -104,7 +160,9 @@ func (e *Engine) commit(ctx context.Context, wi *OrchestrationWorkItem, u Orches
 		e.log.Error("committing an orchestration work item", "instance", wi.InstanceID, "error", err)
 		e.abandon(wi, time.Second)
 	}
-	e.kick(e.opts.Hub)
+	if e.handoff == nil {
+		e.kick(e.opts.Hub) // a Handoff backend announces what it leaves
+	}
 }
 
 func (e *Engine) abandon(wi *OrchestrationWorkItem, delay time.Duration) {
@@ -345,7 +403,7 @@ func (ep *episode) orchestrate(ctx context.Context, events []Event, reset bool) 
 	if started.Input != nil && *started.Input != "" {
 		input = json.RawMessage(*started.Input)
 	}
-	payload, err := json.Marshal(OrchestrationPayload{
+	payload, err := encodePayload(&OrchestrationPayload{
 		History: history, Input: input, InstanceID: inst.ID, IsReplaying: len(old) > 0, ParentInstanceID: parentID,
 		UpperSchemaVersion: schemaV2, UpperSchemaVersionNew: schemaV4,
 		LongRunningTimerIntervalDuration:             funcd.TimeSpan(e.opts.LongTimerInterval),

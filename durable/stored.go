@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // storedEvent is a history event as the backends store it in a row: every
@@ -72,6 +73,64 @@ func DecodeStoredEvent(b []byte) (Event, error) {
 		ev.ScheduledStartTime = &t
 	}
 	return ev, nil
+}
+
+// AsStored returns ev as DecodeStoredEvent(EncodeStoredEvent(ev)) would:
+// its times in UTC without a monotonic reading, the rest as it is (sharing
+// ev's pointers and map), without encoding it, unless a string of it is
+// not valid UTF-8 (which the JSON of the stored form changes).
+func AsStored(ev Event) Event {
+	if !validUTF8(&ev) {
+		if b, err := EncodeStoredEvent(&ev); err == nil {
+			if back, err := DecodeStoredEvent(b); err == nil {
+				return back
+			}
+		}
+	}
+	ev.Timestamp = storedTime(storedNanos(ev.Timestamp))
+	ev.FireAt = storedTime(storedNanos(ev.FireAt))
+	if ev.ScheduledStartTime != nil {
+		t := storedTime(storedNanos(*ev.ScheduledStartTime))
+		ev.ScheduledStartTime = &t
+	}
+	return ev
+}
+
+// validUTF8 reports whether every string of ev is valid UTF-8.
+func validUTF8(ev *Event) bool {
+	ok := func(ss ...string) bool {
+		for _, s := range ss {
+			if !utf8.ValidString(s) {
+				return false
+			}
+		}
+		return true
+	}
+	ptr := func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	}
+	ref := func(r *InstanceRef) bool { return r == nil || ok(r.InstanceID, r.ExecutionID) }
+	if !ok(ev.Name, ev.Version, ptr(ev.Input), ptr(ev.Result), ev.Reason, ev.Details, ev.InstanceID, ev.Data) ||
+		!ref(ev.OrchestrationInstance) {
+		return false
+	}
+	if p := ev.ParentInstance; p != nil && (!ok(p.Name, p.Version) || !ref(p.OrchestrationInstance)) {
+		return false
+	}
+	for fd := ev.FailureDetails; fd != nil; fd = fd.InnerFailure {
+		if !ok(fd.ErrorType, fd.ErrorMessage, ptr(fd.StackTrace)) {
+			return false
+		}
+	}
+	for k, v := range ev.Tags {
+		if !ok(k, v) {
+			return false
+		}
+	}
+	return true
 }
 
 // storedNanos is t as stored: Unix nanoseconds, 0 for the zero time.

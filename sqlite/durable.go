@@ -117,15 +117,24 @@ var _ durable.Backend = (*Store)(nil)
 // durableStatements are the prepared statements of the durable hot paths:
 // writes on the writing connection, reads on the reading ones.
 type durableStatements struct {
-	insMessage, delMessage, insTask, insHistory, nextSeq, upsertInstance, lockToken, delLock,
-	pickInstance, pickInstances, setLock, lockTask, lockTasks, deleteTask, instanceStatus *sql.Stmt
-	readInstance, readHistory, readHistoryFrom, readInbox, nextDue *sql.Stmt
+	insMessage, delMessage, insTask, insLockedTask, insHistory, nextSeq, upsertInstance, lockToken, lockUntil, delLock,
+	pickInstance, pickInstances, setLock, lockTask, lockTasks, deleteTask, instanceStatus, hasTask, hasDueMessage *sql.Stmt
+	nextDue *sql.Stmt
+	// The reads of a work item on the reading connections, and on the
+	// writing one for the work items a commit hands off.
+	rd, wrd workReads
+}
+
+// workReads are the statements that read a work item.
+type workReads struct {
+	instance, history, historyFrom, inbox *sql.Stmt
 }
 
 func (st *durableStatements) close() {
-	for _, s := range []*sql.Stmt{st.insMessage, st.delMessage, st.insTask, st.insHistory, st.nextSeq,
-		st.upsertInstance, st.lockToken, st.delLock, st.pickInstance, st.pickInstances, st.setLock, st.lockTask, st.lockTasks, st.deleteTask,
-		st.instanceStatus, st.readInstance, st.readHistory, st.readHistoryFrom, st.readInbox, st.nextDue} {
+	for _, s := range []*sql.Stmt{st.insMessage, st.delMessage, st.insTask, st.insLockedTask, st.insHistory, st.nextSeq,
+		st.upsertInstance, st.lockToken, st.lockUntil, st.hasTask, st.hasDueMessage, st.delLock, st.pickInstance, st.pickInstances, st.setLock, st.lockTask, st.lockTasks, st.deleteTask,
+		st.instanceStatus, st.nextDue, st.rd.instance, st.rd.history, st.rd.historyFrom, st.rd.inbox,
+		st.wrd.instance, st.wrd.history, st.wrd.historyFrom, st.wrd.inbox} {
 		if s != nil {
 			s.Close()
 		}
@@ -138,7 +147,24 @@ const (
 )
 
 func (s *Store) prepareDurable(ctx context.Context) error {
-	for _, p := range []struct {
+	type prep = struct {
+		db    *sql.DB
+		stmt  **sql.Stmt
+		query string
+	}
+	var reads []prep
+	for _, r := range []struct {
+		db *sql.DB
+		rs *workReads
+	}{{s.r, &s.dstmts.rd}, {s.w, &s.dstmts.wrd}} {
+		reads = append(reads,
+			prep{r.db, &r.rs.instance, `SELECT ` + instanceColumns + ` FROM durable_instances WHERE hub = ? AND id = ?`},
+			prep{r.db, &r.rs.history, `SELECT event FROM durable_history WHERE hub = ? AND instance = ? ORDER BY seq`},
+			prep{r.db, &r.rs.historyFrom, `SELECT seq, event FROM durable_history WHERE hub = ? AND instance = ? AND seq >= ? ORDER BY seq`},
+			prep{r.db, &r.rs.inbox, `SELECT id, visible, event, coalesce(execution_id, '') FROM durable_messages INDEXED BY durable_messages_inbox
+			WHERE hub = ? AND instance = ? AND due <= ? ORDER BY id`})
+	}
+	for _, p := range append(reads, []struct {
 		db    *sql.DB
 		stmt  **sql.Stmt
 		query string
@@ -147,6 +173,12 @@ func (s *Store) prepareDurable(ctx context.Context) error {
 		{s.w, &s.dstmts.delMessage, `DELETE FROM durable_messages WHERE id = ? AND hub = ? AND instance = ?`},
 		{s.w, &s.dstmts.insTask, `INSERT INTO durable_tasks (hub, instance, execution_id, name, task_id, input, visible, due)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+		{s.w, &s.dstmts.insLockedTask, `INSERT INTO durable_tasks (hub, instance, execution_id, name, task_id, input, visible, due, attempts, owner, token)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`},
+		{s.w, &s.dstmts.lockUntil, `SELECT until FROM durable_locks WHERE hub = ? AND instance = ?`},
+		{s.w, &s.dstmts.hasTask, `SELECT 1 FROM durable_tasks INDEXED BY durable_tasks_instance WHERE hub = ? AND instance = ? LIMIT 1`},
+		{s.w, &s.dstmts.hasDueMessage, `SELECT 1 FROM durable_messages INDEXED BY durable_messages_inbox
+			WHERE hub = ? AND instance = ? AND due <= ? LIMIT 1`},
 		{s.w, &s.dstmts.insHistory, `INSERT INTO durable_history (hub, instance, seq, event) VALUES (?, ?, ?, ?)`},
 		{s.w, &s.dstmts.nextSeq, `SELECT coalesce(max(seq) + 1, 0) FROM durable_history WHERE hub = ? AND instance = ?`},
 		// ?11 is the row's new CreatedAt, 0 to keep the row's (now for a
@@ -179,22 +211,19 @@ func (s *Store) prepareDurable(ctx context.Context) error {
 			WHERE id = (SELECT id FROM durable_tasks INDEXED BY durable_tasks_due
 				WHERE hub = ?4 AND due <= ?5 ORDER BY due, id LIMIT 1)
 			RETURNING ` + taskColumns},
+		// LIMIT +?6, not ?6: SQLite re-prepares a statement whose LIMIT
+		// is a bare parameter each time a new value is bound to it.
 		{s.w, &s.dstmts.lockTasks, `UPDATE durable_tasks SET due = ?1, owner = ?2, token = ?3, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM durable_tasks INDEXED BY durable_tasks_due
-				WHERE hub = ?4 AND due <= ?5 ORDER BY due, id LIMIT ?6)
+				WHERE hub = ?4 AND due <= ?5 ORDER BY due, id LIMIT +?6)
 			RETURNING ` + taskColumns},
 		{s.w, &s.dstmts.deleteTask, `DELETE FROM durable_tasks WHERE id = ? AND hub = ? AND token = ?`},
 		{s.w, &s.dstmts.instanceStatus, `SELECT status FROM durable_instances WHERE hub = ? AND id = ?`},
-		{s.r, &s.dstmts.readInstance, `SELECT ` + instanceColumns + ` FROM durable_instances WHERE hub = ? AND id = ?`},
-		{s.r, &s.dstmts.readHistory, `SELECT event FROM durable_history WHERE hub = ? AND instance = ? ORDER BY seq`},
-		{s.r, &s.dstmts.readHistoryFrom, `SELECT seq, event FROM durable_history WHERE hub = ? AND instance = ? AND seq >= ? ORDER BY seq`},
-		{s.r, &s.dstmts.readInbox, `SELECT id, visible, event, coalesce(execution_id, '') FROM durable_messages INDEXED BY durable_messages_inbox
-			WHERE hub = ? AND instance = ? AND due <= ? ORDER BY id`},
 		{s.r, &s.dstmts.nextDue, `SELECT min(t) FROM (
 			SELECT min(due) AS t FROM durable_messages INDEXED BY durable_messages_due WHERE hub = ?1 AND due > ?2
 			UNION ALL SELECT min(due) FROM durable_tasks INDEXED BY durable_tasks_due WHERE hub = ?1 AND due > ?2
 			UNION ALL SELECT min(until) FROM durable_locks INDEXED BY durable_locks_until WHERE hub = ?1 AND until > ?2)`},
-	} {
+	}...) {
 		st, err := p.db.PrepareContext(ctx, p.query)
 		if err != nil {
 			return fmt.Errorf("sqlite: prepare %q: %w", p.query, err)
@@ -438,7 +467,7 @@ func (s *Store) LockNextOrchestrations(ctx context.Context, hub, owner string, l
 	wis := make([]*durable.OrchestrationWorkItem, len(ids))
 	for i, id := range ids {
 		wis[i] = &durable.OrchestrationWorkItem{InstanceID: id, LockToken: formatToken(toks[i]), LockedUntil: until.UTC()}
-		if err := s.readWorkItemIn(ctx, tx, hub, wis[i], now); err != nil {
+		if err := s.readWorkItemIn(ctx, tx, &s.dstmts.rd, hub, wis[i], now); err != nil {
 			// The locks taken expire: their instances are taken again then.
 			return nil, err
 		}
@@ -488,12 +517,12 @@ func (s *Store) readWorkItem(ctx context.Context, hub string, wi *durable.Orches
 		return sqlErr("read instance "+wi.InstanceID, err)
 	}
 	defer tx.Rollback()
-	return s.readWorkItemIn(ctx, tx, hub, wi, now)
+	return s.readWorkItemIn(ctx, tx, &s.dstmts.rd, hub, wi, now)
 }
 
 // readWorkItemIn reads a locked instance's work item in tx.
-func (s *Store) readWorkItemIn(ctx context.Context, tx *sql.Tx, hub string, wi *durable.OrchestrationWorkItem, now time.Time) error {
-	inst, err := scanInstance(tx.StmtContext(ctx, s.dstmts.readInstance).QueryRowContext(ctx, hub, wi.InstanceID))
+func (s *Store) readWorkItemIn(ctx context.Context, tx *sql.Tx, rs *workReads, hub string, wi *durable.OrchestrationWorkItem, now time.Time) error {
+	inst, err := scanInstance(tx.StmtContext(ctx, rs.instance).QueryRowContext(ctx, hub, wi.InstanceID))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
@@ -501,10 +530,10 @@ func (s *Store) readWorkItemIn(ctx context.Context, tx *sql.Tx, hub string, wi *
 	default:
 		wi.Instance = inst
 	}
-	if wi.History, err = s.readHistoryCached(ctx, tx, hub, wi.InstanceID); err != nil {
+	if wi.History, err = s.readHistoryCached(ctx, tx, rs, hub, wi.InstanceID); err != nil {
 		return err
 	}
-	rows, err := tx.StmtContext(ctx, s.dstmts.readInbox).QueryContext(ctx, hub, wi.InstanceID, now.UnixNano())
+	rows, err := tx.StmtContext(ctx, rs.inbox).QueryContext(ctx, hub, wi.InstanceID, now.UnixNano())
 	if err != nil {
 		return sqlErr("read the inbox of "+wi.InstanceID, err)
 	}
@@ -530,14 +559,14 @@ func (s *Store) readWorkItemIn(ctx context.Context, tx *sql.Tx, hub string, wi *
 
 // readEvents reads an instance's history.
 func (s *Store) readEvents(ctx context.Context, tx *sql.Tx, hub, id string) ([]durable.Event, error) {
-	out, _, err := s.readEventsRaw(ctx, tx, hub, id)
+	out, _, err := s.readEventsRaw(ctx, tx, &s.dstmts.rd, hub, id)
 	return out, err
 }
 
 // readEventsRaw reads an instance's history, and the stored form of its
 // last event.
-func (s *Store) readEventsRaw(ctx context.Context, tx *sql.Tx, hub, id string) ([]durable.Event, []byte, error) {
-	rows, err := tx.StmtContext(ctx, s.dstmts.readHistory).QueryContext(ctx, hub, id)
+func (s *Store) readEventsRaw(ctx context.Context, tx *sql.Tx, rs *workReads, hub, id string) ([]durable.Event, []byte, error) {
+	rows, err := tx.StmtContext(ctx, rs.history).QueryContext(ctx, hub, id)
 	if err != nil {
 		return nil, nil, sqlErr("read the history of "+id, err)
 	}
@@ -572,6 +601,19 @@ func scanInstance(r rowScanner) (*durable.Instance, error) {
 	}
 	inst.CreatedAt, inst.LastUpdatedAt = fromNanos(created), fromNanos(updated)
 	return &inst, nil
+}
+
+// unlock deletes wi's lock, ErrLockLost when it is not the instance's
+// current one.
+func (s *Store) unlock(ctx context.Context, tx *sql.Tx, hub string, wi *durable.OrchestrationWorkItem) error {
+	res, err := tx.StmtContext(ctx, s.dstmts.delLock).ExecContext(ctx, hub, wi.InstanceID, parseToken(wi.LockToken))
+	if err != nil {
+		return sqlErr("unlock "+wi.InstanceID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("instance %s of task hub %s: %w", wi.InstanceID, hub, durable.ErrLockLost)
+	}
+	return nil
 }
 
 // checkLock is ErrLockLost unless wi's lock is the instance's current one.
@@ -610,17 +652,40 @@ func (s *Store) RenewOrchestrationLock(ctx context.Context, hub string, wi *dura
 
 // CompleteOrchestration commits an episode and releases its lock.
 func (s *Store) CompleteOrchestration(ctx context.Context, hub string, wi *durable.OrchestrationWorkItem, u durable.OrchestrationUpdate) error {
+	_, err := s.completeOrchestration(ctx, hub, wi, u, "", 0, 0)
+	return err
+}
+
+var _ durable.Handoff = (*Store)(nil)
+
+// CompleteOrchestrationLocking commits an episode, releases its lock, and
+// locks for owner up to max of the activity tasks it schedules that are
+// due at once.
+func (s *Store) CompleteOrchestrationLocking(ctx context.Context, hub string, wi *durable.OrchestrationWorkItem, u durable.OrchestrationUpdate, owner string, lease time.Duration, max int) ([]*durable.ActivityTask, error) {
+	return s.completeOrchestration(ctx, hub, wi, u, owner, lease, max)
+}
+
+// completeOrchestration commits an episode and releases its lock; with
+// max > 0, up to max of the tasks due at once are inserted locked for
+// owner until now+lease and returned, and Watch is told only of what is
+// left to claim.
+func (s *Store) completeOrchestration(ctx context.Context, hub string, wi *durable.OrchestrationWorkItem, u durable.OrchestrationUpdate, owner string, lease time.Duration, max int) ([]*durable.ActivityTask, error) {
 	// Encode outside the write lock.
 	events := make([][]byte, len(u.NewEvents))
 	for i := range u.NewEvents {
 		var err error
 		if events[i], err = durable.EncodeStoredEvent(&u.NewEvents[i]); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	firstSeq := 0
+	var locked []*durable.ActivityTask
+	announce := true
 	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := s.checkLock(ctx, tx, hub, wi); err != nil {
+		locked, announce = locked[:0], true
+		// Unlocking first checks the lock: a lock that is not wi's
+		// anymore is ErrLockLost before anything is written.
+		if err := s.unlock(ctx, tx, hub, wi); err != nil {
 			return err
 		}
 		now := s.clock.Now()
@@ -667,24 +732,70 @@ func (s *Store) CompleteOrchestration(ctx context.Context, hub string, wi *durab
 				return err
 			}
 		}
-		if err := s.insertTasks(ctx, tx, hub, now, u.Tasks); err != nil {
+		tasks := u.Tasks
+		if max > 0 {
+			var err error
+			if locked, tasks, err = s.insertLockedTasks(ctx, tx, hub, now, tasks, owner, now.Add(lease), max); err != nil {
+				return err
+			}
+		}
+		if err := s.insertTasks(ctx, tx, hub, now, tasks); err != nil {
 			return err
 		}
-		if _, err := tx.StmtContext(ctx, s.dstmts.delLock).ExecContext(ctx, hub, id, parseToken(wi.LockToken)); err != nil {
-			return sqlErr("unlock "+id, err)
+		if max > 0 && len(tasks) == 0 && len(u.Messages) == 0 && len(u.Starts) == 0 {
+			// Nothing new to claim, unless messages came to the
+			// instance while it was locked.
+			var one int
+			err := tx.StmtContext(ctx, s.dstmts.hasDueMessage).QueryRowContext(ctx, hub, id, now.UnixNano()).Scan(&one)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				announce = false
+			case err != nil:
+				return sqlErr("read the inbox of "+id, err)
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if u.Instance != nil && u.Instance.Status.Terminal() {
 		s.histories.drop(hub, wi.InstanceID)
 	} else if len(events) > 0 {
-		s.histories.appendEvents(hub, wi.InstanceID, firstSeq, events)
+		s.histories.appendEvents(hub, wi.InstanceID, firstSeq, u.NewEvents, events)
 	}
-	s.durableW.notify(hub)
-	return nil
+	if announce {
+		s.durableW.notify(hub)
+	}
+	return locked, nil
+}
+
+// insertLockedTasks inserts up to max of the tasks that are due at once,
+// locked for owner until until, and returns them and the tasks left.
+func (s *Store) insertLockedTasks(ctx context.Context, tx *sql.Tx, hub string, now time.Time, tasks []durable.ActivityTask, owner string, until time.Time, max int) ([]*durable.ActivityTask, []durable.ActivityTask, error) {
+	var locked []*durable.ActivityTask
+	var rest []durable.ActivityTask
+	tok := newLockToken()
+	stmt := tx.StmtContext(ctx, s.dstmts.insLockedTask)
+	for i, t := range tasks {
+		if len(locked) == max || t.VisibleAt.After(now) {
+			if rest == nil {
+				rest = make([]durable.ActivityTask, 0, len(tasks)-i)
+			}
+			rest = append(rest, t)
+			continue
+		}
+		res, err := stmt.ExecContext(ctx, hub, t.InstanceID, t.ExecutionID, t.Name, t.TaskID, t.Input, nanos(t.VisibleAt), until.UnixNano(), owner, tok)
+		if err != nil {
+			return nil, nil, sqlErr(fmt.Sprintf("schedule activity %s for %s", t.Name, t.InstanceID), err)
+		}
+		if t.ID, err = res.LastInsertId(); err != nil {
+			return nil, nil, sqlErr(fmt.Sprintf("schedule activity %s for %s", t.Name, t.InstanceID), err)
+		}
+		t.Attempts, t.LockToken = 1, formatToken(tok)
+		locked = append(locked, &t)
+	}
+	return locked, rest, nil
 }
 
 // insertTasks schedules activity tasks.
@@ -781,7 +892,23 @@ func (s *Store) RenewActivityLock(ctx context.Context, hub string, t *durable.Ac
 
 // CompleteActivity deletes t and sends result.
 func (s *Store) CompleteActivity(ctx context.Context, hub string, t *durable.ActivityTask, result durable.Message) error {
+	_, err := s.completeActivity(ctx, hub, t, result, "", 0)
+	return err
+}
+
+// CompleteActivityLocking deletes t, sends result, and locks its instance
+// for owner when the instance has no lock and no other task.
+func (s *Store) CompleteActivityLocking(ctx context.Context, hub string, t *durable.ActivityTask, result durable.Message, owner string, lease time.Duration) (*durable.OrchestrationWorkItem, error) {
+	return s.completeActivity(ctx, hub, t, result, owner, lease)
+}
+
+// completeActivity deletes t and sends result; with an owner, it locks
+// result's instance for it as CompleteActivityLocking says and returns
+// its work item.
+func (s *Store) completeActivity(ctx context.Context, hub string, t *durable.ActivityTask, result durable.Message, owner string, lease time.Duration) (*durable.OrchestrationWorkItem, error) {
+	var wi *durable.OrchestrationWorkItem
 	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		wi = nil
 		res, err := tx.StmtContext(ctx, s.dstmts.deleteTask).ExecContext(ctx, t.ID, hub, parseToken(t.LockToken))
 		if err != nil {
 			return sqlErr("complete activity task "+strconv.FormatInt(t.ID, 10), err)
@@ -789,13 +916,53 @@ func (s *Store) CompleteActivity(ctx context.Context, hub string, t *durable.Act
 		if n, _ := res.RowsAffected(); n == 0 {
 			return taskLost(hub, t)
 		}
-		return s.insertMessages(ctx, tx, hub, s.clock.Now(), result)
+		now := s.clock.Now()
+		if err := s.insertMessages(ctx, tx, hub, now, result); err != nil {
+			return err
+		}
+		if owner == "" {
+			return nil
+		}
+		id := result.InstanceID
+		var one int
+		switch err := tx.StmtContext(ctx, s.dstmts.hasTask).QueryRowContext(ctx, hub, id).Scan(&one); {
+		case err == nil:
+			return nil // other tasks of the instance run
+		case !errors.Is(err, sql.ErrNoRows):
+			return sqlErr("read the tasks of "+id, err)
+		}
+		var until int64
+		switch err := tx.StmtContext(ctx, s.dstmts.lockUntil).QueryRowContext(ctx, hub, id).Scan(&until); {
+		case err == nil && until > now.UnixNano():
+			return nil // locked
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return sqlErr("check the lock of "+id, err)
+		}
+		tok, lockedUntil := newLockToken(), now.Add(lease)
+		if _, err := tx.StmtContext(ctx, s.dstmts.setLock).ExecContext(ctx, hub, id, owner, tok, lockedUntil.UnixNano()); err != nil {
+			return sqlErr("lock instance "+id, err)
+		}
+		// The work item is read here, on the writing connection, whose
+		// cache holds the pages just written.
+		next := &durable.OrchestrationWorkItem{InstanceID: id, LockToken: formatToken(tok), LockedUntil: lockedUntil.UTC()}
+		if err := s.readWorkItemIn(ctx, tx, &s.dstmts.wrd, hub, next, now); err != nil {
+			// The result is committed all the same; the instance is
+			// left to be claimed.
+			if _, err := tx.StmtContext(ctx, s.dstmts.delLock).ExecContext(ctx, hub, id, tok); err != nil {
+				return sqlErr("unlock "+id, err)
+			}
+			return nil
+		}
+		wi = next
+		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.durableW.notify(hub)
-	return nil
+	if wi == nil {
+		s.durableW.notify(hub)
+	}
+	return wi, nil
 }
 
 // AbandonActivity releases t's lock; it is due again after delay.
@@ -841,7 +1008,7 @@ func (s *Store) Watch(hub string) (<-chan struct{}, func()) { return s.durableW.
 
 // GetInstance reads an instance's row.
 func (s *Store) GetInstance(ctx context.Context, hub, id string) (*durable.Instance, error) {
-	inst, err := scanInstance(s.dstmts.readInstance.QueryRowContext(ctx, hub, id))
+	inst, err := scanInstance(s.dstmts.rd.instance.QueryRowContext(ctx, hub, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("instance %s of task hub %s: %w", id, hub, durable.ErrNotFound)
 	}

@@ -2,11 +2,14 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/funcd/funcd/clock"
+	"github.com/funcd/funcd/clock/clocktest"
 	"github.com/funcd/funcd/durable"
 	"github.com/funcd/funcd/durable/durabletest"
 )
@@ -210,4 +213,146 @@ func TestDurableBatchLocks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestDurableHandoff checks the work a commit locks for its owner: the
+// activity tasks an episode schedules, and the instance an activity's
+// result is for once its last task is done.
+func TestDurableHandoff(t *testing.T) {
+	ctx := context.Background()
+	clk := clocktest.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	s := open(t, t.TempDir(), clk)
+	const hub = "h"
+	if err := s.CreateTaskHub(ctx, hub); err != nil {
+		t.Fatal(err)
+	}
+	inst := durable.Instance{ID: "i", ExecutionID: "e1", Name: "O", Status: durable.Running}
+	if err := s.CreateInstance(ctx, hub, inst, startEvent("i", "e1"), durable.OverwriteAny); err != nil {
+		t.Fatal(err)
+	}
+	wi := lockOne(t, s, hub)
+	task := func(name string, id int, delay time.Duration) durable.ActivityTask {
+		t := durable.ActivityTask{InstanceID: "i", ExecutionID: "e1", Name: name, TaskID: id, Input: "1"}
+		if delay > 0 {
+			t.VisibleAt = clk.Now().Add(delay)
+		}
+		return t
+	}
+	u := durable.OrchestrationUpdate{Instance: &inst, Consumed: []int64{wi.Messages[0].ID},
+		NewEvents: []durable.Event{{EventType: durable.ExecutionStarted, EventID: -1, Name: "O"}},
+		Tasks:     []durable.ActivityTask{task("Later", 0, time.Hour), task("A", 1, 0), task("B", 2, 0), task("C", 3, 0)}}
+
+	// A commit under a lock that is not the instance's locks nothing.
+	stale := *wi
+	stale.LockToken = formatToken(1)
+	if got, err := s.CompleteOrchestrationLocking(ctx, hub, &stale, u, "me", time.Minute, 2); !errors.Is(err, durable.ErrLockLost) || got != nil {
+		t.Fatalf("CompleteOrchestrationLocking with a stale lock = %v, %v; want ErrLockLost", got, err)
+	}
+
+	locked, err := s.CompleteOrchestrationLocking(ctx, hub, wi, u, "me", time.Minute, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(locked) != 2 || locked[0].Name != "A" || locked[1].Name != "B" {
+		t.Fatalf("locked %+v, want the tasks A and B (due at once, in order, at most 2)", locked)
+	}
+	for _, lt := range locked {
+		if lt.ID == 0 || lt.Attempts != 1 || lt.LockToken == "" || lt.InstanceID != "i" || lt.ExecutionID != "e1" || lt.Input != "1" {
+			t.Fatalf("locked task %+v lacks its id, attempt, lock or fields", lt)
+		}
+	}
+	// Another owner gets C only: A and B are locked, Later is not due.
+	other, err := s.LockNextActivity(ctx, hub, "other", time.Minute)
+	if err != nil || other == nil || other.Name != "C" {
+		t.Fatalf("LockNextActivity = %+v, %v; want task C", other, err)
+	}
+	if again, err := s.LockNextActivity(ctx, hub, "other", time.Minute); err != nil || again != nil {
+		t.Fatalf("LockNextActivity = %+v, %v; want none", again, err)
+	}
+	// The handed-off locks are real: renewing works, and so does the
+	// completion, which leaves the instance alone while tasks remain.
+	if err := s.RenewActivityLock(ctx, hub, locked[0], time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	result := func(at *durable.ActivityTask) durable.Message {
+		out := "2"
+		return durable.Message{InstanceID: "i", ExecutionID: "e1", Event: durable.Event{EventType: durable.TaskCompleted, EventID: -1, TaskScheduledID: at.TaskID, Result: &out}}
+	}
+	for _, at := range []*durable.ActivityTask{locked[0], locked[1], other} {
+		next, err := s.CompleteActivityLocking(ctx, hub, at, result(at), "me", time.Minute)
+		if err != nil || next != nil {
+			t.Fatalf("CompleteActivityLocking(%s) = %+v, %v; want no work item while other tasks of the instance remain", at.Name, next, err)
+		}
+	}
+	// The results wait for a claim, as usual.
+	wi = lockOne(t, s, hub)
+	if len(wi.Messages) != 3 {
+		t.Fatalf("claimed %d messages, want the 3 results", len(wi.Messages))
+	}
+	var consumed []int64
+	for _, m := range wi.Messages {
+		consumed = append(consumed, m.ID)
+	}
+	// Later is cancelled with its instance's next episode: only D runs.
+	if _, err := s.w.Exec(`DELETE FROM durable_tasks WHERE name = 'Later'`); err != nil {
+		t.Fatal(err)
+	}
+	locked, err = s.CompleteOrchestrationLocking(ctx, hub, wi, durable.OrchestrationUpdate{Instance: &inst, Consumed: consumed,
+		Tasks: []durable.ActivityTask{task("D", 4, 0)}}, "me", time.Minute, 16)
+	if err != nil || len(locked) != 1 {
+		t.Fatalf("CompleteOrchestrationLocking = %+v, %v; want task D", locked, err)
+	}
+	// D is the instance's last task: its result locks the instance for
+	// the owner and comes back as the work item.
+	next, err := s.CompleteActivityLocking(ctx, hub, locked[0], result(locked[0]), "me", time.Minute)
+	if err != nil || next == nil {
+		t.Fatalf("CompleteActivityLocking(D) = %v, %v; want the instance's work item", next, err)
+	}
+	if next.InstanceID != "i" || next.Instance == nil || len(next.Messages) != 1 || next.Messages[0].Event.TaskScheduledID != 4 || next.LockToken == "" {
+		t.Fatalf("work item %+v, want instance i with D's result", next)
+	}
+	if wi, err := s.LockNextOrchestration(ctx, hub, "other", time.Minute); err != nil || wi != nil {
+		t.Fatalf("LockNextOrchestration = %+v, %v; want none: the instance is locked", wi, err)
+	}
+	if err := s.CompleteOrchestration(ctx, hub, next, durable.OrchestrationUpdate{Consumed: []int64{next.Messages[0].ID}}); err != nil {
+		t.Fatalf("completing the handed-off work item: %v", err)
+	}
+
+	// A result for an instance locked by another owner locks nothing.
+	if err := s.SendMessages(ctx, hub, durable.Message{InstanceID: "i", Event: durable.Event{EventType: durable.EventRaised, EventID: -1, Name: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	held, err := s.LockNextOrchestration(ctx, hub, "other", time.Minute)
+	if err != nil || held == nil {
+		t.Fatalf("LockNextOrchestration = %v, %v", held, err)
+	}
+	if err := s.insertTasksNow(ctx, hub, task("E", 5, 0)); err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.LockNextActivity(ctx, hub, "me", time.Minute)
+	if err != nil || e == nil {
+		t.Fatalf("LockNextActivity = %v, %v", e, err)
+	}
+	if next, err := s.CompleteActivityLocking(ctx, hub, e, result(e), "me", time.Minute); err != nil || next != nil {
+		t.Fatalf("CompleteActivityLocking for a locked instance = %+v, %v; want none", next, err)
+	}
+	// Once its lock expires, the instance is the owner's again.
+	clk.Advance(2 * time.Minute)
+	if err := s.insertTasksNow(ctx, hub, task("F", 6, 0)); err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.LockNextActivity(ctx, hub, "me", time.Minute)
+	if err != nil || f == nil {
+		t.Fatalf("LockNextActivity = %v, %v", f, err)
+	}
+	if next, err := s.CompleteActivityLocking(ctx, hub, f, result(f), "me", time.Minute); err != nil || next == nil || len(next.Messages) != 3 {
+		t.Fatalf("CompleteActivityLocking after the lock expired = %+v, %v; want the work item with the event and the two results", next, err)
+	}
+}
+
+// insertTasksNow schedules tasks outside an episode.
+func (s *Store) insertTasksNow(ctx context.Context, hub string, tasks ...durable.ActivityTask) error {
+	return s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return s.insertTasks(ctx, tx, hub, s.clock.Now(), tasks)
+	})
 }

@@ -62,44 +62,32 @@ func (c *historyCache) drop(hub, id string) {
 }
 
 // appendEvents records the events a completed work item wrote from seq
-// on, in their stored form: a history of exactly seq events cached grows
+// on, with their stored form: a history of exactly seq events cached grows
 // by them, and seq 0 starts a new one; otherwise the entry is dropped.
-// The events are kept as a read would return them (times in UTC, the
-// fields of the stored form only).
-func (c *historyCache) appendEvents(hub, id string, seq int, stored [][]byte) {
+// The events are kept as a read would return them (durable.AsStored).
+func (c *historyCache) appendEvents(hub, id string, seq int, written []durable.Event, stored [][]byte) {
 	h := c.get(hub, id)
 	if seq > 0 && (h == nil || len(h.events) != seq) {
 		c.drop(hub, id)
 		return
 	}
-	events := make([]durable.Event, len(stored))
-	for i, b := range stored {
-		ev, err := durable.DecodeStoredEvent(b)
-		if err != nil {
-			c.drop(hub, id)
-			return
-		}
-		events[i] = ev
-	}
 	last := stored[len(stored)-1]
-	switch {
-	case seq == 0:
-		c.put(hub, id, &cachedHistory{events: slices.Clone(events), last: last})
-	case h != nil && len(h.events) == seq:
-		grown := make([]durable.Event, 0, seq+len(events))
-		grown = append(append(grown, h.events...), events...)
-		c.put(hub, id, &cachedHistory{events: grown, last: last})
-	default:
-		c.drop(hub, id)
+	grown := make([]durable.Event, 0, seq+len(written))
+	if seq > 0 {
+		grown = append(grown, h.events...)
 	}
+	for _, ev := range written {
+		grown = append(grown, durable.AsStored(ev))
+	}
+	c.put(hub, id, &cachedHistory{events: grown, last: last})
 }
 
 // readHistoryCached reads an instance's history in tx, reading from the
 // database only the rows the cache does not hold, and returns a slice the
 // caller may change.
-func (s *Store) readHistoryCached(ctx context.Context, tx *sql.Tx, hub, id string) ([]durable.Event, error) {
+func (s *Store) readHistoryCached(ctx context.Context, tx *sql.Tx, rs *workReads, hub, id string) ([]durable.Event, error) {
 	if h := s.histories.get(hub, id); h != nil && len(h.events) > 0 {
-		events, last, ok, err := s.readHistoryAfter(ctx, tx, hub, id, h)
+		events, last, ok, err := s.readHistoryAfter(ctx, tx, rs, hub, id, h)
 		if err != nil {
 			return nil, err
 		}
@@ -110,7 +98,7 @@ func (s *Store) readHistoryCached(ctx context.Context, tx *sql.Tx, hub, id strin
 			return slices.Clone(events), nil
 		}
 	}
-	events, last, err := s.readEventsRaw(ctx, tx, hub, id)
+	events, last, err := s.readEventsRaw(ctx, tx, rs, hub, id)
 	if err != nil {
 		return nil, err
 	}
@@ -124,9 +112,9 @@ func (s *Store) readHistoryCached(ctx context.Context, tx *sql.Tx, hub, id strin
 
 // readHistoryAfter reads the rows from the cached last event on; ok is
 // false when the database's row there is not the cached one.
-func (s *Store) readHistoryAfter(ctx context.Context, tx *sql.Tx, hub, id string, h *cachedHistory) ([]durable.Event, []byte, bool, error) {
+func (s *Store) readHistoryAfter(ctx context.Context, tx *sql.Tx, rs *workReads, hub, id string, h *cachedHistory) ([]durable.Event, []byte, bool, error) {
 	n := len(h.events)
-	rows, err := tx.StmtContext(ctx, s.dstmts.readHistoryFrom).QueryContext(ctx, hub, id, n-1)
+	rows, err := tx.StmtContext(ctx, rs.historyFrom).QueryContext(ctx, hub, id, n-1)
 	if err != nil {
 		return nil, nil, false, sqlErr("read the history of "+id, err)
 	}

@@ -89,6 +89,7 @@ type options struct {
 	// a round.
 	durableTaskN int
 	yardsticks   bool
+	workloads    []workload
 }
 
 // The goals.
@@ -109,7 +110,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	var o options
-	var stores, apps, peers string
+	var stores, apps, peers, wls string
 	fs := flag.NewFlagSet("durablebench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds; each measures every target once per workload, in rotating order")
@@ -120,6 +121,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&apps, "apps", "gosdk,node", "comma-separated apps run by funcd: gosdk, node")
 	fs.StringVar(&peers, "peers", "durabletask,temporal", "comma-separated peers: durabletask, temporal (\"\" for none)")
 	fs.IntVar(&o.durableTaskN, "durabletask-n", 200, "orchestrations started at once in workload (b) on durabletask-go (0: -n)")
+	fs.StringVar(&wls, "workloads", "a,b,c", "comma-separated workloads to run: a, b, c")
 	fs.BoolVar(&o.yardsticks, "yardsticks", true, "also measure the engine alone (no worker) and SQLite's raw commit rate")
 	fs.StringVar(&o.pg, "pg", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL connection string of the postgres store")
 	fs.StringVar(&o.temporalCLI, "temporal", "", "the Temporal CLI that runs the development server (default: temporal on PATH)")
@@ -149,6 +151,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "durablebench: -apps: unknown app %q (gosdk, node)\n", a)
 			return 1
 		}
+	}
+	for _, w := range split(wls) {
+		i := strings.Index("abc", w)
+		if len(w) != 1 || i < 0 {
+			fmt.Fprintf(stderr, "durablebench: -workloads: unknown workload %q (a, b, c)\n", w)
+			return 1
+		}
+		o.workloads = append(o.workloads, workload(i))
+	}
+	if len(o.workloads) == 0 {
+		fmt.Fprintln(stderr, "durablebench: -workloads: none given (a, b, c)")
+		return 1
 	}
 	for _, p := range o.peers {
 		if p != "durabletask" && p != "temporal" {
@@ -202,8 +216,6 @@ const (
 	throughput
 	fanout
 )
-
-var workloads = []workload{latency, throughput, fanout}
 
 func (w workload) String() string {
 	return [...]string{"(a) chain of 5, alone", "(b) chains of 5, at once", "(c) fan-out/fan-in"}[w]
@@ -287,7 +299,7 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		results[i] = &result{name: t.name(), n: t.count(), samples: map[workload][]sample{}}
 	}
 	for r := range b.opts.rounds {
-		for _, w := range workloads {
+		for _, w := range b.opts.workloads {
 			for i := range targets {
 				k := (i + r) % len(targets) // rotate, so no target always goes first
 				t := targets[k]
