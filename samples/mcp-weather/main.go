@@ -4,7 +4,9 @@
 // (funcd builds it) and point an MCP client at
 // http://localhost:7071/runtime/webhooks/mcp with the mcp_extension system
 // key in x-functions-key (`funcd keys list` prints it), or run
-// `funcd start --no-auth` to try it without a key.
+// `funcd start --no-auth` to try it without a key. In a copy outside this
+// repository, give the folder a go.mod first (`go mod init weather` and
+// `go get github.com/funcd/funcd`), as for any Go SDK app.
 //
 // The tool names its view in its metadata (_meta.ui.resourceUri), returns
 // text for the model and structured content for the view; the view speaks
