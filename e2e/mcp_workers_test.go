@@ -188,6 +188,13 @@ func TestMCPLanguageWorkers(t *testing.T) {
 					}
 				}
 			}
+			pr, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "summarize", Arguments: map[string]string{"topic": "Go"}})
+			if err != nil || len(pr.Messages) != 1 || pr.Messages[0].Role != "user" || pr.Messages[0].Content.(*mcp.TextContent).Text != "Summarize Go." {
+				t.Errorf("%s summarize: %+v %v", transport, pr, err)
+			}
+			if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "summarize"}); rpcCode(err) != -32602 {
+				t.Errorf("%s summarize without its topic: %v", transport, err)
+			}
 			read, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "ui://weather/index.html"})
 			if err != nil || !strings.Contains(read.Contents[0].Text, "ui/notifications/tool-result") {
 				t.Errorf("%s widget: %+v %v", transport, read, err)

@@ -182,8 +182,8 @@ func (a *App) uniqueResource(f *Function) {
 
 // needMCP panics unless f has one of the MCP triggers.
 func (f *Function) needMCP(method string) {
-	if f.trigger.typ != mcpToolTrigger && f.trigger.typ != mcpResourceTrigger {
-		panic(fmt.Sprintf("sdk: %s applies to an mcpToolTrigger or mcpResourceTrigger; function %q has a %s", method, f.name, f.trigger.typ))
+	if f.trigger.typ != mcpToolTrigger && f.trigger.typ != mcpResourceTrigger && f.trigger.typ != mcpPromptTrigger {
+		panic(fmt.Sprintf("sdk: %s applies to an mcpToolTrigger, mcpResourceTrigger or mcpPromptTrigger; function %q has a %s", method, f.name, f.trigger.typ))
 	}
 }
 
@@ -201,7 +201,7 @@ func (f *Function) ToolName(name string) *Function {
 	return f
 }
 
-// Description sets an MCP tool's or resource's description.
+// Description sets an MCP tool's, resource's or prompt's description.
 func (f *Function) Description(text string) *Function {
 	f.needMCP("Description")
 	f.trigger.fields["description"] = text
@@ -302,8 +302,11 @@ func (f *Function) ResourceName(name string) *Function {
 	return f
 }
 
-// Title sets an MCP resource's title, its name for people.
+// Title sets an MCP resource's or prompt's title, its name for people.
 func (f *Function) Title(title string) *Function {
+	if f.trigger.typ == mcpPromptTrigger {
+		return f.set(mcpPromptTrigger, "Title", "title", title)
+	}
 	return f.set(mcpResourceTrigger, "Title", "title", title)
 }
 

@@ -127,7 +127,7 @@ func TestMCPRegistrationMistakes(t *testing.T) {
 	mustPanic(t, `both serve the MCP tool "echo"`, func() { app.MCPTool("other2", h, WithToolName("echo")) })
 	mustPanic(t, "Title applies to a mcpResourceTrigger", func() { app.MCPTool("t4", h).Title("x") })
 	mustPanic(t, "Schedule applies to a timerTrigger", func() { app.MCPTool("t5", h).Schedule("* * * * * *") })
-	mustPanic(t, "Description applies to an mcpToolTrigger or mcpResourceTrigger",
+	mustPanic(t, "Description applies to an mcpToolTrigger, mcpResourceTrigger or mcpPromptTrigger",
 		func() {
 			app.Queue("q", func(context.Context, bindings.QueueMessage) error { return nil }).Description("x")
 		})

@@ -111,6 +111,7 @@ func TestMCPSampleWithHost(t *testing.T) {
 		"fail":            "mcpToolTrigger <nil>",
 		"get_weather":     `mcpToolTrigger {"ui":{"resourceUri":"ui://weather/index.html"}}`,
 		"weather_widget":  `mcpResourceTrigger {"ui":{"prefersBorder":true}}`,
+		"summarize":       "mcpPromptTrigger <nil>",
 	}
 	if !maps.Equal(triggers, want) {
 		t.Errorf("functions %q, want %q", triggers, want)

@@ -51,6 +51,11 @@ func main() {
 		MIMEType("text/html;profile=mcp-app").
 		Metadata(map[string]any{"ui": map[string]any{"prefersBorder": true}})
 
+	app.MCPPrompt("summarize", func(_ context.Context, req *sdk.MCPPromptRequest) (any, error) {
+		return "Summarize " + req.Arguments["topic"] + ".", nil
+	}).Description("Asks for a summary of a topic.").
+		Argument("topic", "What to summarize", sdk.Required())
+
 	worker.Start(app)
 }
 
