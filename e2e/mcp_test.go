@@ -123,7 +123,7 @@ func TestMCPCustomHandler(t *testing.T) {
 					}
 				}
 			}
-			if want := []string{"echo", "fail", "get_weather", "multi", "noop"}; !slices.Equal(names, want) {
+			if want := []string{"crash", "echo", "fail", "get_weather", "multi", "noop"}; !slices.Equal(names, want) {
 				t.Errorf("tools %v, want %v", names, want)
 			}
 
@@ -569,5 +569,32 @@ func TestMCPSSEHTTP(t *testing.T) {
 	abs := hosttest.Start(t, dir, hosttest.Options{NoAuth: true})
 	if got, want := sseEndpoint(t, abs, ""), abs.URL+"/runtime/webhooks/mcp/message?azmcpcs="; !strings.HasPrefix(got, want) {
 		t.Errorf("absolute endpoint %q, want %s...", got, want)
+	}
+}
+
+// TestMCPWorkerCrash: a tool whose handler process dies mid-call is an
+// isError result; the handler is restarted and the next call succeeds.
+func TestMCPWorkerCrash(t *testing.T) {
+	s, key := mcpApp(t, nil)
+	cs, err := mcpConnect(t, s, "streamable", key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	ctx := context.Background()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "crash"})
+	if err != nil || !res.IsError || text(t, res) != "An error occurred invoking 'crash'." {
+		t.Fatalf("crash: %+v %v", res, err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "noop"})
+		if err == nil && !res.IsError && text(t, res) == "ok" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no call succeeded after the crash: %+v %v", res, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

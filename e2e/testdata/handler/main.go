@@ -103,6 +103,8 @@ func mcpInvoke(w http.ResponseWriter, r *http.Request) {
 		})
 		env, _ := json.Marshal(map[string]any{"type": "multi_content_result", "content": string(blocks)})
 		reply(w, map[string]any{"ReturnValue": string(env)})
+	case "/mcp_crash":
+		crash()
 	case "/mcp_fail":
 		http.Error(w, "the tool failed on purpose", http.StatusInternalServerError)
 	case "/mcp_widget":
