@@ -285,13 +285,10 @@ func promptArgumentOf(b *funcd.Binding, prefix string) (PromptArgument, error) {
 // value, "" when it is missing (an error when it is required).
 func readPromptArgument(_ context.Context, _ *binding.Env, _ *funcd.Function, b *funcd.Binding, data binding.Data) (funcd.Value, error) {
 	name := binding.StringProperty(b, "argumentName")
-	var args map[string]string
-	if raw, ok := data[DataPromptArgs]; ok {
-		if err := json.Unmarshal(raw, &args); err != nil {
-			return funcd.Value{}, fmt.Errorf("the prompt's arguments (%s) are not an object of strings: %w", DataPromptArgs, err)
-		}
+	v, ok, err := argument(data, DataPromptArgs, name)
+	if err != nil {
+		return funcd.Value{}, err
 	}
-	v, ok := args[name]
 	if !ok {
 		if r := (props{b: b}); r.bool("isRequired") {
 			//lint:ignore ST1005 the real host's words
@@ -428,14 +425,24 @@ func propertyOf(b *funcd.Binding, prefix string) (Property, error) {
 // text (a string's value, a number's literal, an object's JSON), "" when
 // the argument is missing.
 func readProperty(_ context.Context, _ *binding.Env, _ *funcd.Function, b *funcd.Binding, data binding.Data) (funcd.Value, error) {
-	name := binding.StringProperty(b, "propertyName")
+	v, _, err := argument(data, DataToolArgs, binding.StringProperty(b, "propertyName"))
+	if err != nil {
+		return funcd.Value{}, err
+	}
+	return funcd.StringValue(v), nil
+}
+
+// argument reads one argument from the trigger data key (mcptoolargs or
+// mcppromptargs: an object of strings); ok is false when it is missing.
+func argument(data binding.Data, key, name string) (v string, ok bool, err error) {
 	var args map[string]string
-	if raw, ok := data[DataToolArgs]; ok {
+	if raw, found := data[key]; found {
 		if err := json.Unmarshal(raw, &args); err != nil {
-			return funcd.Value{}, fmt.Errorf("the tool call's arguments (%s) are not an object of strings: %w", DataToolArgs, err)
+			return "", false, fmt.Errorf("the call's arguments (%s) are not an object of strings: %w", key, err)
 		}
 	}
-	return funcd.StringValue(args[name]), nil
+	v, ok = args[name]
+	return v, ok, nil
 }
 
 func resourceOf(fn *funcd.Function, b *funcd.Binding) (*Resource, error) {

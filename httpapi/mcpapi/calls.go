@@ -3,8 +3,6 @@ package mcpapi
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/funcd/funcd"
+	"github.com/funcd/funcd/binding/bindexpr"
 	"github.com/funcd/funcd/binding/mcptrigger"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -264,7 +263,7 @@ func (h *Handler) invoke(ctx context.Context, function string, trigger json.RawM
 	if fn == nil || fn.Disabled {
 		return nil, errUnknownFunction
 	}
-	inv := &funcd.Invocation{ID: invocationID(), Function: fn, Trigger: funcd.JSONValue(trigger), Metadata: md}
+	inv := &funcd.Invocation{ID: bindexpr.NewGUID(), Function: fn, Trigger: funcd.JSONValue(trigger), Metadata: md}
 	res, err := g.Invoke(ctx, inv)
 	if err != nil {
 		return nil, err
@@ -273,14 +272,4 @@ func (h *Handler) invoke(ctx context.Context, function string, trigger json.RawM
 		_ = res.HTTP.BodyReader.Close()
 	}
 	return res, nil
-}
-
-// invocationID returns a new GUID.
-func invocationID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	s := hex.EncodeToString(b[:])
-	return s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
 }
