@@ -14,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
 
+	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/storage"
 )
 
@@ -71,7 +72,7 @@ func leaseID(owner string) string {
 	h := sha1.Sum([]byte("funcd blob receipt owner\x00" + owner))
 	h[6] = h[6]&0x0f | 0x50 // version 5: name-based, SHA-1
 	h[8] = h[8]&0x3f | 0x80 // RFC 4122 variant
-	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+	return funcd.FormatGUID([16]byte(h[:16]))
 }
 
 // leaseSeconds clamps a claim's duration to what Azure accepts.

@@ -291,7 +291,7 @@ func (x *durableExecutor) invoke(ctx context.Context, name string, trigger funcd
 		return funcd.Value{}, funcd.Errorf(funcd.EUNAVAILABLE, "function '%s': the host is restarting or stopping", name)
 	}
 	defer g.Release()
-	inv := &funcd.Invocation{ID: newGUID(), Function: fn, Trigger: trigger, Metadata: data, Reason: reason}
+	inv := &funcd.Invocation{ID: funcd.NewGUID(), Function: fn, Trigger: trigger, Metadata: data, Reason: reason}
 	res, err := g.Invoke(ctx, inv)
 	if err != nil {
 		return funcd.Value{}, functionError(ctx, err)

@@ -244,7 +244,7 @@ func (h *Host) Registry() *Registry { return h.registry }
 // machine, the process id and a random part.
 func newOwner() string {
 	name, _ := os.Hostname()
-	return fmt.Sprintf("%s-%d-%s", name, os.Getpid(), newGUID()[:8])
+	return fmt.Sprintf("%s-%d-%s", name, os.Getpid(), funcd.NewGUID()[:8])
 }
 
 // ownerGone says whether the process an owner (newOwner) names has ended:

@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,15 +31,6 @@ type listener struct {
 // retryWarning is the WebJobs SDK's warning for a retry policy on a
 // trigger that does not declare retry support.
 const retryWarning = "Soon retries will not be supported for function '%s'. For more information, please visit http://aka.ms/func-retry-policies."
-
-// newGUID returns a random version 4 GUID, lower-case and hyphenated.
-func newGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
 
 // RetryPolicy returns the policy that applies to fn's trigger events:
 // function.json "retry", else host.json "retry"; nil for none.
@@ -142,7 +132,7 @@ func (g *Generation) attempt(ctx context.Context, ev binding.Event, rc *funcd.Re
 	}
 	defer g.Release()
 	inv := &funcd.Invocation{
-		ID: newGUID(), Function: ev.Function, Trigger: ev.Value, Metadata: ev.Data, Retry: rc, Reason: ev.Reason,
+		ID: funcd.NewGUID(), Function: ev.Function, Trigger: ev.Value, Metadata: ev.Data, Retry: rc, Reason: ev.Reason,
 	}
 	res, err := g.Invoke(ctx, inv)
 	discard(res)

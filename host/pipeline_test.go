@@ -463,7 +463,7 @@ func TestHTTPFunctionBindings(t *testing.T) {
 	if !ok {
 		t.Fatal("no route")
 	}
-	inv := &funcd.Invocation{ID: newGUID(), Function: fn, HTTP: &funcd.HTTPRequest{Method: "GET", Params: params}}
+	inv := &funcd.Invocation{ID: funcd.NewGUID(), Function: fn, HTTP: &funcd.HTTPRequest{Method: "GET", Params: params}}
 	if _, err := g.Invoke(context.Background(), inv); err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +473,7 @@ func TestHTTPFunctionBindings(t *testing.T) {
 	p.worker(0).reply = func(*funcd.Invocation) *funcd.Result {
 		return &funcd.Result{Outputs: map[string]funcd.Value{"msg": funcd.StringValue("fail")}}
 	}
-	if _, err := g.Invoke(context.Background(), &funcd.Invocation{ID: newGUID(), Function: fn, HTTP: &funcd.HTTPRequest{Method: "GET", Params: params}}); err == nil {
+	if _, err := g.Invoke(context.Background(), &funcd.Invocation{ID: funcd.NewGUID(), Function: fn, HTTP: &funcd.HTTPRequest{Method: "GET", Params: params}}); err == nil {
 		t.Error("a failed output write did not fail the invocation")
 	}
 }

@@ -2,13 +2,13 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/storage"
 )
 
@@ -391,13 +391,7 @@ DELETE FROM funcd_messages WHERE seq = ANY (ARRAY (
 }
 
 // newUUID returns a random (version 4) UUID, the form of Azure's message IDs.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func newUUID() string { return funcd.NewGUID() }
 
 // validUUID reports whether s is a UUID in its canonical text form.
 func validUUID(s string) bool {

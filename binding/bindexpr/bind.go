@@ -2,7 +2,6 @@ package bindexpr
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/binding"
 )
 
@@ -173,13 +173,7 @@ func numberText(s string) string {
 
 // NewGUID returns a random (version 4) GUID, lower-case with hyphens, as
 // .NET's Guid.NewGuid().ToString() prints one.
-func NewGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func NewGUID() string { return funcd.NewGUID() }
 
 // formatGUID prints a GUID with a .NET Guid format: "" or D (hyphens), N
 // (32 digits), B ({D}), P ((D)), X ({0x........,0x....,0x....,{0x..,...}}).

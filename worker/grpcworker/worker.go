@@ -2,7 +2,6 @@ package grpcworker
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/clock"
 	"github.com/funcd/funcd/worker"
 	"github.com/funcd/funcd/worker/grpcworker/rpcpb"
@@ -590,10 +590,4 @@ func (s *server) EventStream(stream rpcpb.FunctionRpc_EventStreamServer) error {
 
 // newID returns a random UUID (version 4), the form the Functions host
 // gives worker, request and function ids.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func newID() string { return funcd.NewGUID() }
