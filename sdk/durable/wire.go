@@ -197,7 +197,9 @@ type wireTime struct{ time.Time }
 
 func (t *wireTime) UnmarshalJSON(b []byte) error {
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
+	if n := len(b); n >= 2 && b[0] == '"' && b[n-1] == '"' && bytes.IndexByte(b[1:n-1], '\\') < 0 {
+		s = string(b[1 : n-1]) // no escapes: the common case, without a decoder
+	} else if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("durable: a history time %s is not a string", b)
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
