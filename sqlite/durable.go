@@ -117,9 +117,11 @@ var _ durable.Backend = (*Store)(nil)
 // durableStatements are the prepared statements of the durable hot paths:
 // writes on the writing connection, reads on the reading ones.
 type durableStatements struct {
-	insMessage, delMessage, insTask, insLockedTask, insHistory, nextSeq, upsertInstance, lockToken, lockUntil, delLock,
-	pickInstance, pickInstances, setLock, lockTask, lockTasks, deleteTask, instanceStatus, hasTask, hasDueMessage *sql.Stmt
-	nextDue *sql.Stmt
+	insMessage, delMessage, insTask, insLockedTask, nextSeq, upsertInstance, lockToken, delLock,
+	pickInstance, pickInstances, setLock, lockIfIdle, lockTask, lockTasks, deleteTask, instanceStatus, hasDueMessage *sql.Stmt
+	// insHistory[k] appends k events to a history in one statement.
+	insHistory [maxHistoryRows + 1]*sql.Stmt
+	nextDue    *sql.Stmt
 	// The reads of a work item on the reading connections, and on the
 	// writing one for the work items a commit hands off.
 	rd, wrd workReads
@@ -131,10 +133,10 @@ type workReads struct {
 }
 
 func (st *durableStatements) close() {
-	for _, s := range []*sql.Stmt{st.insMessage, st.delMessage, st.insTask, st.insLockedTask, st.insHistory, st.nextSeq,
-		st.upsertInstance, st.lockToken, st.lockUntil, st.hasTask, st.hasDueMessage, st.delLock, st.pickInstance, st.pickInstances, st.setLock, st.lockTask, st.lockTasks, st.deleteTask,
+	for _, s := range append([]*sql.Stmt{st.insMessage, st.delMessage, st.insTask, st.insLockedTask, st.nextSeq,
+		st.upsertInstance, st.lockToken, st.hasDueMessage, st.delLock, st.pickInstance, st.pickInstances, st.setLock, st.lockIfIdle, st.lockTask, st.lockTasks, st.deleteTask,
 		st.instanceStatus, st.nextDue, st.rd.instance, st.rd.history, st.rd.historyFrom, st.rd.inbox,
-		st.wrd.instance, st.wrd.history, st.wrd.historyFrom, st.wrd.inbox} {
+		st.wrd.instance, st.wrd.history, st.wrd.historyFrom, st.wrd.inbox}, st.insHistory[:]...) {
 		if s != nil {
 			s.Close()
 		}
@@ -164,6 +166,9 @@ func (s *Store) prepareDurable(ctx context.Context) error {
 			prep{r.db, &r.rs.inbox, `SELECT id, visible, event, coalesce(execution_id, '') FROM durable_messages INDEXED BY durable_messages_inbox
 			WHERE hub = ? AND instance = ? AND due <= ? ORDER BY id`})
 	}
+	for k := 1; k <= maxHistoryRows; k++ {
+		reads = append(reads, prep{s.w, &s.dstmts.insHistory[k], historyInsert(k)})
+	}
 	for _, p := range append(reads, []struct {
 		db    *sql.DB
 		stmt  **sql.Stmt
@@ -175,11 +180,14 @@ func (s *Store) prepareDurable(ctx context.Context) error {
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		{s.w, &s.dstmts.insLockedTask, `INSERT INTO durable_tasks (hub, instance, execution_id, name, task_id, input, visible, due, attempts, owner, token)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`},
-		{s.w, &s.dstmts.lockUntil, `SELECT until FROM durable_locks WHERE hub = ? AND instance = ?`},
-		{s.w, &s.dstmts.hasTask, `SELECT 1 FROM durable_tasks INDEXED BY durable_tasks_instance WHERE hub = ? AND instance = ? LIMIT 1`},
+		// Locks an instance that has no task left and no unexpired lock
+		// (?6 is now): one row changed when it did.
+		{s.w, &s.dstmts.lockIfIdle, `INSERT OR REPLACE INTO durable_locks (hub, instance, owner, token, until)
+			SELECT ?1, ?2, ?3, ?4, ?5
+			WHERE NOT EXISTS (SELECT 1 FROM durable_tasks INDEXED BY durable_tasks_instance WHERE hub = ?1 AND instance = ?2)
+			AND NOT EXISTS (SELECT 1 FROM durable_locks WHERE hub = ?1 AND instance = ?2 AND until > ?6)`},
 		{s.w, &s.dstmts.hasDueMessage, `SELECT 1 FROM durable_messages INDEXED BY durable_messages_inbox
 			WHERE hub = ? AND instance = ? AND due <= ? LIMIT 1`},
-		{s.w, &s.dstmts.insHistory, `INSERT INTO durable_history (hub, instance, seq, event) VALUES (?, ?, ?, ?)`},
 		{s.w, &s.dstmts.nextSeq, `SELECT coalesce(max(seq) + 1, 0) FROM durable_history WHERE hub = ? AND instance = ?`},
 		// ?11 is the row's new CreatedAt, 0 to keep the row's (now for a
 		// new row).
@@ -703,18 +711,18 @@ func (s *Store) completeOrchestration(ctx context.Context, hub string, wi *durab
 				return sqlErr("reset the history of "+id, err)
 			}
 		} else if len(events) > 0 {
-			if err := tx.StmtContext(ctx, s.dstmts.nextSeq).QueryRowContext(ctx, hub, id).Scan(&seq); err != nil {
+			// The cache holds the history as the work item read it, and
+			// nothing else wrote it since: the lock unlock just checked
+			// is gone when another process deletes or rewrites it.
+			if h := s.histories.get(hub, id); h != nil {
+				seq = len(h.events)
+			} else if err := tx.StmtContext(ctx, s.dstmts.nextSeq).QueryRowContext(ctx, hub, id).Scan(&seq); err != nil {
 				return sqlErr("read the history of "+id, err)
 			}
 		}
 		firstSeq = seq
-		if len(events) > 0 {
-			ins := tx.StmtContext(ctx, s.dstmts.insHistory)
-			for i, ev := range events {
-				if _, err := ins.ExecContext(ctx, hub, id, seq+i, ev); err != nil {
-					return sqlErr("append to the history of "+id, err)
-				}
-			}
+		if err := s.appendHistory(ctx, tx, hub, id, seq, events); err != nil {
+			return err
 		}
 		if len(u.Consumed) > 0 {
 			del := tx.StmtContext(ctx, s.dstmts.delMessage)
@@ -813,6 +821,41 @@ func (s *Store) insertTasks(ctx context.Context, tx *sql.Tx, hub string, now tim
 		if err != nil {
 			return sqlErr(fmt.Sprintf("schedule activity %s for %s", t.Name, t.InstanceID), err)
 		}
+	}
+	return nil
+}
+
+// maxHistoryRows is the most events one statement appends to a history.
+const maxHistoryRows = 8
+
+// historyInsert is the statement that appends k events (1 <= k <=
+// maxHistoryRows): ?1 is the hub, ?2 the instance, then each event's
+// sequence number and stored form.
+func historyInsert(k int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO durable_history (hub, instance, seq, event) VALUES `)
+	for i := range k {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "(?1, ?2, ?%d, ?%d)", 3+2*i, 4+2*i)
+	}
+	return b.String()
+}
+
+// appendHistory writes events as an instance's history from seq on.
+func (s *Store) appendHistory(ctx context.Context, tx *sql.Tx, hub, id string, seq int, events [][]byte) error {
+	args := make([]any, 0, 2+2*min(len(events), maxHistoryRows))
+	for len(events) > 0 {
+		k := min(len(events), maxHistoryRows)
+		args = append(args[:0], hub, id)
+		for i, ev := range events[:k] {
+			args = append(args, seq+i, ev)
+		}
+		if _, err := tx.StmtContext(ctx, s.dstmts.insHistory[k]).ExecContext(ctx, args...); err != nil {
+			return sqlErr("append to the history of "+id, err)
+		}
+		events, seq = events[k:], seq+k
 	}
 	return nil
 }
@@ -924,23 +967,14 @@ func (s *Store) completeActivity(ctx context.Context, hub string, t *durable.Act
 			return nil
 		}
 		id := result.InstanceID
-		var one int
-		switch err := tx.StmtContext(ctx, s.dstmts.hasTask).QueryRowContext(ctx, hub, id).Scan(&one); {
-		case err == nil:
-			return nil // other tasks of the instance run
-		case !errors.Is(err, sql.ErrNoRows):
-			return sqlErr("read the tasks of "+id, err)
-		}
-		var until int64
-		switch err := tx.StmtContext(ctx, s.dstmts.lockUntil).QueryRowContext(ctx, hub, id).Scan(&until); {
-		case err == nil && until > now.UnixNano():
-			return nil // locked
-		case err != nil && !errors.Is(err, sql.ErrNoRows):
-			return sqlErr("check the lock of "+id, err)
-		}
+		// Unless other tasks of the instance run or it is locked.
 		tok, lockedUntil := newLockToken(), now.Add(lease)
-		if _, err := tx.StmtContext(ctx, s.dstmts.setLock).ExecContext(ctx, hub, id, owner, tok, lockedUntil.UnixNano()); err != nil {
+		res, err = tx.StmtContext(ctx, s.dstmts.lockIfIdle).ExecContext(ctx, hub, id, owner, tok, lockedUntil.UnixNano(), now.UnixNano())
+		if err != nil {
 			return sqlErr("lock instance "+id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
 		}
 		// The work item is read here, on the writing connection, whose
 		// cache holds the pages just written.
