@@ -79,9 +79,15 @@ func (s *Store) runBatch(ctx context.Context, batch []*batchOp) {
 		}
 	}
 	ctx = context.WithoutCancel(ctx)
+	s.hooks = s.hooks[:0]
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		fail(sqlErr("begin a write", err))
+		return
+	}
+	if err := s.noticeOthers(ctx, tx); err != nil {
+		tx.Rollback()
+		fail(err)
 		return
 	}
 	for _, op := range batch {
@@ -97,7 +103,37 @@ func (s *Store) runBatch(ctx context.Context, batch []*batchOp) {
 	}
 	if err := tx.Commit(); err != nil {
 		fail(sqlErr("commit", err))
+		return
 	}
+	for _, f := range s.hooks {
+		f()
+	}
+	s.hooks = s.hooks[:0]
+}
+
+// afterCommit runs f once the running batch has committed, before the next
+// batch begins; if the batch rolls back, f does not run. Only a batch's op
+// may call it.
+func (s *Store) afterCommit(f func()) { s.hooks = append(s.hooks, f) }
+
+// noticeOthers forgets what this Store caches of the database when
+// another connection (another process) has committed since the last
+// batch. It runs first in each batch's transaction, which holds the write
+// lock: nobody else commits until it ends, so what the cache holds then
+// is what the transaction sees, but for its own writes.
+func (s *Store) noticeOthers(ctx context.Context, tx *sql.Tx) error {
+	if s.dstmts.dataVersion == nil {
+		return nil
+	}
+	var v int64
+	if err := tx.StmtContext(ctx, s.dstmts.dataVersion).QueryRowContext(ctx).Scan(&v); err != nil {
+		return sqlErr("read the data version", err)
+	}
+	if v != s.dataVersion {
+		s.histories.clear()
+		s.dataVersion = v
+	}
+	return nil
 }
 
 // isStorageError reports whether err is an outcome a write reports to its

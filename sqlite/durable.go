@@ -122,6 +122,8 @@ type durableStatements struct {
 	// insHistory[k] appends k events to a history in one statement.
 	insHistory [maxHistoryRows + 1]*sql.Stmt
 	nextDue    *sql.Stmt
+	// dataVersion reads PRAGMA data_version on the writing connection.
+	dataVersion *sql.Stmt
 	// The reads of a work item on the reading connections, and on the
 	// writing one for the work items a commit hands off.
 	rd, wrd workReads
@@ -135,7 +137,7 @@ type workReads struct {
 func (st *durableStatements) close() {
 	for _, s := range append([]*sql.Stmt{st.insMessage, st.delMessage, st.insTask, st.insLockedTask, st.nextSeq,
 		st.upsertInstance, st.lockToken, st.hasDueMessage, st.delLock, st.pickInstance, st.pickInstances, st.setLock, st.lockIfIdle, st.lockTask, st.lockTasks, st.deleteTask,
-		st.instanceStatus, st.nextDue, st.rd.instance, st.rd.history, st.rd.historyFrom, st.rd.inbox,
+		st.instanceStatus, st.nextDue, st.dataVersion, st.rd.instance, st.rd.history, st.rd.historyFrom, st.rd.inbox,
 		st.wrd.instance, st.wrd.history, st.wrd.historyFrom, st.wrd.inbox}, st.insHistory[:]...) {
 		if s != nil {
 			s.Close()
@@ -199,6 +201,7 @@ func (s *Store) prepareDurable(ctx context.Context) error {
 				state = excluded.state, updated = excluded.updated,
 				created = CASE WHEN ?12 = 0 THEN durable_instances.created ELSE ?12 END`},
 		{s.w, &s.dstmts.lockToken, `SELECT token FROM durable_locks WHERE hub = ? AND instance = ?`},
+		{s.w, &s.dstmts.dataVersion, `PRAGMA data_version`},
 		{s.w, &s.dstmts.delLock, `DELETE FROM durable_locks WHERE hub = ? AND instance = ? AND token = ?`},
 		// The instance whose oldest due message is oldest, among those
 		// without an unexpired lock.
@@ -277,6 +280,7 @@ func (s *Store) DeleteTaskHub(ctx context.Context, hub string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM durable_hubs WHERE name = ?`, hub); err != nil {
 			return sqlErr("delete task hub "+hub, err)
 		}
+		s.histories.clear()
 		return nil
 	})
 }
@@ -338,6 +342,7 @@ func (s *Store) deleteInstance(ctx context.Context, tx *sql.Tx, hub, id string) 
 			return false, sqlErr("delete instance "+id, err)
 		}
 	}
+	s.histories.drop(hub, id)
 	n, _ := res.RowsAffected()
 	return n > 0, nil
 }
@@ -538,7 +543,9 @@ func (s *Store) readWorkItemIn(ctx context.Context, tx *sql.Tx, rs *workReads, h
 	default:
 		wi.Instance = inst
 	}
-	if wi.History, err = s.readHistoryCached(ctx, tx, rs, hub, wi.InstanceID); err != nil {
+	// In a write (the work items a commit hands off), the history this
+	// Store wrote itself is read from the cache alone.
+	if wi.History, err = s.readHistoryCached(ctx, tx, rs, hub, wi.InstanceID, rs == &s.dstmts.wrd); err != nil {
 		return err
 	}
 	rows, err := tx.StmtContext(ctx, rs.inbox).QueryContext(ctx, hub, wi.InstanceID, now.UnixNano())
@@ -686,7 +693,6 @@ func (s *Store) completeOrchestration(ctx context.Context, hub string, wi *durab
 			return nil, err
 		}
 	}
-	firstSeq := 0
 	var locked []*durable.ActivityTask
 	announce := true
 	err := s.inBatch(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -705,6 +711,7 @@ func (s *Store) completeOrchestration(ctx context.Context, hub string, wi *durab
 				return err
 			}
 		}
+		s.histories.writing(hub, id)
 		seq := 0
 		if u.ResetHistory {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM durable_history WHERE hub = ? AND instance = ?`, hub, id); err != nil {
@@ -720,7 +727,6 @@ func (s *Store) completeOrchestration(ctx context.Context, hub string, wi *durab
 				return sqlErr("read the history of "+id, err)
 			}
 		}
-		firstSeq = seq
 		if err := s.appendHistory(ctx, tx, hub, id, seq, events); err != nil {
 			return err
 		}
@@ -762,15 +768,18 @@ func (s *Store) completeOrchestration(ctx context.Context, hub string, wi *durab
 				return sqlErr("read the inbox of "+id, err)
 			}
 		}
+		// The cache follows the history once it is committed.
+		s.afterCommit(func() {
+			if u.Instance != nil && u.Instance.Status.Terminal() {
+				s.histories.drop(hub, id)
+			} else if len(events) > 0 {
+				s.histories.appendEvents(hub, id, seq, u.NewEvents, events)
+			}
+		})
 		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	if u.Instance != nil && u.Instance.Status.Terminal() {
-		s.histories.drop(hub, wi.InstanceID)
-	} else if len(events) > 0 {
-		s.histories.appendEvents(hub, wi.InstanceID, firstSeq, u.NewEvents, events)
 	}
 	if announce {
 		s.durableW.notify(hub)

@@ -356,3 +356,155 @@ func (s *Store) insertTasksNow(ctx context.Context, hub string, tasks ...durable
 		return s.insertTasks(ctx, tx, hub, s.clock.Now(), tasks)
 	})
 }
+
+// TestDurableHandoffHistory checks the history of a work item that an
+// activity's completion hands off, which this Store may take from its
+// cache without reading it: it must be the database's after this Store's
+// own episodes, after another process wrote the history, and when the
+// episode that wrote it commits in the same batch as the completion.
+func TestDurableHandoffHistory(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir, clock.Real{})
+	const hub = "h"
+	if err := s.CreateTaskHub(ctx, hub); err != nil {
+		t.Fatal(err)
+	}
+	inst := durable.Instance{ID: "i", ExecutionID: "e1", Name: "O", Status: durable.Running}
+	if err := s.CreateInstance(ctx, hub, inst, startEvent("i", "e1"), durable.OverwriteAny); err != nil {
+		t.Fatal(err)
+	}
+	ev := func(typ durable.EventType, id int) durable.Event {
+		return durable.Event{EventType: typ, EventID: id, Timestamp: time.Now().UTC()}
+	}
+	consumed := func(wi *durable.OrchestrationWorkItem) []int64 {
+		var ids []int64
+		for _, m := range wi.Messages {
+			ids = append(ids, m.ID)
+		}
+		return ids
+	}
+	tasks := func(ids ...int) []durable.ActivityTask {
+		var out []durable.ActivityTask
+		for _, id := range ids {
+			out = append(out, durable.ActivityTask{InstanceID: "i", ExecutionID: "e1", Name: "A", TaskID: id, Input: "1"})
+		}
+		return out
+	}
+	result := func(at *durable.ActivityTask) durable.Message {
+		return durable.Message{InstanceID: "i", ExecutionID: "e1", Event: durable.Event{EventType: durable.TaskCompleted, EventID: -1, TaskScheduledID: at.TaskID}}
+	}
+	sameAsStored := func(wi *durable.OrchestrationWorkItem, want int) {
+		t.Helper()
+		stored, err := s.GetHistory(ctx, hub, "i")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(wi.History) != want || len(stored) != want {
+			t.Fatalf("handed-off history has %d events, stored %d; want %d", len(wi.History), len(stored), want)
+		}
+		for i := range stored {
+			if wi.History[i].EventType != stored[i].EventType || wi.History[i].EventID != stored[i].EventID {
+				t.Fatalf("handed-off history event %d = %v %d, stored %v %d", i, wi.History[i].EventType, wi.History[i].EventID, stored[i].EventType, stored[i].EventID)
+			}
+		}
+	}
+
+	// This Store's own episode, then its task's result.
+	wi := lockOne(t, s, hub)
+	locked, err := s.CompleteOrchestrationLocking(ctx, hub, wi, durable.OrchestrationUpdate{Instance: &inst, Consumed: consumed(wi),
+		NewEvents: []durable.Event{ev(durable.OrchestratorStarted, -1), ev(durable.ExecutionStarted, -1), ev(durable.TaskScheduled, 0)},
+		Tasks:     tasks(0)}, "me", time.Minute, 16)
+	if err != nil || len(locked) != 1 {
+		t.Fatalf("CompleteOrchestrationLocking = %v, %v", locked, err)
+	}
+	next, err := s.CompleteActivityLocking(ctx, hub, locked[0], result(locked[0]), "me", time.Minute)
+	if err != nil || next == nil {
+		t.Fatalf("CompleteActivityLocking = %v, %v; want the work item", next, err)
+	}
+	sameAsStored(next, 3)
+
+	// Another process appends to the history while a task runs.
+	locked, err = s.CompleteOrchestrationLocking(ctx, hub, next, durable.OrchestrationUpdate{Instance: &inst, Consumed: consumed(next),
+		NewEvents: []durable.Event{ev(durable.OrchestratorStarted, -1), ev(durable.TaskCompleted, -1), ev(durable.TaskScheduled, 1)},
+		Tasks:     tasks(1)}, "me", time.Minute, 16)
+	if err != nil || len(locked) != 1 {
+		t.Fatalf("CompleteOrchestrationLocking = %v, %v", locked, err)
+	}
+	other := open(t, dir, clock.Real{})
+	if err := other.SendMessages(ctx, hub, durable.Message{InstanceID: "i", Event: durable.Event{EventType: durable.EventRaised, EventID: -1, Name: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	owi := lockOne(t, other, hub)
+	if err := other.CompleteOrchestration(ctx, hub, owi, durable.OrchestrationUpdate{Instance: &inst, Consumed: consumed(owi),
+		NewEvents: []durable.Event{ev(durable.OrchestratorStarted, -1), ev(durable.EventRaised, -1)}}); err != nil {
+		t.Fatal(err)
+	}
+	next, err = s.CompleteActivityLocking(ctx, hub, locked[0], result(locked[0]), "me", time.Minute)
+	if err != nil || next == nil {
+		t.Fatalf("CompleteActivityLocking = %v, %v; want the work item", next, err)
+	}
+	sameAsStored(next, 8)
+
+	// The episode that writes the history and the completion of the
+	// instance's last task commit in one batch, the episode first.
+	locked, err = s.CompleteOrchestrationLocking(ctx, hub, next, durable.OrchestrationUpdate{Instance: &inst, Consumed: consumed(next),
+		NewEvents: []durable.Event{ev(durable.OrchestratorStarted, -1), ev(durable.TaskCompleted, -1), ev(durable.TaskScheduled, 2), ev(durable.TaskScheduled, 3)},
+		Tasks:     tasks(2, 3)}, "me", time.Minute, 16)
+	if err != nil || len(locked) != 2 {
+		t.Fatalf("CompleteOrchestrationLocking = %v, %v", locked, err)
+	}
+	if n, err := s.CompleteActivityLocking(ctx, hub, locked[0], result(locked[0]), "me", time.Minute); err != nil || n != nil {
+		t.Fatalf("CompleteActivityLocking = %v, %v; want no work item while a task remains", n, err)
+	}
+	wi = lockOne(t, s, hub)
+	release := make(chan struct{})
+	blocked := make(chan struct{})
+	go func() {
+		_ = s.inBatch(ctx, func(context.Context, *sql.Tx) error {
+			close(blocked)
+			<-release
+			return nil
+		})
+	}()
+	<-blocked
+	pending := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			s.batch.mu.Lock()
+			got := len(s.batch.pending)
+			s.batch.mu.Unlock()
+			if got == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d writes wait for the batch, want %d", got, n)
+			}
+		}
+	}
+	episodeDone := make(chan error, 1)
+	go func() {
+		episodeDone <- s.CompleteOrchestration(ctx, hub, wi, durable.OrchestrationUpdate{Instance: &inst, Consumed: consumed(wi),
+			NewEvents: []durable.Event{ev(durable.OrchestratorStarted, -1), ev(durable.TaskCompleted, -1)}})
+	}()
+	pending(1)
+	type handoff struct {
+		wi  *durable.OrchestrationWorkItem
+		err error
+	}
+	handedOff := make(chan handoff, 1)
+	go func() {
+		n, err := s.CompleteActivityLocking(ctx, hub, locked[1], result(locked[1]), "me", time.Minute)
+		handedOff <- handoff{n, err}
+	}()
+	pending(2)
+	close(release)
+	if err := <-episodeDone; err != nil {
+		t.Fatal(err)
+	}
+	h := <-handedOff
+	if h.err != nil || h.wi == nil {
+		t.Fatalf("CompleteActivityLocking = %v, %v; want the work item", h.wi, h.err)
+	}
+	sameAsStored(h.wi, 14)
+}

@@ -21,6 +21,15 @@ const maxCachedHistories = 4096
 // event, and a row there that differs from the cached one (the history
 // was reset or purged, here or by another process on the same database)
 // or is missing sends the read back to the whole history.
+//
+// An entry this Store's own commits made (exact) is the database's
+// history itself as long as no other connection commits: a write
+// transaction that hands work off reads such a history from the cache
+// alone. Each batch first checks PRAGMA data_version and clears the cache
+// when another process wrote (Store.noticeOthers); a batch that writes a
+// history marks its entry inexact first (writing) and makes it exact
+// again once committed (Store.afterCommit); a read, which may see
+// uncommitted writes or another snapshot, leaves no exact entry behind.
 type historyCache struct {
 	mu sync.Mutex
 	m  map[historyKey]*cachedHistory
@@ -31,6 +40,7 @@ type historyKey struct{ hub, instance string }
 type cachedHistory struct {
 	events []durable.Event // never modified once cached: replaced whole
 	last   []byte          // the stored form of the last event
+	exact  bool            // written by this Store's commits (see above)
 }
 
 func (c *historyCache) get(hub, id string) *cachedHistory {
@@ -53,6 +63,24 @@ func (c *historyCache) put(hub, id string, h *cachedHistory) {
 		}
 	}
 	c.m[k] = h
+}
+
+// writing marks an instance's history as changed by the running batch:
+// until that commits, its entry is not what the transaction sees.
+func (c *historyCache) writing(hub, id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := historyKey{hub, id}
+	if h := c.m[k]; h != nil && h.exact {
+		c.m[k] = &cachedHistory{events: h.events, last: h.last}
+	}
+}
+
+// clear forgets every history.
+func (c *historyCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m = nil
 }
 
 func (c *historyCache) drop(hub, id string) {
@@ -79,14 +107,19 @@ func (c *historyCache) appendEvents(hub, id string, seq int, written []durable.E
 	for _, ev := range written {
 		grown = append(grown, durable.AsStored(ev))
 	}
-	c.put(hub, id, &cachedHistory{events: grown, last: last})
+	c.put(hub, id, &cachedHistory{events: grown, last: last, exact: true})
 }
 
 // readHistoryCached reads an instance's history in tx, reading from the
 // database only the rows the cache does not hold, and returns a slice the
-// caller may change.
-func (s *Store) readHistoryCached(ctx context.Context, tx *sql.Tx, rs *workReads, hub, id string) ([]durable.Event, error) {
-	if h := s.histories.get(hub, id); h != nil && len(h.events) > 0 {
+// caller may change. With inWrite (tx is a batch's), an exact entry is
+// not read again.
+func (s *Store) readHistoryCached(ctx context.Context, tx *sql.Tx, rs *workReads, hub, id string, inWrite bool) ([]durable.Event, error) {
+	h := s.histories.get(hub, id)
+	if inWrite && h != nil && h.exact {
+		return slices.Clone(h.events), nil
+	}
+	if h != nil && len(h.events) > 0 {
 		events, last, ok, err := s.readHistoryAfter(ctx, tx, rs, hub, id, h)
 		if err != nil {
 			return nil, err

@@ -84,6 +84,11 @@ type Store struct {
 	// durableW watches task hubs, by hub name.
 	durableW watchers
 	batch    batcher
+	// Guarded by being the batch's leader (see runBatch): the data_version
+	// the writing connection read at the start of the last batch, and what
+	// the running batch does once it has committed.
+	dataVersion int64
+	hooks       []func()
 
 	stopWatch chan struct{} // closed by Close: ends watchOthers
 	closeOnce sync.Once
