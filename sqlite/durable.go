@@ -350,6 +350,7 @@ func (s *Store) deleteInstance(ctx context.Context, tx *sql.Tx, hub, id string) 
 // writeInstance inserts or updates an instance's row; a zero CreatedAt
 // keeps the row's (now for a new row).
 func (s *Store) writeInstance(ctx context.Context, tx *sql.Tx, hub string, inst *durable.Instance, now time.Time) error {
+	s.histories.writing(hub, inst.ID)
 	_, err := tx.StmtContext(ctx, s.dstmts.upsertInstance).ExecContext(ctx, hub, inst.ID, inst.ExecutionID, inst.Name,
 		inst.Version, inst.Status, inst.Input, inst.Output, inst.CustomStatus, inst.ParentID, inst.State,
 		nanos(inst.CreatedAt), now.UnixNano())
@@ -535,18 +536,24 @@ func (s *Store) readWorkItem(ctx context.Context, hub string, wi *durable.Orches
 
 // readWorkItemIn reads a locked instance's work item in tx.
 func (s *Store) readWorkItemIn(ctx context.Context, tx *sql.Tx, rs *workReads, hub string, wi *durable.OrchestrationWorkItem, now time.Time) error {
-	inst, err := scanInstance(tx.StmtContext(ctx, rs.instance).QueryRowContext(ctx, hub, wi.InstanceID))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return sqlErr("read instance "+wi.InstanceID, err)
-	default:
-		wi.Instance = inst
-	}
-	// In a write (the work items a commit hands off), the history this
-	// Store wrote itself is read from the cache alone.
-	if wi.History, err = s.readHistoryCached(ctx, tx, rs, hub, wi.InstanceID, rs == &s.dstmts.wrd); err != nil {
-		return err
+	// In a write (the work items a commit hands off), the row and history
+	// this Store's commits wrote are read from the cache alone.
+	inWrite := rs == &s.dstmts.wrd
+	if h := s.histories.get(hub, wi.InstanceID); inWrite && h != nil && h.exact && h.inst != nil {
+		inst := *h.inst
+		wi.Instance, wi.History = &inst, slices.Clone(h.events)
+	} else {
+		inst, err := scanInstance(tx.StmtContext(ctx, rs.instance).QueryRowContext(ctx, hub, wi.InstanceID))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return sqlErr("read instance "+wi.InstanceID, err)
+		default:
+			wi.Instance = inst
+		}
+		if wi.History, err = s.readHistoryCached(ctx, tx, rs, hub, wi.InstanceID, inWrite); err != nil {
+			return err
+		}
 	}
 	rows, err := tx.StmtContext(ctx, rs.inbox).QueryContext(ctx, hub, wi.InstanceID, now.UnixNano())
 	if err != nil {
@@ -704,26 +711,42 @@ func (s *Store) completeOrchestration(ctx context.Context, hub string, wi *durab
 		}
 		now := s.clock.Now()
 		id := wi.InstanceID
+		s.histories.writing(hub, id)
+		// The row as the database will hold it: wi's (read under the
+		// lock) unless the update writes a new one.
+		var row *durable.Instance
+		if wi.Instance != nil {
+			inst := *wi.Instance
+			row = &inst
+		}
 		if u.Instance != nil {
 			inst := *u.Instance
 			inst.ID = id
 			if err := s.writeInstance(ctx, tx, hub, &inst, now); err != nil {
 				return err
 			}
+			switch {
+			case !inst.CreatedAt.IsZero():
+			case wi.Instance != nil:
+				inst.CreatedAt = wi.Instance.CreatedAt
+			default:
+				inst.CreatedAt = now
+			}
+			inst.CreatedAt, inst.LastUpdatedAt = fromNanos(nanos(inst.CreatedAt)), fromNanos(now.UnixNano())
+			row = &inst
 		}
-		s.histories.writing(hub, id)
 		seq := 0
 		if u.ResetHistory {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM durable_history WHERE hub = ? AND instance = ?`, hub, id); err != nil {
 				return sqlErr("reset the history of "+id, err)
 			}
-		} else if len(events) > 0 {
+		} else if h := s.histories.get(hub, id); h != nil {
 			// The cache holds the history as the work item read it, and
 			// nothing else wrote it since: the lock unlock just checked
 			// is gone when another process deletes or rewrites it.
-			if h := s.histories.get(hub, id); h != nil {
-				seq = len(h.events)
-			} else if err := tx.StmtContext(ctx, s.dstmts.nextSeq).QueryRowContext(ctx, hub, id).Scan(&seq); err != nil {
+			seq = len(h.events)
+		} else if len(events) > 0 {
+			if err := tx.StmtContext(ctx, s.dstmts.nextSeq).QueryRowContext(ctx, hub, id).Scan(&seq); err != nil {
 				return sqlErr("read the history of "+id, err)
 			}
 		}
@@ -772,8 +795,8 @@ func (s *Store) completeOrchestration(ctx context.Context, hub string, wi *durab
 		s.afterCommit(func() {
 			if u.Instance != nil && u.Instance.Status.Terminal() {
 				s.histories.drop(hub, id)
-			} else if len(events) > 0 {
-				s.histories.appendEvents(hub, id, seq, u.NewEvents, events)
+			} else {
+				s.histories.committed(hub, id, seq, u.NewEvents, events, row)
 			}
 		})
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -408,6 +409,13 @@ func TestDurableHandoffHistory(t *testing.T) {
 				t.Fatalf("handed-off history event %d = %v %d, stored %v %d", i, wi.History[i].EventType, wi.History[i].EventID, stored[i].EventType, stored[i].EventID)
 			}
 		}
+		row, err := s.GetInstance(ctx, hub, "i")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(wi.Instance, row) {
+			t.Fatalf("handed-off instance = %+v, stored %+v", wi.Instance, row)
+		}
 	}
 
 	// This Store's own episode, then its task's result.
@@ -436,7 +444,9 @@ func TestDurableHandoffHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	owi := lockOne(t, other, hub)
-	if err := other.CompleteOrchestration(ctx, hub, owi, durable.OrchestrationUpdate{Instance: &inst, Consumed: consumed(owi),
+	changed := inst
+	changed.CustomStatus = `"waiting"`
+	if err := other.CompleteOrchestration(ctx, hub, owi, durable.OrchestrationUpdate{Instance: &changed, Consumed: consumed(owi),
 		NewEvents: []durable.Event{ev(durable.OrchestratorStarted, -1), ev(durable.EventRaised, -1)}}); err != nil {
 		t.Fatal(err)
 	}

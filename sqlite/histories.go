@@ -41,6 +41,9 @@ type cachedHistory struct {
 	events []durable.Event // never modified once cached: replaced whole
 	last   []byte          // the stored form of the last event
 	exact  bool            // written by this Store's commits (see above)
+	// inst is the instance's row as an exact entry's commit left it (nil:
+	// not known); never modified once cached.
+	inst *durable.Instance
 }
 
 func (c *historyCache) get(hub, id string) *cachedHistory {
@@ -72,7 +75,7 @@ func (c *historyCache) writing(hub, id string) {
 	defer c.mu.Unlock()
 	k := historyKey{hub, id}
 	if h := c.m[k]; h != nil && h.exact {
-		c.m[k] = &cachedHistory{events: h.events, last: h.last}
+		c.m[k] = &cachedHistory{events: h.events, last: h.last, inst: h.inst}
 	}
 }
 
@@ -89,17 +92,21 @@ func (c *historyCache) drop(hub, id string) {
 	delete(c.m, historyKey{hub, id})
 }
 
-// appendEvents records the events a completed work item wrote from seq
-// on, with their stored form: a history of exactly seq events cached grows
-// by them, and seq 0 starts a new one; otherwise the entry is dropped.
+// committed records what a committed work item wrote: the events from seq
+// on, with their stored form, and the instance's row (nil: not known). A
+// history of exactly seq events cached grows by them, and seq 0 starts a
+// new one; otherwise, or with no history at all, the entry is dropped.
 // The events are kept as a read would return them (durable.AsStored).
-func (c *historyCache) appendEvents(hub, id string, seq int, written []durable.Event, stored [][]byte) {
+func (c *historyCache) committed(hub, id string, seq int, written []durable.Event, stored [][]byte, inst *durable.Instance) {
 	h := c.get(hub, id)
-	if seq > 0 && (h == nil || len(h.events) != seq) {
+	if seq > 0 && (h == nil || len(h.events) != seq) || seq+len(written) == 0 {
 		c.drop(hub, id)
 		return
 	}
-	last := stored[len(stored)-1]
+	if len(written) == 0 {
+		c.put(hub, id, &cachedHistory{events: h.events, last: h.last, exact: true, inst: inst})
+		return
+	}
 	grown := make([]durable.Event, 0, seq+len(written))
 	if seq > 0 {
 		grown = append(grown, h.events...)
@@ -107,7 +114,7 @@ func (c *historyCache) appendEvents(hub, id string, seq int, written []durable.E
 	for _, ev := range written {
 		grown = append(grown, durable.AsStored(ev))
 	}
-	c.put(hub, id, &cachedHistory{events: grown, last: last, exact: true})
+	c.put(hub, id, &cachedHistory{events: grown, last: stored[len(stored)-1], exact: true, inst: inst})
 }
 
 // readHistoryCached reads an instance's history in tx, reading from the
