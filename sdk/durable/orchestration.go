@@ -190,7 +190,7 @@ func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 // with App.Orchestration; tests can call it with recorded histories.
 func RunOrchestrator(ctx context.Context, payload []byte, fn Orchestrator) ([]byte, error) {
 	var p orchestrationPayload
-	if err := json.Unmarshal(payload, &p); err != nil {
+	if err := decodePayload(payload, &p); err != nil {
 		return nil, fmt.Errorf("durable: the orchestration trigger's payload: %w", err)
 	}
 	if p.InstanceID == "" || p.History == nil || p.UpperSchemaVersion == nil {
