@@ -252,7 +252,7 @@ func (s *Server) invokeFunction(w http.ResponseWriter, r *http.Request, name str
 	}
 	w.WriteHeader(http.StatusAccepted)
 	if fn.HTTPTrigger() != nil {
-		inv := &funcd.Invocation{ID: newInvocationID(), Function: fn,
+		inv := &funcd.Invocation{ID: funcd.NewGUID(), Function: fn,
 			HTTP: &funcd.HTTPRequest{Method: http.MethodPost, URL: requestURL(r), Path: r.URL.EscapedPath(), Header: map[string][]string{}, Body: []byte(input)}}
 		go func() {
 			defer gen.Release()

@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,7 +83,7 @@ func (s *Server) function(w http.ResponseWriter, r *http.Request, seg []string, 
 		req.Body = body
 	}
 
-	inv := &funcd.Invocation{ID: newInvocationID(), Function: fn, HTTP: req}
+	inv := &funcd.Invocation{ID: funcd.NewGUID(), Function: fn, HTTP: req}
 	res, err := gen.Invoke(r.Context(), inv)
 	if stream != nil {
 		if berr := stream.stop(); berr != nil {
@@ -588,25 +586,6 @@ func requestURL(r *http.Request) string {
 		u += "?" + r.URL.RawQuery
 	}
 	return u
-}
-
-// newInvocationID returns a random (version 4) GUID in its usual form.
-func newInvocationID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:36], b[10:16])
-	return string(out[:])
 }
 
 // limits enforces maxConcurrentRequests for one generation of the app.
