@@ -58,6 +58,26 @@ func TestDurableMessageExecutionID(t *testing.T) {
 	}
 }
 
+// runningInstance creates the task hub and in it the running instance "i"
+// (execution "e1") with its start message.
+func runningInstance(t *testing.T, s *Store, hub string) durable.Instance {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.CreateTaskHub(ctx, hub); err != nil {
+		t.Fatal(err)
+	}
+	inst := durable.Instance{ID: "i", ExecutionID: "e1", Name: "O", Status: durable.Running}
+	if err := s.CreateInstance(ctx, hub, inst, startEvent("i", "e1"), durable.OverwriteAny); err != nil {
+		t.Fatal(err)
+	}
+	return inst
+}
+
+// ev is an event of typ stamped now.
+func ev(typ durable.EventType, id int) durable.Event {
+	return durable.Event{EventType: typ, EventID: id, Timestamp: time.Now().UTC()}
+}
+
 // TestDurableHistoryCache checks that the histories a Store caches follow
 // the database: appended episodes, a reset history, and changes made by
 // another Store on the same database.
@@ -66,16 +86,7 @@ func TestDurableHistoryCache(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir, clock.Real{})
 	const hub = "h"
-	if err := s.CreateTaskHub(ctx, hub); err != nil {
-		t.Fatal(err)
-	}
-	inst := durable.Instance{ID: "i", ExecutionID: "e1", Name: "O", Status: durable.Running}
-	if err := s.CreateInstance(ctx, hub, inst, startEvent("i", "e1"), durable.OverwriteAny); err != nil {
-		t.Fatal(err)
-	}
-	ev := func(typ durable.EventType, id int) durable.Event {
-		return durable.Event{EventType: typ, EventID: id, Timestamp: time.Now().UTC()}
-	}
+	inst := runningInstance(t, s, hub)
 	// episode commits the work item with the events and a message that
 	// makes the instance ready again, and returns the next work item.
 	episode := func(s *Store, wi *durable.OrchestrationWorkItem, reset bool, events ...durable.Event) *durable.OrchestrationWorkItem {
@@ -368,16 +379,7 @@ func TestDurableHandoffHistory(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir, clock.Real{})
 	const hub = "h"
-	if err := s.CreateTaskHub(ctx, hub); err != nil {
-		t.Fatal(err)
-	}
-	inst := durable.Instance{ID: "i", ExecutionID: "e1", Name: "O", Status: durable.Running}
-	if err := s.CreateInstance(ctx, hub, inst, startEvent("i", "e1"), durable.OverwriteAny); err != nil {
-		t.Fatal(err)
-	}
-	ev := func(typ durable.EventType, id int) durable.Event {
-		return durable.Event{EventType: typ, EventID: id, Timestamp: time.Now().UTC()}
-	}
+	inst := runningInstance(t, s, hub)
 	consumed := func(wi *durable.OrchestrationWorkItem) []int64 {
 		var ids []int64
 		for _, m := range wi.Messages {
