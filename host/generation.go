@@ -312,7 +312,11 @@ func (g *Generation) index(log *slog.Logger) {
 			continue
 		case !f.OK():
 			for _, e := range f.Errors {
-				log.Error(fmt.Sprintf("The '%s' function is in error: %s", f.Name, e.Msg), "function", f.Name, "file", e.File, "line", e.Line, "column", e.Column)
+				attrs := []any{"function", f.Name, "file", e.File}
+				if e.Line > 0 { // a worker-indexed function has a file but no position in it
+					attrs = append(attrs, "line", e.Line, "column", e.Column)
+				}
+				log.Error(fmt.Sprintf("The '%s' function is in error: %s", f.Name, e.Msg), attrs...)
 			}
 			continue
 		}
