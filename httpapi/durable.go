@@ -26,6 +26,12 @@ func DurableHandler(h *host.Host, log *slog.Logger) http.Handler {
 			}
 			return km.ExtensionKey(ctx, DurableWebhook)
 		},
+		MaxBody: func() int64 {
+			if g := h.Current(); g != nil {
+				return g.App.Host.HTTP.MaxRequestBodySize
+			}
+			return 0
+		},
 		Logger: log,
 	})
 }

@@ -34,9 +34,10 @@ const WebhookPath = "/runtime/webhooks/durabletask"
 // names none, as the real host's default storage connection.
 const DefaultConnection = "Storage"
 
-// maxBody caps a request body (an orchestration's input, an event's data,
-// an operation's input).
-const maxBody = 32 << 20
+// defaultMaxBody caps a request body (an orchestration's input, an
+// event's data, an operation's input) when Options.MaxBody does not: the
+// host's default FUNCTIONS_REQUEST_BODY_SIZE_LIMIT (Kestrel's 100 MB).
+const defaultMaxBody = 104857600
 
 // Options configure a Handler.
 type Options struct {
@@ -47,6 +48,9 @@ type Options struct {
 	// Key returns the durabletask_extension system key, which the URLs in
 	// check-status responses carry as code=; nil or "" for none.
 	Key func(ctx context.Context) (string, error)
+	// MaxBody returns the largest request body the host takes
+	// (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT); nil or 0 for the default.
+	MaxBody func() int64
 	// Logger defaults to discarding.
 	Logger *slog.Logger
 }
@@ -70,13 +74,14 @@ var _ http.Handler = (*Handler)(nil)
 
 // request is one API call being served.
 type request struct {
-	w      http.ResponseWriter
-	r      *http.Request
-	q      url.Values
-	client *durable.Client
-	hub    string
-	conn   string
-	reuse  durable.ReusePolicy
+	w       http.ResponseWriter
+	r       *http.Request
+	q       url.Values
+	client  *durable.Client
+	hub     string
+	conn    string
+	reuse   durable.ReusePolicy
+	maxBody int64
 }
 
 // ServeHTTP routes a request as the real extension's HttpApiHandler:
@@ -105,7 +110,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if conn == "" {
 		conn = DefaultConnection
 	}
-	c := &request{w: w, r: r, q: q, client: e.Client(hub), hub: hub, conn: conn, reuse: e.Reuse()}
+	c := &request{w: w, r: r, q: q, client: e.Client(hub), hub: hub, conn: conn, reuse: e.Reuse(), maxBody: defaultMaxBody}
+	if h.o.MaxBody != nil {
+		if n := h.o.MaxBody(); n > 0 {
+			c.maxBody = n
+		}
+	}
 	switch strings.ToLower(seg[0]) {
 	case "orchestrators":
 		if (len(seg) == 2 || len(seg) == 3) && seg[1] != "" && r.Method == http.MethodPost {
@@ -830,12 +840,16 @@ func (h *Handler) signalEntity(c *request, name, key string) {
 	c.w.WriteHeader(http.StatusAccepted)
 }
 
-// readBody reads the request body, up to maxBody.
+// readBody reads the request body, up to the host's limit.
 func readBody(c *request) ([]byte, bool) {
-	b, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, maxBody))
+	if c.r.ContentLength > c.maxBody {
+		writeError(c.w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT)", c.maxBody))
+		return nil, false
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, c.maxBody))
 	if err != nil {
 		if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
-			writeError(c.w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", maxBody))
+			writeError(c.w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT)", c.maxBody))
 		} else {
 			writeError(c.w, http.StatusBadRequest, "cannot read the request body: "+err.Error())
 		}

@@ -138,7 +138,7 @@ func newFixture(t *testing.T) *fixture { return newFixtureWith(t, durable.Overwr
 
 // newFixtureWith runs the engine with a reuse policy (host.json
 // overridableExistingInstanceStates).
-func newFixtureWith(t *testing.T, reuse durable.ReusePolicy) *fixture {
+func newFixtureWith(t *testing.T, reuse durable.ReusePolicy, opts ...func(*durableapi.Options)) *fixture {
 	t.Helper()
 	store, err := sqlite.Open(t.TempDir(), sqlite.Options{})
 	if err != nil {
@@ -159,10 +159,14 @@ func newFixtureWith(t *testing.T, reuse durable.ReusePolicy) *fixture {
 		defer cancel()
 		_ = e.Stop(ctx)
 	})
-	h := durableapi.New(durableapi.Options{
+	o := durableapi.Options{
 		Engine: func() *durable.Engine { return e },
 		Key:    func(context.Context) (string, error) { return testKey, nil },
-	})
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	h := durableapi.New(o)
 	mux := http.NewServeMux()
 	mux.HandleFunc(durableapi.WebhookPath+"/", func(w http.ResponseWriter, r *http.Request) {
 		durableapi.Serve(h, w, r, strings.TrimPrefix(r.URL.EscapedPath(), durableapi.WebhookPath))
@@ -381,6 +385,38 @@ func TestStartErrors(t *testing.T) {
 	if !strings.Contains(r.header.Get("Location"), "/instances/") {
 		t.Errorf("Location %q", r.header.Get("Location"))
 	}
+}
+
+// TestBodyLimit: a body over the host's FUNCTIONS_REQUEST_BODY_SIZE_LIMIT
+// is 413, announced or chunked, as a function's is.
+func TestBodyLimit(t *testing.T) {
+	f := newFixtureWith(t, durable.OverwriteNonRunning, func(o *durableapi.Options) {
+		o.MaxBody = func() int64 { return 64 }
+	})
+	big := `"` + strings.Repeat("x", 100) + `"`
+	r := f.do("POST", "orchestrators/Hello", big)
+	f.want(r, http.StatusRequestEntityTooLarge)
+	if !strings.Contains(r.body, "64 bytes") || !strings.Contains(r.body, "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT") {
+		t.Errorf("413 body %s: want the limit and its setting", r.body)
+	}
+	f.want(f.do("POST", "orchestrators/Wait/w1", ""), http.StatusAccepted)
+	f.want(f.do("POST", "instances/w1/raiseEvent/go", big), http.StatusRequestEntityTooLarge)
+	// Chunked: no length announced, cut at the limit.
+	req, err := http.NewRequest("POST", f.srv.URL+durableapi.WebhookPath+"/orchestrators/Hello", io.MultiReader(strings.NewReader(big)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = -1
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("chunked body over the limit: %d, want 413", res.StatusCode)
+	}
+	r = f.do("POST", "orchestrators/Hello/small?timeout=10&pollingInterval=0.01", `"Oslo"`)
+	f.want(r, http.StatusOK)
 }
 
 func TestStatusCodes(t *testing.T) {
