@@ -216,10 +216,10 @@ func Run(ctx context.Context, app *sdk.App, cfg Config, opts ...Option) error {
 		StartStream: &rpcpb.StartStream{WorkerId: cfg.WorkerID}}}); err != nil {
 		return fmt.Errorf("cannot start the event stream: %w", err)
 	}
-	bridge.SetSink(func(l *rpcpb.RpcLog) {
+	removeSink := bridge.SetSink(func(l *rpcpb.RpcLog) {
 		_ = d.send(&rpcpb.StreamingMessage{Content: &rpcpb.StreamingMessage_RpcLog{RpcLog: l}})
 	})
-	defer bridge.SetSink(nil)
+	defer removeSink()
 
 	recvErr := make(chan error, 1)
 	go func() {

@@ -38,13 +38,13 @@ var DurableClientInput func(ctx context.Context) ([]byte, error)
 // sink receives log records once the stream is open.
 var sink atomic.Pointer[func(*rpcpb.RpcLog)]
 
-// SetSink routes log records to f; nil sends them to stderr again.
-func SetSink(f func(*rpcpb.RpcLog)) {
-	if f == nil {
-		sink.Store(nil)
-		return
-	}
-	sink.Store(&f)
+// SetSink routes log records to f until the returned function is called,
+// which sends them to stderr again unless another sink replaced f in the
+// meantime: a stream that ends late leaves a newer stream's sink in place.
+func SetSink(f func(*rpcpb.RpcLog)) (remove func()) {
+	p := &f
+	sink.Store(p)
+	return func() { sink.CompareAndSwap(p, nil) }
 }
 
 // Sink returns the current sink, or nil before the stream opens.
