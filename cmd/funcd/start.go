@@ -142,6 +142,7 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 		return fmt.Errorf("cannot start the host for %s: %w", rootDir, err)
 	}
 	limitMemory(h.Buffers().Limit())
+	defer raiseHeapFloor(heapFloor)()
 	gen := h.Current()
 	if g.verbose {
 		printEffectiveConfig(g, gen)

@@ -148,7 +148,7 @@ func mainStatus(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds; each measures every peer once, in rotating order")
 	fs.IntVar(&o.procs, "procs", 1, "GOMAXPROCS of the clients")
 	fs.StringVar(&o.out, "out", "", "also write the markdown report to this file")
-	fs.StringVar(&o.gogc, "gogc", "", "GOGC of every server process (funcd, its worker, the bare server); default: Go's")
+	fs.StringVar(&o.gogc, "gogc", "", "GOGC of every server process (funcd, its worker, the bare server); set, it turns funcd's heap floor off; default: Go's")
 	fs.StringVar(&serve, "serve", "", "serve the bare MCP server on this address instead (used by the benchmark itself)")
 	if err := fs.Parse(args); err != nil {
 		return 1

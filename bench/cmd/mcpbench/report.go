@@ -177,9 +177,9 @@ func (r *report) Markdown() string {
 // gogc describes the servers' GOGC.
 func gogc(v string) string {
 	if v == "" {
-		return "Go's default GOGC (100)"
+		return "Go's default GOGC (100), except funcd's own heap floor (its collector's goal held at 32 MiB or more while the live heap is under 16 MiB)"
 	}
-	return "GOGC=" + v
+	return "GOGC=" + v + " (which turns funcd's heap floor off)"
 }
 
 func joinInts(v []int) string {
