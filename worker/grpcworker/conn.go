@@ -270,25 +270,11 @@ func (c *conn) invoke(ctx context.Context, req *InvocationRequest) (*InvocationR
 // invokeAsync sends req; see Worker.InvokeAsync.
 func (c *conn) invokeAsync(ctx context.Context, req *InvocationRequest, done func(*InvocationResponse, error)) error {
 	id := req.GetInvocationId()
-	if id == "" {
-		return fmt.Errorf("the InvocationRequest has no invocation_id")
+	p, err := c.expectInvocation(ctx, id, done)
+	if err != nil {
+		return err
 	}
-	p := &pending{done: done}
-	c.mu.Lock()
-	switch {
-	case c.invocations == nil:
-		c.mu.Unlock()
-		return c.err
-	case c.invocations[id] != nil:
-		c.mu.Unlock()
-		return fmt.Errorf("invocation %s is already running on the language worker", id)
-	}
-	c.invocations[id] = p
-	// Under mu, so that whoever takes p finds stop set.
-	p.stop = context.AfterFunc(ctx, func() { c.cancel(ctx, id, p) })
-	c.mu.Unlock()
-
-	err := c.send(&rpcpb.StreamingMessage{Content: &rpcpb.StreamingMessage_InvocationRequest{InvocationRequest: req}})
+	err = c.send(&rpcpb.StreamingMessage{Content: &rpcpb.StreamingMessage_InvocationRequest{InvocationRequest: req}})
 	if err != nil {
 		if c.take(id, p) == nil {
 			return nil // the stream's end or the context's took it: done is called
@@ -297,6 +283,26 @@ func (c *conn) invokeAsync(ctx context.Context, req *InvocationRequest, done fun
 		return err
 	}
 	return nil
+}
+
+// expectInvocation registers invocation id, whose response is to come as p.
+func (c *conn) expectInvocation(ctx context.Context, id string, done func(*InvocationResponse, error)) (*pending, error) {
+	if id == "" {
+		return nil, fmt.Errorf("the InvocationRequest has no invocation_id")
+	}
+	p := &pending{done: done}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.invocations == nil:
+		return nil, c.err
+	case c.invocations[id] != nil:
+		return nil, fmt.Errorf("invocation %s is already running on the language worker", id)
+	}
+	c.invocations[id] = p
+	// Under mu, so that whoever takes p finds stop set.
+	p.stop = context.AfterFunc(ctx, func() { c.cancel(ctx, id, p) })
+	return p, nil
 }
 
 // cancel ends invocation id, still running as p, for its context: the

@@ -305,6 +305,31 @@ func (w *Worker) InvokeAsync(ctx context.Context, req *InvocationRequest, done f
 	return c.invokeAsync(ctx, req, done)
 }
 
+// Expect registers an invocation that reaches the ready worker some other
+// way than an InvocationRequest on the stream (funcd's Go SDK takes one
+// inside the HTTP request forwarded to its HttpUri): done gets its
+// InvocationResponse if one comes on the stream, the stream's end, or
+// ctx's end (the worker then gets an InvocationCancel), as for
+// InvokeAsync. release takes the invocation back when its response came
+// the other way; it reports false when done was or is being called.
+func (w *Worker) Expect(ctx context.Context, invocationID string, done func(*InvocationResponse, error)) (release func() bool, err error) {
+	c, err := w.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := c.expectInvocation(ctx, invocationID, done)
+	if err != nil {
+		return nil, err
+	}
+	return func() bool {
+		if c.take(invocationID, p) == nil {
+			return false
+		}
+		p.stop()
+		return true
+	}, nil
+}
+
 // Restart replaces the ready worker process with a new one at once,
 // without counting a failure: what the Functions host does after a
 // function timeout. Invocations in flight on it fail.
