@@ -118,10 +118,16 @@ func (h *fakeHost) next() *rpcpb.StreamingMessage {
 
 // handshake initialises the worker, indexes and loads its functions, and
 // returns the capabilities and the metadata by name.
-func (h *fakeHost) handshake() (map[string]string, map[string]*rpcpb.RpcFunctionMetadata) {
+// handshake initializes the worker and loads its functions; hostCaps are
+// the WorkerInitRequest's capabilities.
+func (h *fakeHost) handshake(hostCaps ...map[string]string) (map[string]string, map[string]*rpcpb.RpcFunctionMetadata) {
 	h.t.Helper()
+	init := &rpcpb.WorkerInitRequest{HostVersion: "4.0"}
+	if len(hostCaps) > 0 {
+		init.Capabilities = hostCaps[0]
+	}
 	h.send(&rpcpb.StreamingMessage{RequestId: "init", Content: &rpcpb.StreamingMessage_WorkerInitRequest{
-		WorkerInitRequest: &rpcpb.WorkerInitRequest{HostVersion: "4.0"}}})
+		WorkerInitRequest: init}})
 	m := h.next()
 	ir := m.GetWorkerInitResponse()
 	if ir == nil || m.GetRequestId() != "init" || ir.GetResult().GetStatus() != rpcpb.StatusResult_Success {

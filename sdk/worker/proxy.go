@@ -122,6 +122,9 @@ func (d *dispatcher) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if h := r.Header.Get("X-Forwarded-Host"); h != "" {
 		r.Host = h
 	}
+	if d.serveInline(w, r, id) {
+		return
+	}
 	e := d.rendezvous(id)
 	t := time.NewTimer(d.timeout)
 	defer t.Stop()

@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -255,8 +256,11 @@ type dispatcher struct {
 	list    []*bridge.Function
 	caps    map[string]string
 	httpURI string
-	timeout time.Duration // of the HTTP rendezvous
-	log     *slog.Logger
+	// inlineKey is the host's key for inline invocations (inline.go),
+	// nil when the host offered none.
+	inlineKey atomic.Pointer[string]
+	timeout   time.Duration // of the HTTP rendezvous
+	log       *slog.Logger
 
 	mu       sync.Mutex
 	cancels  map[string]context.CancelFunc
@@ -296,6 +300,9 @@ func (d *dispatcher) handle(ctx context.Context, m *rpcpb.StreamingMessage) {
 			cancel()
 		}
 	case *rpcpb.StreamingMessage_WorkerInitRequest:
+		if key := c.WorkerInitRequest.GetCapabilities()[CapInlineInvocationKey]; key != "" && d.httpURI != "" {
+			d.inlineKey.Store(&key)
+		}
 		_ = d.send(&rpcpb.StreamingMessage{RequestId: rid, Content: &rpcpb.StreamingMessage_WorkerInitResponse{
 			WorkerInitResponse: &rpcpb.WorkerInitResponse{
 				WorkerVersion:  Version,
@@ -378,6 +385,9 @@ func (d *dispatcher) capabilities() map[string]string {
 	if d.httpURI != "" {
 		caps["HttpUri"] = d.httpURI
 		caps["RequiresRouteParameters"] = "true"
+		if d.inlineKey.Load() != nil {
+			caps[CapInlineInvocation] = "true"
+		}
 	}
 	for k, v := range d.caps {
 		caps[k] = v

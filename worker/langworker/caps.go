@@ -33,4 +33,5 @@ func (c Capabilities) HTTPURI() string { return c[capHTTPURI] }
 type invoker interface {
 	Invoke(ctx context.Context, req *rpcpb.InvocationRequest) (*rpcpb.InvocationResponse, error)
 	InvokeAsync(ctx context.Context, req *rpcpb.InvocationRequest, done func(*rpcpb.InvocationResponse, error)) error
+	expecter
 }

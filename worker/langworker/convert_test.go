@@ -29,6 +29,11 @@ func (f *fakeWorker) InvokeAsync(ctx context.Context, req *rpcpb.InvocationReque
 	return nil
 }
 
+// Expect is not used: the fake offers no inline invocations.
+func (f *fakeWorker) Expect(context.Context, string, func(*rpcpb.InvocationResponse, error)) (func() bool, error) {
+	return nil, errors.New("fakeWorker: no inline invocations")
+}
+
 func success(req *rpcpb.InvocationRequest) *rpcpb.InvocationResponse {
 	return &rpcpb.InvocationResponse{InvocationId: req.InvocationId, Result: &rpcpb.StatusResult{Status: rpcpb.StatusResult_Success}}
 }

@@ -22,6 +22,11 @@ func invoke(ctx context.Context, w invoker, p *httpProxy, inv *funcd.Invocation,
 		return nil, err
 	}
 	if proxied {
+		if caps.Has(capInlineInvocation) && p.inlineKey != "" {
+			if enc, ok := inlineRequest(req); ok {
+				return p.invokeInline(ctx, w, enc, inv)
+			}
+		}
 		return p.invoke(ctx, w, req, inv)
 	}
 	resp, err := w.Invoke(ctx, req)

@@ -36,6 +36,7 @@ type httpProxy struct {
 	transport *loopback.Transport
 	buffers   *funcd.BufferBudget
 	log       *slog.Logger
+	inlineKey string // the key of inline invocations (inline.go)
 }
 
 // newHTTPProxy returns a proxy to the worker's HttpUri, an absolute http
@@ -91,7 +92,7 @@ func (p *httpProxy) request(ctx context.Context, inv *funcd.Invocation) (*http.R
 	h := make(http.Header, len(r.Header)+4)
 	for k, vs := range r.Header {
 		ck := http.CanonicalHeaderKey(k)
-		if hopHeaders[ck] || ck == "Host" || ck == "Content-Length" || ck == headerInvocationID || connectionOption(r.Header, ck) {
+		if hopHeaders[ck] || ck == "Host" || ck == "Content-Length" || ck == headerInvocationID || inlineHeaders[ck] || connectionOption(r.Header, ck) {
 			continue
 		}
 		h[ck] = vs
@@ -241,8 +242,13 @@ type relayBody struct {
 	body     io.ReadCloser
 	inv      *funcd.Invocation
 	grpcDone chan invokeOutcome
-	cancel   context.CancelFunc
-	log      *slog.Logger
+	// trailer, for an inline invocation, takes its InvocationResponse
+	// from the response's trailer once the body ended; found is false
+	// when it comes on the stream.
+	trailer func() (resp *rpcpb.InvocationResponse, found bool, err error)
+	eof     bool // the body was read to its end
+	cancel  context.CancelFunc
+	log     *slog.Logger
 
 	mu     sync.Mutex
 	done   bool          // the InvocationResponse was taken
@@ -263,6 +269,9 @@ func (b *relayBody) outcome() (*funcd.Result, error) {
 func (b *relayBody) Read(buf []byte) (int, error) {
 	n, err := b.body.Read(buf)
 	if err == io.EOF {
+		b.mu.Lock()
+		b.eof = true
+		b.mu.Unlock()
 		if ferr := b.wait(); ferr != nil {
 			return n, ferr
 		}
@@ -276,7 +285,14 @@ func (b *relayBody) wait() error {
 	defer b.mu.Unlock()
 	if !b.done {
 		b.done = true
-		o := <-b.grpcDone
+		var o invokeOutcome
+		found := false
+		if b.trailer != nil && b.eof {
+			o.resp, found, o.err = b.trailer()
+		}
+		if !found {
+			o = <-b.grpcDone
+		}
 		err := o.err
 		if err == nil {
 			b.res, err = result(b.inv, o.resp, true)

@@ -68,6 +68,8 @@ type Worker struct {
 	proxies map[string]*httpProxy   // by HttpUri
 	names   map[string]string       // invocation id -> function, while running
 	fnLogs  map[string]*slog.Logger // by function name
+
+	inlineKey string // offered to the worker for inline invocations (inline.go)
 }
 
 // sessionState is what a Worker derives from one worker process's
@@ -102,7 +104,7 @@ func New(cfg Config) (*Worker, error) {
 		return nil, err
 	}
 	w := &Worker{cfg: cfg, log: cfg.Logger, resolved: resolved, proxies: map[string]*httpProxy{},
-		names: map[string]string{}, fnLogs: map[string]*slog.Logger{}}
+		names: map[string]string{}, fnLogs: map[string]*slog.Logger{}, inlineKey: newInlineKey()}
 	for _, msg := range resolved.Warnings {
 		w.log.Warn(msg)
 	}
@@ -121,6 +123,7 @@ func New(cfg Config) (*Worker, error) {
 		Dir:             cmd.Dir,
 		Env:             environment(app, cmd.Env),
 		HostVersion:     cfg.HostVersion,
+		Capabilities:    map[string]string{capInlineInvocationKey: w.inlineKey},
 		WorkerDirectory: resolved.Dir,
 		AppDirectory:    app.Root,
 		Functions:       functionMetadata(app, resolved.Description.Language),
@@ -319,6 +322,7 @@ func (w *Worker) session(ctx context.Context) (*sessionState, error) {
 		if p == nil {
 			p, st.err = newHTTPProxy(uri, w.cfg.Buffers, w.log)
 			if p != nil {
+				p.inlineKey = w.inlineKey
 				w.proxies[uri] = p
 			}
 		}
