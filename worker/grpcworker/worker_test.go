@@ -482,3 +482,56 @@ func TestShutdownLeavesNothing(t *testing.T) {
 	}
 	e.eventually(func() bool { return runtime.NumGoroutine() <= base }, "goroutines: %d, before: %d", runtime.NumGoroutine(), base)
 }
+
+// TestExpect: an expected invocation takes an InvocationResponse that
+// comes on the stream without a request sent there, ends with its context
+// (the worker gets an InvocationCancel), and once released is no longer
+// answered.
+func TestExpect(t *testing.T) {
+	e := newEnv(t, "normal")
+	e.start()
+	type outcome struct {
+		resp *InvocationResponse
+		err  error
+	}
+
+	// The "garbage" function answers for "no-such-invocation" too.
+	got := make(chan outcome, 1)
+	if _, err := e.w.Expect(t.Context(), "no-such-invocation", func(r *InvocationResponse, err error) { got <- outcome{r, err} }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.w.Invoke(t.Context(), invocation("inv-e", "garbage", str("x"))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case o := <-got:
+		if o.err != nil || o.resp.GetInvocationId() != "no-such-invocation" {
+			t.Errorf("expected invocation got %v, %v", o.resp, o.err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the expected invocation's response did not arrive")
+	}
+
+	// A second registration of a running id is refused.
+	release, err := e.w.Expect(t.Context(), "inv-twice", func(*InvocationResponse, error) { t.Error("a released invocation was answered") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.w.Expect(t.Context(), "inv-twice", func(*InvocationResponse, error) {}); err == nil {
+		t.Error("the same invocation id expected twice")
+	}
+	if !release() || release() {
+		t.Error("release: want true once, then false")
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	ended := make(chan error, 1)
+	if _, err := e.w.Expect(ctx, "inv-expected", func(_ *InvocationResponse, err error) { ended <- err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-ended; !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("an expected invocation whose context ended: %v", err)
+	}
+	e.waitOutput("event: cancel inv-expected")
+}
