@@ -98,30 +98,14 @@ func (p *httpProxy) invokeInline(ctx context.Context, w expecter, enc string, in
 	hreq.Header[inlineInvocationHeader] = []string{enc}
 	hreq.Header[inlineKeyHeader] = []string{p.inlineKey}
 	grpcDone := make(chan invokeOutcome, 1)
-	release, err := w.Expect(ctx, inv.ID, func(resp *rpcpb.InvocationResponse, err error) {
-		if err != nil || resp.GetResult().GetStatus() != rpcpb.StatusResult_Success {
-			cancel(errWorkerFailed)
-		}
-		grpcDone <- invokeOutcome{resp, err}
-	})
+	release, err := w.Expect(ctx, inv.ID, deliver(grpcDone, cancel))
 	if err != nil {
 		cancel(nil)
 		return nil, err
 	}
 	resp, err := p.transport.RoundTrip(hreq)
 	if err != nil {
-		workerFirst := context.Cause(ctx) == errWorkerFailed
-		cancel(nil) // ends the expectation, if still there
-		o := <-grpcDone
-		if workerFirst && o.err != nil {
-			return nil, o.err
-		}
-		if o.resp != nil {
-			if _, rerr := result(inv, o.resp, true); rerr != nil {
-				return nil, rerr
-			}
-		}
-		return nil, p.forwardError(ctx, inv, err)
+		return nil, p.failedForward(ctx, cancel, inv, grpcDone, err)
 	}
 	if got, found, err := inlineResponse(inv.Function.Name, resp.Header); found {
 		release()

@@ -156,31 +156,13 @@ func (p *httpProxy) invoke(ctx context.Context, w invoker, req *rpcpb.Invocation
 		return nil, err
 	}
 	grpcDone := make(chan invokeOutcome, 1)
-	err = w.InvokeAsync(ctx, req, func(resp *rpcpb.InvocationResponse, err error) {
-		if err != nil || resp.GetResult().GetStatus() != rpcpb.StatusResult_Success {
-			cancel(errWorkerFailed)
-		}
-		grpcDone <- invokeOutcome{resp, err}
-	})
-	if err != nil {
+	if err := w.InvokeAsync(ctx, req, deliver(grpcDone, cancel)); err != nil {
 		cancel(nil)
 		return nil, err
 	}
 	resp, err := p.transport.RoundTrip(hreq)
 	if err != nil {
-		workerFirst := context.Cause(ctx) == errWorkerFailed
-		cancel(nil)
-		o := <-grpcDone
-		if o.err != nil {
-			if workerFirst {
-				return nil, o.err
-			}
-			return nil, p.forwardError(ctx, inv, err)
-		}
-		if _, rerr := result(inv, o.resp, true); rerr != nil {
-			return nil, rerr // the worker's failure says more
-		}
-		return nil, p.forwardError(ctx, inv, err)
+		return nil, p.failedForward(ctx, cancel, inv, grpcDone, err)
 	}
 	select {
 	case o := <-grpcDone:
@@ -198,6 +180,36 @@ func (p *httpProxy) invoke(ctx context.Context, w invoker, req *rpcpb.Invocation
 	default:
 		return p.relay(inv, resp, nil, grpcDone, func() { cancel(nil) }), nil
 	}
+}
+
+// deliver is the callback that takes an invocation's InvocationResponse to
+// grpcDone; a failure first cancels the forward with errWorkerFailed.
+func deliver(grpcDone chan<- invokeOutcome, cancel context.CancelCauseFunc) func(*rpcpb.InvocationResponse, error) {
+	return func(resp *rpcpb.InvocationResponse, err error) {
+		if err != nil || resp.GetResult().GetStatus() != rpcpb.StatusResult_Success {
+			cancel(errWorkerFailed)
+		}
+		grpcDone <- invokeOutcome{resp, err}
+	}
+}
+
+// failedForward is the invocation's error once its forward failed with
+// err: the worker's own failure when it came first or says more, else the
+// forward's.
+func (p *httpProxy) failedForward(ctx context.Context, cancel context.CancelCauseFunc, inv *funcd.Invocation, grpcDone <-chan invokeOutcome, err error) error {
+	workerFirst := context.Cause(ctx) == errWorkerFailed
+	cancel(nil) // ends the gRPC side, if still running
+	o := <-grpcDone
+	if o.err != nil {
+		if workerFirst {
+			return o.err
+		}
+		return p.forwardError(ctx, inv, err)
+	}
+	if _, rerr := result(inv, o.resp, true); rerr != nil {
+		return rerr // the worker's failure says more
+	}
+	return p.forwardError(ctx, inv, err)
 }
 
 // forwardError is a failed forward as the invocation's error.
