@@ -109,16 +109,7 @@ func (p *httpProxy) invokeInline(ctx context.Context, w expecter, enc string, in
 	}
 	if got, found, err := inlineResponse(inv.Function.Name, resp.Header); found {
 		release()
-		var res *funcd.Result
-		if err == nil {
-			res, err = result(inv, got, true)
-		}
-		if err != nil {
-			cancel(nil)
-			resp.Body.Close()
-			return nil, err
-		}
-		return p.relay(inv, resp, res, nil, func() { cancel(nil) }), nil
+		return p.relayAnswered(inv, resp, got, err, cancel)
 	}
 	res := p.relay(inv, resp, nil, grpcDone, func() { cancel(nil) })
 	res.HTTP.BodyReader.(*relayBody).trailer = func() (*rpcpb.InvocationResponse, bool, error) {

@@ -166,20 +166,25 @@ func (p *httpProxy) invoke(ctx context.Context, w invoker, req *rpcpb.Invocation
 	}
 	select {
 	case o := <-grpcDone:
-		got, err := o.resp, o.err
-		var res *funcd.Result
-		if err == nil {
-			res, err = result(inv, got, true)
-		}
-		if err != nil {
-			cancel(nil)
-			resp.Body.Close()
-			return nil, err
-		}
-		return p.relay(inv, resp, res, nil, func() { cancel(nil) }), nil
+		return p.relayAnswered(inv, resp, o.resp, o.err, cancel)
 	default:
 		return p.relay(inv, resp, nil, grpcDone, func() { cancel(nil) }), nil
 	}
+}
+
+// relayAnswered is relay for an invocation whose InvocationResponse (or
+// its failure, err) is in hand when the response headers arrive.
+func (p *httpProxy) relayAnswered(inv *funcd.Invocation, resp *http.Response, got *rpcpb.InvocationResponse, err error, cancel context.CancelCauseFunc) (*funcd.Result, error) {
+	var res *funcd.Result
+	if err == nil {
+		res, err = result(inv, got, true)
+	}
+	if err != nil {
+		cancel(nil)
+		resp.Body.Close()
+		return nil, err
+	}
+	return p.relay(inv, resp, res, nil, func() { cancel(nil) }), nil
 }
 
 // deliver is the callback that takes an invocation's InvocationResponse to
