@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/funcd/funcd/internal/gcfloor"
+
 	"github.com/spf13/cobra"
 
 	"github.com/funcd/funcd/appconfig"
@@ -142,7 +144,7 @@ func start(ctx context.Context, g *globals, cmd *cobra.Command, o startOptions) 
 		return fmt.Errorf("cannot start the host for %s: %w", rootDir, err)
 	}
 	limitMemory(h.Buffers().Limit())
-	defer raiseHeapFloor(heapFloor)()
+	defer gcfloor.Raise(gcfloor.Default)()
 	gen := h.Current()
 	if g.verbose {
 		printEffectiveConfig(g, gen)

@@ -1,4 +1,4 @@
-package main
+package gcfloor
 
 import (
 	"runtime"
@@ -49,16 +49,16 @@ func waitPercent(t *testing.T, what string, ok func(int64) bool) {
 	}
 }
 
-// TestRaiseHeapFloor: the floor raises GOGC while the live heap is small,
+// TestRaise: the floor raises GOGC while the live heap is small,
 // goes back to 100 when the live heap passes half of it, raises it again
 // when that memory is dead, and leaves an explicit GOGC alone.
-func TestRaiseHeapFloor(t *testing.T) {
+func TestRaise(t *testing.T) {
 	old := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(old) })
 
 	t.Setenv("GOGC", "")
 	const floor = 256 << 20
-	stop := raiseHeapFloor(floor)
+	stop := Raise(floor)
 	waitPercent(t, "raised well above 100 for a small live heap", func(p int64) bool { return p > 300 })
 
 	live := make([]byte, floor)
@@ -84,7 +84,7 @@ func TestRaiseHeapFloor(t *testing.T) {
 
 	t.Setenv("GOGC", "100")
 	debug.SetGCPercent(150)
-	raiseHeapFloor(floor)()
+	Raise(floor)()
 	runtime.GC()
 	if p := gcPercent(); p != 150 {
 		t.Errorf("GOGC = %d with GOGC set in the environment, want it left at 150", p)

@@ -1,4 +1,17 @@
-package main
+// Package gcfloor keeps a server process's garbage collector from running
+// hundreds of times a second while its live heap is small.
+//
+// A host's or a worker's live heap is small (a few MiB: routes, settings,
+// connections) while each request allocates and drops buffers, so with Go's
+// default (collect when the heap doubles, 4 MiB at least) a busy process
+// collects hundreds of times a second and marks the same few MiB each time:
+// an MCP tools/call, whose SDK decodes each JSON value with a fresh 32 KiB
+// buffer, triggered a collection of funcd every three calls. Holding the
+// goal at a floor while the live heap is under half of it makes collections
+// that rare without letting a large live heap grow beyond twice its size. A
+// soft memory limit (debug.SetMemoryLimit), where the process sets one,
+// still bounds the whole process.
+package gcfloor
 
 import (
 	"os"
@@ -8,20 +21,9 @@ import (
 	"sync"
 )
 
-// heapFloor is the heap size below which funcd start does not collect
-// garbage, unless GOGC is set.
-//
-// A host's live heap is small (a few MiB: routes, settings, connections)
-// while each request allocates and drops buffers, so with Go's default
-// (collect when the heap doubles, 4 MiB at least) a busy host collects
-// hundreds of times a second and marks the same few MiB each time: an MCP
-// tools/call, whose SDK decodes each JSON value with a fresh 32 KiB buffer,
-// triggered a collection every three calls. Holding the goal at the floor
-// while the live heap is under half of it makes collections that rare
-// without letting a large live heap grow beyond twice its size, and it stays
-// far below the soft memory limit (limitMemory), which still bounds the
-// whole process.
-const heapFloor = 32 << 20
+// Default is the heap size below which funcd start and a Go SDK worker do
+// not collect garbage, unless GOGC is set.
+const Default = 32 << 20
 
 // maxGCPercent bounds the percentage the floor sets, for a live heap near
 // zero.
@@ -39,11 +41,11 @@ type gcFloor struct {
 	stopped bool
 }
 
-// raiseHeapFloor starts a gcFloor for the rest of the process, unless GOGC
-// is set: an explicit GOGC (GOGC=100 for Go's default) is the user's choice
-// and is left alone. The returned function stops it and puts GOGC back to
-// 100.
-func raiseHeapFloor(floor uint64) (stop func()) {
+// Raise keeps the heap goal at floor or more for the rest of the process,
+// unless GOGC is set: an explicit GOGC (GOGC=100 for Go's default) is the
+// user's choice and is left alone. The returned function stops it and puts
+// GOGC back to 100.
+func Raise(floor uint64) (stop func()) {
 	if floor == 0 || os.Getenv("GOGC") != "" {
 		return func() {}
 	}
