@@ -147,7 +147,10 @@ func triggerMetadata(inv *funcd.Invocation, caps Capabilities, proxied bool) (ma
 // headersJSON is the request's headers as a JSON object, values
 // comma-joined, as the HTTP binding's "Headers" binding data.
 func headersJSON(h map[string][]string) string {
-	b := make([]byte, 0, 256)
+	return string(appendHeadersJSON(make([]byte, 0, 256), h))
+}
+
+func appendHeadersJSON(b []byte, h map[string][]string) []byte {
 	b = append(b, '{')
 	first := true
 	for k, vs := range h {
@@ -155,16 +158,23 @@ func headersJSON(h map[string][]string) string {
 			b = append(b, ',')
 		}
 		first = false
-		b = strconv.AppendQuote(b, k)
+		b = appendJSONString(b, k)
 		b = append(b, ':')
-		b = appendJSONString(b, strings.Join(vs, ","))
+		if len(vs) == 1 {
+			b = appendJSONString(b, vs[0])
+		} else {
+			b = appendJSONString(b, strings.Join(vs, ","))
+		}
 	}
-	return string(append(b, '}'))
+	return append(b, '}')
 }
 
 // queryJSON is the query as a JSON object, repeated values comma-joined.
 func queryJSON(raw string) string {
-	b := make([]byte, 0, 64)
+	return string(appendQueryJSON(make([]byte, 0, 64), raw))
+}
+
+func appendQueryJSON(b []byte, raw string) []byte {
 	b = append(b, '{')
 	for i, p := range parseQuery(raw) {
 		if i > 0 {
@@ -174,30 +184,41 @@ func queryJSON(raw string) string {
 		b = append(b, ':')
 		b = appendJSONString(b, strings.Join(p.values, ","))
 	}
-	return string(append(b, '}'))
+	return append(b, '}')
 }
 
-// appendJSONString appends s as a JSON string.
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it.
 func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // a string always marshals
-	return append(b, q...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // traceContext is the W3C trace context of inv: the request's traceparent
 // when it sent a valid one, else a new one.
 func traceContext(inv *funcd.Invocation) *rpcpb.RpcTraceContext {
-	tc := &rpcpb.RpcTraceContext{Attributes: map[string]string{"ProcessId": pid}}
+	parent, state := traceParent(inv)
+	return &rpcpb.RpcTraceContext{TraceParent: parent, TraceState: state, Attributes: map[string]string{"ProcessId": pid}}
+}
+
+// traceParent is the traceparent and tracestate of inv's trace context.
+func traceParent(inv *funcd.Invocation) (parent, state string) {
 	if inv.HTTP != nil {
 		if vs := inv.HTTP.Header["Traceparent"]; len(vs) > 0 && validTraceparent(vs[0]) {
-			tc.TraceParent = vs[0]
 			if ts := inv.HTTP.Header["Tracestate"]; len(ts) > 0 {
-				tc.TraceState = strings.Join(ts, ",")
+				state = strings.Join(ts, ",")
 			}
-			return tc
+			return vs[0], state
 		}
 	}
-	tc.TraceParent = newTraceparent()
-	return tc
+	return newTraceparent(), ""
 }
 
 // validTraceparent checks the version-00 shape

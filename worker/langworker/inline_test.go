@@ -2,6 +2,7 @@ package langworker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/funcd/funcd"
@@ -192,13 +194,132 @@ func TestInlineHeadersNotFromTheClient(t *testing.T) {
 // TestInlineRequestBound: an InvocationRequest too large for a header goes
 // on the stream.
 func TestInlineRequestBound(t *testing.T) {
-	small := &rpcpb.InvocationRequest{InvocationId: "a", FunctionId: "f"}
-	if _, ok := inlineRequest(small); !ok {
+	inv := httpInvocation()
+	if _, ok := inlineRequest(inv, "f"); !ok {
 		t.Error("a small request is not inlined")
 	}
-	big := &rpcpb.InvocationRequest{InvocationId: "a", FunctionId: "f", TriggerMetadata: map[string]*rpcpb.TypedData{
-		"Headers": {Data: &rpcpb.TypedData_Json{Json: strings.Repeat("h", maxInlineRequest)}}}}
-	if _, ok := inlineRequest(big); ok {
+	inv.HTTP.Header["X-Big"] = []string{strings.Repeat("h", maxInlineRequest)}
+	if _, ok := inlineRequest(inv, "f"); ok {
 		t.Error("a request over the bound is inlined")
+	}
+	inv = httpInvocation()
+	inv.Retry = &funcd.RetryContext{RetryCount: 1, MaxRetryCount: 3}
+	if _, ok := inlineRequest(inv, "f"); ok {
+		t.Error("a retried invocation is inlined; its retry context is left to buildRequest")
+	}
+}
+
+// TestInlineRequestEncoding: the InvocationRequest inlineRequest writes is
+// the one buildRequest builds for a proxied invocation, whatever the
+// invocation holds.
+func TestInlineRequestEncoding(t *testing.T) {
+	withFunction := func(inv *funcd.Invocation, extra ...funcd.Binding) *funcd.Invocation {
+		inv.Function.Bindings = append(inv.Function.Bindings, extra...)
+		return inv
+	}
+	cases := map[string]func() *funcd.Invocation{
+		"plain": httpInvocation,
+		"no headers, no query, no params": func() *funcd.Invocation {
+			inv := httpInvocation()
+			inv.HTTP.Header, inv.HTTP.RawQuery, inv.HTTP.Params = nil, "", nil
+			return inv
+		},
+		"escapes": func() *funcd.Invocation {
+			inv := httpInvocation()
+			inv.HTTP.Header["X-Odd"] = []string{"<a & \"b\">\\\t\x7f é \xff"}
+			inv.HTTP.RawQuery = "q=%3Cscript%3E&%22k%22=v%5C"
+			inv.HTTP.Params["name"] = str("caf\u00e9 \"x\"")
+			return inv
+		},
+		"trace context from the request": func() *funcd.Invocation {
+			inv := httpInvocation()
+			inv.HTTP.Header["Traceparent"] = []string{"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+			inv.HTTP.Header["Tracestate"] = []string{"a=1", "b=2"}
+			return inv
+		},
+		"binding data, route values over it, Headers and Query kept": func() *funcd.Invocation {
+			inv := httpInvocation()
+			inv.Metadata = map[string]json.RawMessage{
+				"id": json.RawMessage(`"from metadata"`), "opt": json.RawMessage(`"kept: the route value is nil"`),
+				"n": json.RawMessage(`42`), "obj": json.RawMessage(`{"a":[1,2]}`), "gone": json.RawMessage(`null`),
+				"empty": nil, "esc": json.RawMessage(`"a\"b\\c\u00e9"`), "ctl": json.RawMessage("\"a\tb\""),
+				"Headers": json.RawMessage(`{"mine":"1"}`), "Query": json.RawMessage(`null`),
+				"sys": json.RawMessage(`{"MethodName":"hello","UtcNow":"2026-12-06T07:00:00Z","RandGuid":"x"}`),
+			}
+			return inv
+		},
+		"a route value named Headers": func() *funcd.Invocation {
+			inv := httpInvocation()
+			inv.HTTP.Params["Headers"] = str("h")
+			return inv
+		},
+		"inputs": func() *funcd.Invocation {
+			inv := withFunction(httpInvocation(),
+				funcd.Binding{Name: "doc", Type: "blob", Direction: funcd.In},
+				funcd.Binding{Name: "raw", Type: "blob", Direction: funcd.In},
+				funcd.Binding{Name: "obj", Type: "table", Direction: funcd.In},
+				funcd.Binding{Name: "none", Type: "blob", Direction: funcd.In},
+				funcd.Binding{Name: "missing", Type: "blob", Direction: funcd.In},
+				funcd.Binding{Name: "out", Type: "queue", Direction: funcd.Out})
+			inv.Inputs = map[string]funcd.Value{"doc": funcd.StringValue("text"), "raw": funcd.BytesValue([]byte{0, 1, 2}),
+				"obj": funcd.JSONValue(json.RawMessage(`{"k":1}`)), "none": {}, "out": funcd.StringValue("not an input")}
+			return inv
+		},
+		"a large header": func() *funcd.Invocation {
+			inv := httpInvocation()
+			inv.HTTP.Header["Cookie"] = []string{strings.Repeat("c", 3000)}
+			return inv
+		},
+	}
+	for name, mk := range cases {
+		t.Run(name, func(t *testing.T) {
+			inv := mk()
+			enc, ok := inlineRequest(inv, "fid")
+			if !ok {
+				t.Fatal("not inlined")
+			}
+			raw, err := inlineEncoding.DecodeString(enc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := new(rpcpb.InvocationRequest)
+			if err := proto.Unmarshal(raw, got); err != nil {
+				t.Fatalf("the encoding does not decode: %v", err)
+			}
+			want, err := buildRequest(inv, "fid", Capabilities{}, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			normalize(t, want, got)
+			if !proto.Equal(got, want) {
+				t.Errorf("inlineRequest wrote\n%v\nbuildRequest builds\n%v", prototext.Format(got), prototext.Format(want))
+			}
+		})
+	}
+}
+
+// normalize makes what is random or unordered in two InvocationRequests of
+// the same invocation comparable: a new traceparent, and the order of the
+// keys in the Headers and Query JSON.
+func normalize(t *testing.T, a, b *rpcpb.InvocationRequest) {
+	t.Helper()
+	if !validTraceparent(b.GetTraceContext().GetTraceParent()) {
+		t.Errorf("traceparent %q", b.GetTraceContext().GetTraceParent())
+	}
+	if a.GetTraceContext() != nil && b.GetTraceContext() != nil {
+		a.TraceContext.TraceParent = b.TraceContext.TraceParent
+	}
+	for _, r := range []*rpcpb.InvocationRequest{a, b} {
+		for _, k := range []string{"Headers", "Query"} {
+			td := r.GetTriggerMetadata()[k]
+			if j, ok := td.GetData().(*rpcpb.TypedData_Json); ok {
+				var v map[string]string
+				if err := json.Unmarshal([]byte(j.Json), &v); err != nil {
+					t.Fatalf("%s is not a JSON object of strings: %s", k, j.Json)
+				}
+				canon, _ := json.Marshal(v)
+				j.Json = string(canon)
+			}
+		}
 	}
 }

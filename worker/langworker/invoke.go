@@ -17,16 +17,16 @@ func invoke(ctx context.Context, w invoker, p *httpProxy, inv *funcd.Invocation,
 		return nil, funcd.Errorf(funcd.EINVALID, "invocation without a function")
 	}
 	proxied := p != nil && inv.HTTP != nil
+	if proxied && caps.Has(capInlineInvocation) && p.inlineKey != "" {
+		if enc, ok := inlineRequest(inv, functionID); ok {
+			return p.invokeInline(ctx, w, enc, inv)
+		}
+	}
 	req, err := buildRequest(inv, functionID, caps, proxied)
 	if err != nil {
 		return nil, err
 	}
 	if proxied {
-		if caps.Has(capInlineInvocation) && p.inlineKey != "" {
-			if enc, ok := inlineRequest(req); ok {
-				return p.invokeInline(ctx, w, enc, inv)
-			}
-		}
 		return p.invoke(ctx, w, req, inv)
 	}
 	resp, err := w.Invoke(ctx, req)
