@@ -2,7 +2,6 @@ package worker
 
 import (
 	"bytes"
-	"context"
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
@@ -55,9 +54,9 @@ func (d *dispatcher) serveInline(w http.ResponseWriter, r *http.Request, id stri
 	r.Header.Del(InlineInvocationHeader)
 	r.Header.Del(InlineKeyHeader)
 	raw, err := inlineEncoding.DecodeString(enc)
-	req := new(rpcpb.InvocationRequest)
+	var req *rpcpb.InvocationRequest
 	if err == nil {
-		err = proto.Unmarshal(raw, req)
+		req, err = unmarshalInvocation(raw)
 	}
 	if err != nil || req.GetInvocationId() != id {
 		http.Error(w, "the inline invocation is not an InvocationRequest for invocation "+id, http.StatusBadRequest)
@@ -69,20 +68,13 @@ func (d *dispatcher) serveInline(w http.ResponseWriter, r *http.Request, id stri
 		return true
 	}
 
-	// As for an InvocationRequest on the stream: an InvocationCancel finds
-	// it, and the worker's drain waits for it.
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	d.mu.Lock()
-	d.cancels[id] = cancel
-	d.mu.Unlock()
+	// The worker's drain waits for it, as for an InvocationRequest on the
+	// stream. Its context is the forwarded request's: funcd cancels an
+	// inline invocation by ending that request (its InvocationCancel then
+	// finds nothing to cancel here).
+	ctx := r.Context()
 	d.inflight.Add(1)
-	defer func() {
-		d.mu.Lock()
-		delete(d.cancels, id)
-		d.mu.Unlock()
-		d.inflight.Done()
-	}()
+	defer d.inflight.Done()
 
 	iw := &inlineWriter{w: w, mayHaveBody: r.Method != http.MethodHead}
 	var resp *rpcpb.InvocationResponse

@@ -17,8 +17,9 @@ import (
 	"github.com/funcd/funcd/worker/grpcworker/rpcpb"
 )
 
-// inlineApp has the HTTP functions the inline tests call.
-func inlineApp(release chan struct{}) *sdk.App {
+// inlineApp has the HTTP functions the inline tests call. ended hears
+// when the "wait" function's context ended.
+func inlineApp(release, ended chan struct{}) *sdk.App {
 	app := sdk.FunctionApp()
 	app.HTTP("small", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -49,6 +50,12 @@ func inlineApp(release chan struct{}) *sdk.App {
 		io.WriteString(w, strings.Repeat("y", 40<<10))
 	})
 	app.HTTP("boom", func(w http.ResponseWriter, r *http.Request) { panic("inline kaboom") })
+	app.HTTP("wait", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "waiting\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		ended <- struct{}{}
+	})
 	return app
 }
 
@@ -91,7 +98,8 @@ func decodeInline(t *testing.T, v string) *rpcpb.InvocationResponse {
 // streams, the stream for one that can carry neither.
 func TestInlineInvocation(t *testing.T) {
 	release := make(chan struct{})
-	h := startHost(t, inlineApp(release))
+	ended := make(chan struct{}, 1)
+	h := startHost(t, inlineApp(release, ended))
 	caps, _ := h.handshake(map[string]string{worker.CapInlineInvocationKey: "secret"})
 	if caps[worker.CapInlineInvocation] != "true" {
 		t.Fatalf("capabilities %v: want %s with the host's key", caps, worker.CapInlineInvocation)
@@ -165,6 +173,20 @@ func TestInlineInvocation(t *testing.T) {
 		t.Errorf("wrong key: %d %q", resp.StatusCode, body)
 	}
 
+	// The host cancels an inline invocation by ending its request: the
+	// handler's context ends.
+	resp = inlineCall(t, uri, "secret", "i7", "wait", "/api/wait", nil)
+	if line, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil || line != "waiting\n" {
+		t.Fatalf("wait: first chunk %q, %v", line, err)
+	}
+	resp.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler's context did not end with its forwarded request")
+	}
+
 	// Of all these, only i4 answered on the stream: the next message
 	// there is the reply to a status request.
 	h.send(&rpcpb.StreamingMessage{RequestId: "status", Content: &rpcpb.StreamingMessage_WorkerStatusRequest{WorkerStatusRequest: &rpcpb.WorkerStatusRequest{}}})
@@ -189,7 +211,7 @@ func TestInlineInvocation(t *testing.T) {
 // does not offer inline invocations, and a forwarded request that carries
 // one waits for its InvocationRequest as the HttpUri contract says.
 func TestInlineNeedsTheHostsKey(t *testing.T) {
-	h := startHost(t, inlineApp(nil), worker.WithProxyTimeout(200*time.Millisecond))
+	h := startHost(t, inlineApp(nil, nil), worker.WithProxyTimeout(200*time.Millisecond))
 	caps, _ := h.handshake()
 	if _, ok := caps[worker.CapInlineInvocation]; ok {
 		t.Fatalf("capabilities %v: %s offered without the host's key", caps, worker.CapInlineInvocation)
