@@ -113,9 +113,15 @@ function enumType(name) {
 // ---------------------------------------------------------------------------
 // Encoding
 
+// Every encode writes into one scratch buffer, which grows as needed and is
+// kept: encode runs to its end synchronously, so two never share it, and a
+// message costs one allocation (its copy out of the scratch) instead of
+// one per nested message, map entry and string.
+let scratch = Buffer.allocUnsafeSlow(8192);
+
 class Writer {
   constructor() {
-    this.buf = new Uint8Array(64);
+    this.buf = scratch;
     this.len = 0;
   }
 
@@ -123,9 +129,10 @@ class Writer {
     if (this.len + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.len + n) size *= 2;
-    const b = new Uint8Array(size);
-    b.set(this.buf.subarray(0, this.len));
+    const b = Buffer.allocUnsafeSlow(size);
+    this.buf.copy(b, 0, 0, this.len);
     this.buf = b;
+    scratch = b;
   }
 
   byte(b) {
@@ -168,24 +175,55 @@ class Writer {
     this.len += b.length;
   }
 
+  // string writes a length-delimited UTF-8 string.
+  string(s) {
+    const at = this.begin();
+    this.ensure(s.length * 3);
+    this.len += this.buf.write(s, this.len, 'utf8');
+    this.end(at);
+  }
+
+  // begin starts length-delimited content, leaving a byte for its length;
+  // end(at) writes the length, moving the content when it needs more.
+  begin() {
+    this.ensure(1);
+    return this.len++;
+  }
+
+  end(at) {
+    const n = this.len - at - 1;
+    if (n < 0x80) {
+      this.buf[at] = n;
+      return;
+    }
+    let size = 1;
+    for (let v = n; v > 0x7f; v = Math.floor(v / 0x80)) size++;
+    this.ensure(size - 1);
+    this.buf.copyWithin(at + size, at + 1, this.len);
+    const end = this.len + size - 1;
+    this.len = at;
+    this.varint(n);
+    this.len = end;
+  }
+
   double(n) {
     this.ensure(8);
-    new DataView(this.buf.buffer, this.buf.byteOffset).setFloat64(this.len, n, true);
+    this.buf.writeDoubleLE(n, this.len);
     this.len += 8;
   }
 
   float(n) {
     this.ensure(4);
-    new DataView(this.buf.buffer, this.buf.byteOffset).setFloat32(this.len, n, true);
+    this.buf.writeFloatLE(n, this.len);
     this.len += 4;
   }
 
   finish() {
-    return this.buf.slice(0, this.len);
+    const out = Buffer.allocUnsafe(this.len);
+    this.buf.copy(out, 0, 0, this.len);
+    return out;
   }
 }
-
-const textEncoder = new TextEncoder();
 
 function where(m, f) {
   return f ? `${m.name}.${f.name}` : m.name;
@@ -241,7 +279,7 @@ function writeScalar(w, kind, v, m, f, typeName) {
   switch (kind) {
     case 'string':
       if (typeof v !== 'string') throw new ProtobufError(`encode ${where(m, f)}: ${typeof v} is not a string`);
-      w.bytes(textEncoder.encode(v));
+      w.string(v);
       return;
     case 'bytes':
       w.bytes(toBytes(v, m, f));
@@ -279,10 +317,13 @@ function writeScalar(w, kind, v, m, f, typeName) {
     case 'float':
       w.float(Number(v));
       return;
-    case 'message':
+    case 'message': {
       if (v === null || typeof v !== 'object') throw new ProtobufError(`encode ${where(m, f)}: ${v === null ? 'null' : typeof v} is not an object`);
-      w.bytes(encode(typeName, v));
+      const at = w.begin();
+      encodeMessage(w, messageType(typeName), v);
+      w.end(at);
       return;
+    }
   }
   throw new ProtobufError(`encode ${where(m, f)}: unknown kind ${kind}`);
 }
@@ -304,13 +345,13 @@ function encodeField(w, m, f, v, inOneof) {
     const entries = v instanceof Map ? [...v.entries()] : Object.entries(v);
     for (const [key, value] of entries) {
       if (value === undefined || value === null) continue;
-      const e = new Writer();
-      e.tag(1, SCALAR_WIRE[f.map.keyKind]);
-      writeScalar(e, f.map.keyKind, mapKeyValue(f.map.keyKind, String(key), m, f), m, f);
-      e.tag(2, SCALAR_WIRE[f.map.valueKind]);
-      writeScalar(e, f.map.valueKind, value, m, f, f.map.valueType);
       w.tag(f.number, LEN);
-      w.bytes(e.finish());
+      const at = w.begin();
+      w.tag(1, SCALAR_WIRE[f.map.keyKind]);
+      writeScalar(w, f.map.keyKind, mapKeyValue(f.map.keyKind, String(key), m, f), m, f);
+      w.tag(2, SCALAR_WIRE[f.map.valueKind]);
+      writeScalar(w, f.map.valueKind, value, m, f, f.map.valueType);
+      w.end(at);
     }
     return;
   }
@@ -318,10 +359,10 @@ function encodeField(w, m, f, v, inOneof) {
     if (!Array.isArray(v) && !ArrayBuffer.isView(v)) throw new ProtobufError(`encode ${where(m, f)}: ${typeof v} is not an array`);
     if (v.length === 0) return;
     if (f.packed) {
-      const p = new Writer();
-      for (const x of v) writeScalar(p, f.kind, x, m, f, f.type);
       w.tag(f.number, LEN);
-      w.bytes(p.finish());
+      const at = w.begin();
+      for (const x of v) writeScalar(w, f.kind, x, m, f, f.type);
+      w.end(at);
       return;
     }
     for (const x of v) {
@@ -344,28 +385,36 @@ function encode(typeName, obj) {
   const m = messageType(typeName);
   if (obj === null || typeof obj !== 'object') throw new ProtobufError(`encode ${m.name}: ${obj === null ? 'null' : typeof obj} is not an object`);
   const w = new Writer();
-  const seen = new Map();
+  encodeMessage(w, m, obj);
+  return w.finish();
+}
+
+// encodeMessage writes obj's fields, as a message of m, into w.
+function encodeMessage(w, m, obj) {
+  let seen;
   for (const f of m.fields) {
     const v = obj[f.name];
     if (v === undefined || v === null) continue;
     if (f.oneof) {
+      if (seen === undefined) seen = new Map();
       const other = seen.get(f.oneof);
       if (other !== undefined) throw new ProtobufError(`encode ${m.name}: oneof ${f.oneof} has both ${other} and ${f.name} set`);
       seen.set(f.oneof, f.name);
     }
     encodeField(w, m, f, v, Boolean(f.oneof));
   }
-  return w.finish();
 }
 
 // ---------------------------------------------------------------------------
 // Decoding
 
+// A Reader reads the message in buf[pos, end); buf is a Buffer, and an
+// embedded message is read by a Reader of its own bounds in the same buf.
 class Reader {
-  constructor(buf, m) {
+  constructor(buf, m, pos = 0, end = buf.length) {
     this.buf = buf;
-    this.pos = 0;
-    this.end = buf.length;
+    this.pos = pos;
+    this.end = end;
     this.m = m;
   }
 
@@ -387,6 +436,23 @@ class Reader {
     this.fail(f, 'varint longer than 10 bytes');
   }
 
+  // small returns a varint below 2^28 as a number, or -1 (reading
+  // nothing) for a longer one, which varint reads as a bigint.
+  small() {
+    let x = 0;
+    let p = this.pos;
+    for (let shift = 0; shift < 28; shift += 7) {
+      if (p >= this.end) return -1;
+      const b = this.buf[p++];
+      x |= (b & 0x7f) << shift;
+      if (b < 0x80) {
+        this.pos = p;
+        return x;
+      }
+    }
+    return -1;
+  }
+
   // uvarint returns a varint that must fit a safe number (tags, lengths).
   uvarint(f) {
     let result = 0;
@@ -401,7 +467,9 @@ class Reader {
     this.fail(f, 'varint too large for a length or tag');
   }
 
-  len(f) {
+  // span reads a length and returns where the content starts; it ends at
+  // this.pos.
+  span(f) {
     const start = this.pos;
     const n = this.uvarint(f);
     if (n > this.end - this.pos) {
@@ -409,16 +477,25 @@ class Reader {
       this.pos = start;
       this.fail(f, `length ${n} past the end (${left} bytes left)`);
     }
-    const b = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
-    return b;
+    return this.pos - n;
+  }
+
+  len(f) {
+    const start = this.span(f);
+    return this.buf.subarray(start, this.pos);
+  }
+
+  // sub is a Reader of the embedded message that comes next.
+  sub(f, m) {
+    const start = this.span(f);
+    return new Reader(this.buf, m, start, this.pos);
   }
 
   fixed(f, n) {
     if (this.end - this.pos < n) this.fail(f, `truncated fixed${n * 8}`);
-    const dv = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, n);
     this.pos += n;
-    return dv;
+    return this.pos - n;
   }
 
   skip(wire, number) {
@@ -433,8 +510,6 @@ class Reader {
   }
 }
 
-const textDecoder = new TextDecoder('utf-8', { fatal: false });
-
 function int64Value(v) {
   if (v >= -0x1fffffffffffffn && v <= 0x1fffffffffffffn) return Number(v);
   return v.toString();
@@ -442,29 +517,51 @@ function int64Value(v) {
 
 function readScalar(r, kind, f, typeName) {
   switch (kind) {
-    case 'string': return textDecoder.decode(r.len(f));
+    case 'string': {
+      const start = r.span(f);
+      return r.buf.toString('utf8', start, r.pos);
+    }
     case 'bytes': return Buffer.from(r.len(f));
-    case 'bool': return r.varint(f) !== 0n;
-    case 'int32': return Number(BigInt.asIntN(32, r.varint(f)));
-    case 'uint32': return Number(BigInt.asUintN(32, r.varint(f)));
+    case 'bool': {
+      const n = r.small();
+      return n >= 0 ? n !== 0 : r.varint(f) !== 0n;
+    }
+    case 'int32': {
+      const n = r.small();
+      return n >= 0 ? n : Number(BigInt.asIntN(32, r.varint(f)));
+    }
+    case 'uint32': {
+      const n = r.small();
+      return n >= 0 ? n : Number(BigInt.asUintN(32, r.varint(f)));
+    }
     case 'sint32': {
-      const n = Number(BigInt.asUintN(32, r.varint(f)));
+      let n = r.small();
+      if (n < 0) n = Number(BigInt.asUintN(32, r.varint(f)));
       return (n >>> 1) ^ -(n & 1);
     }
-    case 'int64': return int64Value(BigInt.asIntN(64, r.varint(f)));
-    case 'uint64': return int64Value(r.varint(f));
+    case 'int64': {
+      const n = r.small();
+      return n >= 0 ? n : int64Value(BigInt.asIntN(64, r.varint(f)));
+    }
+    case 'uint64': {
+      const n = r.small();
+      return n >= 0 ? n : int64Value(r.varint(f));
+    }
     case 'sint64': {
+      const s = r.small();
+      if (s >= 0) return (s >>> 1) ^ -(s & 1);
       const n = r.varint(f);
       return int64Value((n >> 1n) ^ -(n & 1n));
     }
     case 'enum': {
-      const n = Number(BigInt.asIntN(32, r.varint(f)));
+      let n = r.small();
+      if (n < 0) n = Number(BigInt.asIntN(32, r.varint(f)));
       const name = enumType(typeName).byNumber.get(n);
       return name === undefined ? n : name;
     }
-    case 'double': return r.fixed(f, 8).getFloat64(0, true);
-    case 'float': return r.fixed(f, 4).getFloat32(0, true);
-    case 'message': return decodeMessage(messageType(typeName), r.len(f));
+    case 'double': return r.buf.readDoubleLE(r.fixed(f, 8));
+    case 'float': return r.buf.readFloatLE(r.fixed(f, 4));
+    case 'message': return decodeMessage(r.sub(f, messageType(typeName)));
   }
   throw new ProtobufError(`decode ${where(r.m, f)}: unknown kind ${kind}`);
 }
@@ -484,8 +581,7 @@ function defaultValue(kind, typeName) {
   }
 }
 
-function decodeMapEntry(r, m, f, bytes) {
-  const e = new Reader(bytes, m);
+function decodeMapEntry(e, f) {
   let key = defaultValue(f.map.keyKind);
   let value = defaultValue(f.map.valueKind, f.map.valueType);
   while (e.pos < e.end) {
@@ -505,8 +601,8 @@ function decodeMapEntry(r, m, f, bytes) {
   return [String(key), value];
 }
 
-function decodeMessage(m, bytes) {
-  const r = new Reader(bytes, m);
+function decodeMessage(r) {
+  const m = r.m;
   const obj = {};
   while (r.pos < r.end) {
     const tag = r.uvarint(undefined);
@@ -520,7 +616,7 @@ function decodeMessage(m, bytes) {
     }
     if (f.kind === 'map') {
       if (wire !== LEN) r.fail(f, `wire type ${wire}, want ${LEN}`);
-      const [k, v] = decodeMapEntry(r, m, f, r.len(f));
+      const [k, v] = decodeMapEntry(r.sub(f, m), f);
       if (obj[f.name] === undefined) obj[f.name] = {};
       obj[f.name][k] = v;
       continue;
@@ -529,7 +625,7 @@ function decodeMessage(m, bytes) {
     if (f.repeated) {
       if (obj[f.name] === undefined) obj[f.name] = [];
       if (wire === LEN && want !== LEN) {
-        const p = new Reader(r.len(f), m);
+        const p = r.sub(f, m);
         while (p.pos < p.end) obj[f.name].push(readScalar(p, f.kind, f, f.type));
         continue;
       }
@@ -540,8 +636,11 @@ function decodeMessage(m, bytes) {
     if (wire !== want) r.fail(f, `wire type ${wire}, want ${want}`);
     const v = readScalar(r, f.kind, f, f.type);
     if (f.oneof) {
-      for (const other of m.oneofs[f.oneof]) delete obj[other];
-      obj[m.oneofProps[f.oneof]] = f.name;
+      // The oneof's property names the member set so far, if any.
+      const prop = m.oneofProps[f.oneof];
+      const prev = obj[prop];
+      if (prev !== undefined && prev !== f.name) delete obj[prev];
+      obj[prop] = f.name;
     }
     obj[f.name] = v;
   }
@@ -552,7 +651,8 @@ function decodeMessage(m, bytes) {
 function decode(typeName, bytes) {
   const m = messageType(typeName);
   if (!(bytes instanceof Uint8Array)) throw new ProtobufError(`decode ${m.name}: input is not a Uint8Array`);
-  return decodeMessage(m, bytes);
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return decodeMessage(new Reader(buf, m));
 }
 
 module.exports = { encode, decode, ProtobufError, schema };

@@ -159,6 +159,28 @@ test('repeated scalars decode packed and unpacked', () => {
   assert.equal(hex(encode('CollectionDouble', { double: [1.5, 2] })), '0a10000000000000f83f0000000000000040');
 });
 
+test('lengths of one, two and three bytes, nested, and messages larger than the scratch buffer', () => {
+  // 200 bytes: the length takes two bytes (c8 01), so the content moves.
+  assert.equal(hex(encode('StartStream', { workerId: 'x'.repeat(200) })), '12c801' + '78'.repeat(200));
+  // 20000 bytes: three (a0 9c 01), past the 8 KiB scratch buffer.
+  assert.equal(hex(encode('StartStream', { workerId: 'y'.repeat(20000) })), '12a09c01' + '79'.repeat(20000));
+  // Nested: StartStream of 100 two-byte characters (12 c8 01 + 200 bytes)
+  // inside StreamingMessage field 20 (a2 01), 203 bytes (cb 01).
+  const nested = encode('StreamingMessage', { requestId: 'r', startStream: { workerId: 'é'.repeat(100) } });
+  assert.equal(hex(nested), '0a0172' + 'a201cb01' + '12c801' + 'c3a9'.repeat(100));
+  assert.deepEqual(decode('StreamingMessage', nested),
+    { requestId: 'r', content: 'startStream', startStream: { workerId: 'é'.repeat(100) } });
+  // Each encode's result is its own: the next encode does not change it.
+  const first = encode('StartStream', { workerId: 'a' });
+  encode('StartStream', { workerId: 'b' });
+  assert.equal(hex(first), '120161');
+  // A map entry and a packed field past 127 bytes.
+  const big = { capabilities: { k: 'v'.repeat(300) } };
+  assert.deepEqual(decode('WorkerInitRequest', encode('WorkerInitRequest', big)), big);
+  const many = Array.from({ length: 100 }, (_, i) => i * 1000);
+  assert.deepEqual(decode('CollectionSInt64', encode('CollectionSInt64', { sint64: many })).sint64, many);
+});
+
 test('unknown fields are skipped', () => {
   // worker_id, then field 99 as varint, fixed64, LEN and fixed32
   const b = unhex('120161' + '989f06' + '96' + '01' + '99' + '06' + '0102030405060708' + '9a06' + '02' + 'ffff' + '9d06' + '01020304');
