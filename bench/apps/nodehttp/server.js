@@ -1,15 +1,17 @@
 // A plain Node.js http server for the worker benchmark
 // (bench/cmd/workerbench): the baseline of the Node.js worker behind funcd.
 // It answers GET /api/hello with "Hello, World" and GET / with an empty 200
-// (for readiness probes), on 127.0.0.1 and the port given as its argument.
+// (for readiness probes), on 127.0.0.1 and the port given as its argument,
+// or as a custom handler behind funcd (bench/apps/nodeforward) on
+// FUNCTIONS_CUSTOMHANDLER_PORT.
 'use strict';
 
 const http = require('node:http');
 
 const greeting = 'Hello, World';
-const port = Number(process.argv[2]);
+const port = Number(process.argv[2] ?? process.env.FUNCTIONS_CUSTOMHANDLER_PORT);
 if (!Number.isInteger(port) || port <= 0) {
-  console.error('usage: node server.js PORT');
+  console.error('usage: node server.js PORT (or FUNCTIONS_CUSTOMHANDLER_PORT set)');
   process.exit(2);
 }
 

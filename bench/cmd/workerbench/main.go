@@ -10,10 +10,15 @@
 //     (bench/apps/gosdk, built as "app", FUNCTIONS_WORKER_RUNTIME golang);
 //  5. funcd Node.js: funcd and its Node.js worker running an
 //     @azure/functions v4 app (bench/apps/nodev4, FUNCTIONS_WORKER_RUNTIME
-//     node; `npm ci` installs its packages when node_modules is missing).
+//     node; `npm ci` installs its packages when node_modules is missing);
+//  6. funcd forward to node http: funcd in front of bench/apps/nodehttp as
+//     a custom handler forwarding the request as is (bench/apps/nodeforward),
+//     the yardstick of the Node.js worker: what any Node.js path through
+//     funcd can reach, whatever the worker costs.
 //
 // Each peer behind funcd is compared with its direct peer: the Go SDK and
-// forwarding with net/http, the Node.js worker with node http. The rounds,
+// forwarding with net/http, the Node.js worker and forwarding to node http
+// with node http. The rounds,
 // the load generator and the measurements are httpbench's (package
 // benchrun): per round and peer, in rotating order, a warm-up and a loaded
 // run at -concurrency connections, then a run at one connection; medians
@@ -22,7 +27,7 @@
 //
 // Usage, from the module root:
 //
-//	go run ./bench/cmd/workerbench [-duration 5s] [-rounds 5] [-peers net/http,node,forward,gosdk,nodefuncd] [-out file.md]
+//	go run ./bench/cmd/workerbench [-duration 5s] [-rounds 5] [-peers net/http,node,forward,gosdk,nodefuncd,nodeforward] [-out file.md]
 //
 // Every process the benchmark starts is stopped when it ends, fails, or is
 // interrupted. It exits with status 1 when it cannot run, and 2 when it ran
@@ -78,11 +83,12 @@ const helloPath = "/api/hello"
 type peerKind int
 
 const (
-	goDirect     peerKind = iota // bench/handler alone
-	nodeDirect                   // bench/apps/nodehttp alone
-	funcdForward                 // funcd, custom handler in forwarding mode
-	funcdGoSDK                   // funcd, Go SDK worker
-	funcdNode                    // funcd, Node.js worker
+	goDirect         peerKind = iota // bench/handler alone
+	nodeDirect                       // bench/apps/nodehttp alone
+	funcdForward                     // funcd, custom handler in forwarding mode
+	funcdGoSDK                       // funcd, Go SDK worker
+	funcdNode                        // funcd, Node.js worker
+	funcdNodeForward                 // funcd, bench/apps/nodehttp as a custom handler in forwarding mode
 )
 
 // peerSpec describes a peer: its -peers key, its name in reports, and the
@@ -100,6 +106,7 @@ var peerSpecs = []peerSpec{
 	{"forward", "funcd forward (custom handler)", funcdForward, "net/http"},
 	{"gosdk", "funcd Go SDK worker", funcdGoSDK, "net/http"},
 	{"nodefuncd", "funcd Node.js worker (v4)", funcdNode, "node"},
+	{"nodeforward", "funcd forward to node http", funcdNodeForward, "node"},
 }
 
 func main() {
@@ -118,7 +125,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds; each measures every peer once, in rotating order")
 	fs.IntVar(&o.procs, "procs", 1, "GOMAXPROCS of the load generator")
 	fs.DurationVar(&o.settle, "settle", 2*time.Second, "wait after startup and a few requests before reading idle memory")
-	fs.StringVar(&peers, "peers", "net/http,node,forward,gosdk,nodefuncd", "comma-separated peers to run, of net/http, node, forward, gosdk, nodefuncd")
+	fs.StringVar(&peers, "peers", "net/http,node,forward,gosdk,nodefuncd,nodeforward", "comma-separated peers to run, of net/http, node, forward, gosdk, nodefuncd, nodeforward")
 	fs.StringVar(&o.out, "out", "", "also write the markdown report to this file")
 	if err := fs.Parse(args); err != nil {
 		return 1
@@ -201,7 +208,7 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 	if err := benchrun.GoBuild(ctx, b.root, b.handlerBin, "./bench/handler"); err != nil {
 		return nil, err
 	}
-	if b.has(peers, nodeDirect) || b.has(peers, funcdNode) {
+	if b.has(peers, nodeDirect) || b.has(peers, funcdNode) || b.has(peers, funcdNodeForward) {
 		if b.nodeBin, err = exec.LookPath("node"); err != nil {
 			return nil, fmt.Errorf("the Node.js peers need node on PATH: %w", err)
 		}
@@ -336,6 +343,16 @@ func (b *bench) startPeer(ctx context.Context, p *peer) error {
 		}
 		exe = b.nodeBin
 		p.proc, err = b.startFuncd(p, dir) // FUNCTIONS_WORKER_RUNTIME node: in local.settings.json
+	case funcdNodeForward:
+		var dir string
+		if dir, err = b.copyApp("nodeforward"); err != nil {
+			return err
+		}
+		if err = copyFile(filepath.Join(b.root, "bench", "apps", "nodehttp", "server.js"), filepath.Join(dir, "server.js")); err != nil {
+			return err
+		}
+		exe = b.nodeBin
+		p.proc, err = b.startFuncd(p, dir) // host.json: node server.js, on FUNCTIONS_CUSTOMHANDLER_PORT
 	}
 	if err != nil {
 		return err

@@ -17,6 +17,10 @@ type report struct {
 	machine string
 	peers   []*peer
 	goals   []goal
+	// yardstick is the Node.js throughput goal's ceiling: funcd forwarding
+	// to node http, as a fraction of node http's throughput ("" when
+	// either was not run).
+	yardstick string
 }
 
 // goal is one check against a target; measured is false when a peer it
@@ -55,6 +59,9 @@ func newReport(b *bench, peers []*peer) *report {
 	added(funcdNode, goalNodeAdded, fmt.Sprintf("Node.js: added p50 at c=1 (vs node http) < %s ms", benchrun.MS(goalNodeAdded)))
 	ratio(funcdGoSDK, funcdForward, goalGoSDKThroughput, fmt.Sprintf("Go SDK req/s at c=%d ≥ %.1f × funcd forward's", c, goalGoSDKThroughput))
 	ratio(funcdNode, nodeDirect, goalNodeThroughput, fmt.Sprintf("Node.js through funcd req/s at c=%d ≥ %.1f × node http's", c, goalNodeThroughput))
+	if p, base := byKind[funcdNodeForward], byKind[nodeDirect]; p != nil && base != nil {
+		r.yardstick = fmt.Sprintf("%.2f ×", throughputRatio(p, base))
+	}
 	return r
 }
 
@@ -144,7 +151,7 @@ func (r *report) Markdown() string {
 			benchrun.MS(quantile(p, false, 0.5)), benchrun.MS(quantile(p, false, 0.99)),
 			funcdRSS, benchproc.MiB(p.idleHandler.RSSKB))
 	}
-	w("\nThe direct peer of funcd forward and of the Go SDK worker is net/http (bench/handler alone); that of the Node.js worker is node http " +
+	w("\nThe direct peer of funcd forward and of the Go SDK worker is net/http (bench/handler alone); that of the Node.js worker and of funcd forward to node http is node http " +
 		"(bench/apps/nodehttp). × direct peer and added p50 are medians of per-round comparisons with the direct peer's run of the same round. " +
 		"CPU/req is a process's user+system CPU time (/proc/<pid>/stat) over the loaded run divided by its requests: funcd's, and that of the process " +
 		"that runs the function (the direct server, the custom handler, the Go SDK app, or the Node.js worker). ")
@@ -160,6 +167,10 @@ func (r *report) Markdown() string {
 		default:
 			w("| %s | %s | **not met** |\n", g.what, g.got)
 		}
+	}
+	if r.yardstick != "" {
+		w("\nYardstick of the Node.js throughput goal: funcd forwarding to node http as a custom handler, no worker protocol at all, "+
+			"serves %s node http's requests at c=%d. No Node.js path through funcd can do better on this machine.\n", r.yardstick, c)
 	}
 
 	w("\n### Every round\n\n")
