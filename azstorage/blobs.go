@@ -168,7 +168,7 @@ func (p *Provider) PutBlob(ctx context.Context, containerName, name string, body
 		ContentMD5: sp.md5, Created: lastModified, LastModified: lastModified, Metadata: lowerKeys(opts.Metadata),
 	}
 	if out.ContentType == "" {
-		out.ContentType = "application/octet-stream"
+		out.ContentType = storage.DefaultContentType
 	}
 	return out, nil
 }

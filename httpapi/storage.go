@@ -444,7 +444,7 @@ func getBlob(w http.ResponseWriter, r *http.Request, p *storageRequest, containe
 	h := w.Header()
 	ct := props.ContentType
 	if ct == "" {
-		ct = "application/octet-stream"
+		ct = storage.DefaultContentType
 	}
 	h.Set("Content-Type", ct)
 	h.Set("Content-Length", strconv.FormatInt(props.Size, 10))

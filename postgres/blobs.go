@@ -22,9 +22,6 @@ const readChunk = 1 << 20
 // Azure's default.
 const defaultListMax = 5000
 
-// defaultContentType is Azure's content type for a blob written without one.
-const defaultContentType = "application/octet-stream"
-
 // blobColumns are the columns scanBlob reads, in order.
 const blobColumns = `container, name, seq, etag, size, content_type, content_md5, metadata, created_ns, modified_ns`
 
@@ -59,7 +56,7 @@ func (s *Store) PutBlob(ctx context.Context, container, name string, body io.Rea
 		Metadata:    opts.Metadata,
 	}
 	if props.ContentType == "" {
-		props.ContentType = defaultContentType
+		props.ContentType = storage.DefaultContentType
 	}
 	meta := opts.Metadata
 	if meta == nil {

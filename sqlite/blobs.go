@@ -177,6 +177,9 @@ func (s *Store) commitBlob(ctx context.Context, container, name, file string, si
 		Metadata:     opts.Metadata,
 		Seq:          seq,
 	}
+	if p.ContentType == "" {
+		p.ContentType = storage.DefaultContentType
+	}
 	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO blobs (file, `+blobColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		file, container, name, p.ETag, seq, size, p.ContentType, sum, created, now.UnixNano(), string(meta))
 	if err != nil {

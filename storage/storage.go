@@ -153,8 +153,13 @@ type BlobProps struct {
 	Seq int64
 }
 
+// DefaultContentType is the content type Azure gives a blob written
+// without one.
+const DefaultContentType = "application/octet-stream"
+
 // PutBlobOptions are a blob write's properties and conditions.
 type PutBlobOptions struct {
+	// ContentType is DefaultContentType when empty.
 	ContentType string
 	Metadata    map[string]string
 	// IfMatch, when set, requires the blob's current ETag.

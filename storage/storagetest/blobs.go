@@ -126,8 +126,11 @@ func blobOverwrite(e *env, s storage.Blobs) {
 	if first.Seq != 0 && second.Seq <= first.Seq {
 		t.Errorf("overwrite Seq %d not above %d", second.Seq, first.Seq)
 	}
-	if second.Size != 6 || second.ContentType == "text/plain" || len(second.Metadata) != 0 {
-		t.Errorf("overwrite kept old properties: %+v", second)
+	if second.Size != 6 || second.ContentType != storage.DefaultContentType || len(second.Metadata) != 0 {
+		t.Errorf("overwrite kept old properties or gave no default content type: %+v", second)
+	}
+	if p, err := s.StatBlob(e.ctx, "over", "b"); err != nil || p.ContentType != storage.DefaultContentType {
+		t.Errorf("StatBlob of a blob written without a content type = %+v, %v; want ContentType %q", p, err, storage.DefaultContentType)
 	}
 	e.sameTime("Created after overwrite", second.Created, first.Created)
 	if !second.LastModified.After(first.LastModified) {
