@@ -149,6 +149,7 @@ func TestNodeV4StorageTriggers(t *testing.T) {
 	r := do(t, "POST", s.URL+"/admin/functions/tick", `{"input":""}`, "x-functions-key", s.MasterKey(t), "Content-Type", "application/json")
 	wantStatus(t, r, 202)
 	eventually(t, 5*time.Second, "the timer's log", func() bool { return strings.Contains(logs.String(), "tick isPastDue=false") })
+
 }
 
 func TestNodeV4CrashAndTerminate(t *testing.T) {
@@ -171,6 +172,24 @@ func TestNodeV4CrashAndTerminate(t *testing.T) {
 	b, err := os.ReadFile(marker)
 	if err != nil || !strings.HasPrefix(string(b), "terminated nodev4 started=number") {
 		t.Errorf("appTerminate marker = %q, %v", b, err)
+	}
+}
+
+// TestNodeV4QueueMessageOutlivesItsWorker: a queue message whose worker
+// dies under it is delivered again and waits for the replacement worker,
+// instead of spending its five deliveries on a worker that is not there
+// and going to poison.
+func TestNodeV4QueueMessageOutlivesItsWorker(t *testing.T) {
+	_, store, _ := languageHost(t, nodeApp(t, "nodev4"), nil)
+	enqueue(t, store, "fragile", "job")
+	eventually(t, 20*time.Second, "the message answered on survived", func() bool {
+		return len(queueTexts(t, store, "survived")) == 1
+	})
+	if got := queueTexts(t, store, "survived"); got[0] != "job on delivery 2" {
+		t.Errorf("survived = %q, want the second delivery to succeed", got)
+	}
+	if poison := queueTexts(t, store, "fragile-poison"); len(poison) != 0 {
+		t.Errorf("fragile-poison = %q", poison)
 	}
 }
 

@@ -10,8 +10,9 @@ import (
 
 // TestSupervisorRestartsForever: without MaxErrors a crashing process is
 // restarted again and again, the backoff doubling from DefaultBackoff up to
-// DefaultMaxBackoff and staying there; Wait fails at once while the
-// Supervisor waits, and Health tells the story.
+// DefaultMaxBackoff and staying there; Wait, and WaitRestart for a sooner
+// restart, fail at once while the Supervisor waits, and Health tells the
+// story.
 func TestSupervisorRestartsForever(t *testing.T) {
 	h := newHarness(t, exiting(3), nil)
 	h.start()
@@ -34,6 +35,10 @@ func TestSupervisorRestartsForever(t *testing.T) {
 		var exit *ExitError
 		if !errors.As(err, &exit) || exit.Code != 3 {
 			t.Errorf("DownError does not wrap the exit: %v", err)
+		}
+		// A wait for a restart sooner than this one fails at once too.
+		if _, err := h.sup.WaitRestart(t.Context(), d-time.Millisecond); !errors.As(err, &down) {
+			t.Fatalf("WaitRestart(%v) while down for %v = %v, want a *DownError", d-time.Millisecond, d, err)
 		}
 		hs := h.sup.Health()
 		if hs.Failures != i+1 || hs.Restarts != i || !strings.Contains(hs.LastFailure, "exited with code 3") ||

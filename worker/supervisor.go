@@ -34,6 +34,12 @@ const (
 	DefaultResetAfter = time.Minute
 	// DefaultStopGrace is how long Stop waits after SIGTERM before SIGKILL.
 	DefaultStopGrace = 5 * time.Second
+	// DefaultRestartWait is how far off a crashed worker's replacement may
+	// be for an invocation to wait for it (WaitRestart) rather than fail:
+	// it covers the first four restarts' backoff (1 s doubling to 8 s), so
+	// a worker that crashes now and then costs its callers a short wait,
+	// and one that keeps failing costs them at most about 15 seconds.
+	DefaultRestartWait = 10 * time.Second
 )
 
 // IntentionalRestartExitCode is the exit code with which a worker asks to be
@@ -303,6 +309,21 @@ func (s *Supervisor) Start(ctx context.Context) error {
 // *RestartLimitError once the Supervisor has given up, with ErrStopped after
 // Stop and with ErrNotStarted before Start.
 func (s *Supervisor) Wait(ctx context.Context) (*Process, error) {
+	return s.wait(ctx, 0)
+}
+
+// WaitRestart is Wait that also waits out a backoff which ends within
+// `within` (Wait when within is not positive): a caller that must not fail
+// while a crashed process is replaced (a queue message, whose every failed
+// attempt counts towards its poison limit) waits for the replacement, as
+// the Functions host holds invocations while it restarts a language
+// worker. A longer backoff (a process that keeps failing) still fails at
+// once with the *DownError.
+func (s *Supervisor) WaitRestart(ctx context.Context, within time.Duration) (*Process, error) {
+	return s.wait(ctx, within)
+}
+
+func (s *Supervisor) wait(ctx context.Context, within time.Duration) (*Process, error) {
 	if p := s.ready.Load(); p != nil && !p.exited() {
 		return p, nil
 	}
@@ -313,7 +334,7 @@ func (s *Supervisor) Wait(ctx context.Context) (*Process, error) {
 		switch {
 		case p != nil && !p.exited():
 			return p, nil
-		case state == stateRunning && down != nil:
+		case state == stateRunning && down != nil && (within <= 0 || down.Retry.After(s.cfg.Clock.Now().Add(within))):
 			return nil, down
 		case state == stateIdle:
 			return nil, ErrNotStarted

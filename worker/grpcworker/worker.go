@@ -210,23 +210,54 @@ func (w *Worker) Addr() string { return w.addr }
 // Health reports the worker process's state.
 func (w *Worker) Health() worker.Health { return w.sup.Health() }
 
-// current waits for the ready worker's stream.
+// current waits for the ready worker's stream (see worker.Supervisor.Wait).
 func (w *Worker) current(ctx context.Context) (*conn, error) {
-	if w.shutdown.Load() {
-		return nil, ErrShutdown
+	return w.currentWithin(ctx, 0)
+}
+
+// WaitReady waits for a ready worker as every call does, and also while
+// the Supervisor waits out a backoff that ends within `within`: a caller
+// that must not fail while a crashed worker is replaced (a queue message,
+// whose failed attempts count towards its poison limit) waits for the
+// replacement, as the Functions host holds invocations while it restarts a
+// language worker. A worker that keeps failing, with a longer backoff,
+// fails it at once with the *worker.DownError.
+func (w *Worker) WaitReady(ctx context.Context, within time.Duration) error {
+	_, err := w.currentWithin(ctx, within)
+	return err
+}
+
+// currentWithin waits for the ready worker's stream, through a restart
+// that comes within `within`. A worker whose stream has just ended is being
+// killed (see ready): it waits for it to be gone and for its replacement
+// rather than return a stream that fails every send.
+func (w *Worker) currentWithin(ctx context.Context, within time.Duration) (*conn, error) {
+	for {
+		if w.shutdown.Load() {
+			return nil, ErrShutdown
+		}
+		p, err := w.sup.WaitRestart(ctx, within)
+		if errors.Is(err, worker.ErrStopped) {
+			return nil, ErrShutdown
+		}
+		if err != nil {
+			return nil, err
+		}
+		c := p.Spec().Data.(*session).cur.Load()
+		if c == nil {
+			return nil, ErrShutdown // cannot happen: a ready process has its stream
+		}
+		select {
+		case <-c.done:
+		default:
+			return c, nil
+		}
+		select {
+		case <-p.Done():
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
-	p, err := w.sup.Wait(ctx)
-	if errors.Is(err, worker.ErrStopped) {
-		return nil, ErrShutdown
-	}
-	if err != nil {
-		return nil, err
-	}
-	c := p.Spec().Data.(*session).cur.Load()
-	if c == nil {
-		return nil, ErrShutdown // cannot happen: a ready process has its stream
-	}
-	return c, nil
 }
 
 // Functions returns the functions of the ready worker, waiting for one

@@ -253,6 +253,62 @@ func TestCrashMidInvocation(t *testing.T) {
 	}
 }
 
+// TestWaitReady: while a crashed worker's replacement waits out its
+// backoff, Invoke fails at once with the *worker.DownError, and WaitReady
+// with a long enough wait returns once the replacement is ready, for the
+// invocation to run on it.
+func TestWaitReady(t *testing.T) {
+	e := newEnv(t, "normal", func(c *Config) { c.Backoff, c.MaxBackoff = 500*time.Millisecond, 500*time.Millisecond })
+	e.start()
+	first := e.w.Health().Pid
+	if _, err := e.w.Invoke(t.Context(), invocation("inv-crash", "crash", str("x"))); err == nil {
+		t.Fatal("Invoke of a crashing worker succeeded")
+	}
+	e.eventually(func() bool { return e.w.Health().Phase == worker.PhaseDown }, "the worker is not down after its crash")
+	var down *worker.DownError
+	if r, err := e.w.Invoke(t.Context(), invocation("inv-down", "echo", str("x"))); !errors.As(err, &down) || down.Failures != 1 {
+		t.Fatalf("Invoke while down = %v, %v; want a *worker.DownError", r, err)
+	}
+	if err := e.w.WaitReady(t.Context(), 100*time.Millisecond); !errors.As(err, &down) {
+		t.Fatalf("WaitReady(100ms) before a restart 500ms off = %v, want a *worker.DownError", err)
+	}
+	if err := e.w.WaitReady(t.Context(), 5*time.Second); err != nil {
+		t.Fatalf("WaitReady(5s) = %v", err)
+	}
+	r, err := e.w.Invoke(t.Context(), invocation("inv-next", "echo", str("again")))
+	if err != nil || r.GetReturnValue().GetString_() != "again" {
+		t.Fatalf("Invoke after WaitReady = %v, %v; want it to run on the replacement", r, err)
+	}
+	if h := e.w.Health(); h.Pid == first || h.Restarts != 1 {
+		t.Errorf("Health after the invocation = %+v, want a replacement of pid %d", h, first)
+	}
+}
+
+// TestInvokeRightAfterHangUp: an invocation sent as soon as a worker's
+// stream has ended, before its process is gone, is not sent down the dead
+// stream: it waits for the process to go, then fails as any invocation
+// does while the worker is down, or runs on the replacement.
+func TestInvokeRightAfterHangUp(t *testing.T) {
+	e := newEnv(t, "normal")
+	e.start()
+	first := e.w.Health().Pid
+	if _, err := e.w.Invoke(t.Context(), invocation("inv-hangup", "hangup", str("x"))); err == nil {
+		t.Fatal("Invoke of a worker that hangs up succeeded")
+	}
+	_, err := e.w.Invoke(t.Context(), invocation("inv-next", "echo", str("again")))
+	var closed *StreamClosedError
+	var down *worker.DownError
+	if err != nil && (errors.As(err, &closed) || !errors.As(err, &down)) {
+		t.Fatalf("Invoke right after the hang-up = %v; want a *worker.DownError or success", err)
+	}
+	if err := e.w.WaitReady(t.Context(), 5*time.Second); err != nil {
+		t.Fatalf("WaitReady after the hang-up = %v", err)
+	}
+	if h := e.w.Health(); h.Pid == first {
+		t.Errorf("Health after the hang-up = %+v, want a replacement of pid %d", h, first)
+	}
+}
+
 // TestRestart: Restart replaces the worker without counting a failure; the
 // invocation in flight fails and the new worker serves.
 func TestRestart(t *testing.T) {

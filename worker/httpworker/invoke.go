@@ -32,9 +32,13 @@ var jsonContentType = []string{"application/json; charset=utf-8"}
 // handler to be ready first. ctx carries the function timeout: when its
 // deadline passes, Invoke fails with a funcd.Error of code ETIMEOUT and the
 // handler is restarted. A reply the host cannot use is a funcd.Error of
-// code EINTERNAL; while the handler is down after a failure (waiting to be
-// restarted), once restarts are exhausted and after Shutdown, Invoke fails
-// at once with code EUNAVAILABLE.
+// code EINTERNAL. While the handler is down after a failure, an HTTP
+// invocation fails at once with code EUNAVAILABLE (the caller's 503 with
+// Retry-After); any other waits for the replacement when that starts
+// within worker.DefaultRestartWait, so that a queue message is not failed,
+// and its dequeue count spent, for a handler that is being replaced. Once
+// restarts are exhausted and after Shutdown, Invoke fails at once with code
+// EUNAVAILABLE.
 //
 // An invocation reaches a handler at most once. A request that could not
 // even connect (the dial failed: not one byte was sent) to a handler that
@@ -46,8 +50,12 @@ func (w *Worker) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.Resu
 		return nil, funcd.Errorf(funcd.EINVALID, "invocation without a function")
 	}
 	started := w.clock.Now()
+	within := worker.DefaultRestartWait
+	if inv.HTTP != nil {
+		within = 0
+	}
 	for attempt := 0; ; attempt++ {
-		p, err := w.sup.Wait(ctx)
+		p, err := w.sup.WaitRestart(ctx, within)
 		if err != nil {
 			return nil, w.waitError(ctx, inv, started, err)
 		}

@@ -337,6 +337,13 @@ func (w *Worker) session(ctx context.Context) (*sessionState, error) {
 
 // Invoke runs one invocation on the worker.
 func (w *Worker) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.Result, error) {
+	if inv.HTTP == nil {
+		// A trigger's event waits for a worker being replaced; an HTTP
+		// caller gets 503 and Retry-After at once.
+		if err := w.rpc.WaitReady(ctx, worker.DefaultRestartWait); err != nil {
+			return nil, funcd.Errorf(funcd.EUNAVAILABLE, "function '%s' cannot run: the %s is not ready: %v", inv.Function.Name, w.resolved.Description.Language, err)
+		}
+	}
 	st, err := w.session(ctx)
 	if err != nil {
 		return nil, funcd.Errorf(funcd.EUNAVAILABLE, "function '%s' cannot run: the %s is not ready: %v", inv.Function.Name, w.resolved.Description.Language, err)

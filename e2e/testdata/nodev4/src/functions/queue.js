@@ -16,3 +16,17 @@ app.storageQueue('jobs', {
     return `done:${typeof message === 'string' ? message : JSON.stringify(message)}`;
   },
 });
+
+// fragile kills its worker on a message's first delivery and answers on
+// the "survived" queue after that.
+app.storageQueue('fragile', {
+  queueName: 'fragile',
+  connection: 'AzureWebJobsStorage',
+  return: output.storageQueue({ queueName: 'survived', connection: 'AzureWebJobsStorage' }),
+  handler: (message, context) => {
+    if (context.triggerMetadata.dequeueCount === 1) {
+      process.exit(3);
+    }
+    return `${message} on delivery ${context.triggerMetadata.dequeueCount}`;
+  },
+});
