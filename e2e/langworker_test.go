@@ -150,6 +150,17 @@ func TestNodeV4StorageTriggers(t *testing.T) {
 	wantStatus(t, r, 202)
 	eventually(t, 5*time.Second, "the timer's log", func() bool { return strings.Contains(logs.String(), "tick isPastDue=false") })
 
+	// A warmup function runs through the admin API too, with an empty
+	// WarmupContext; /admin/warmup is the platform's, as outside Premium.
+	r = do(t, "POST", s.URL+"/admin/functions/warm", `{"input":""}`, "x-functions-key", s.MasterKey(t), "Content-Type", "application/json")
+	wantStatus(t, r, 202)
+	eventually(t, 5*time.Second, "the warmup function's log", func() bool {
+		return strings.Contains(logs.String(), "warm context={} trigger=warmupTrigger")
+	})
+	r = do(t, "GET", s.URL+"/admin/warmup", "", "x-functions-key", s.MasterKey(t))
+	if wantStatus(t, r, 400); r.body != "This API is not available for the current hosting plan" {
+		t.Errorf("/admin/warmup = %q", r.body)
+	}
 }
 
 func TestNodeV4CrashAndTerminate(t *testing.T) {

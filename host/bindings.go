@@ -35,8 +35,22 @@ func DefaultKinds() []binding.Kind {
 		queue.Trigger(),
 		queue.Output(),
 		t,
+		// The host's own triggers that nothing here fires: a
+		// manualTrigger function runs only through the admin API, and a
+		// warmupTrigger one when the platform adds an instance to a
+		// scale-out (the host's /admin/warmup, which answers 400 outside
+		// Premium and App Service plans), so here through the admin API
+		// too. Both are indexed and listed, as the host lists them.
+		{Type: "manualTrigger"},
+		{Type: "warmupTrigger", Manual: warmupEvent},
 	}, durableKinds(nil)...)
 	return append(kinds, mcptrigger.Kinds()...)
+}
+
+// warmupEvent is a warmup function's invocation: its trigger value is
+// the WarmupContext, an object without properties; the input is ignored.
+func warmupEvent(context.Context, *binding.Env, *funcd.Function, *funcd.Binding, string) (binding.Event, error) {
+	return binding.Event{Value: funcd.JSONValue([]byte("{}")), Reason: invokeReason}, nil
 }
 
 // defaultBackends returns the store backends funcd is built with.

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -50,6 +51,8 @@ func (s *Server) adminRoute(r *http.Request, seg []string) http.HandlerFunc {
 		return s.syncTriggers
 	case matchSegments(seg, "host", "restart") && post:
 		return s.restart
+	case matchSegments(seg, "warmup") && (get || post):
+		return warmup
 	case scope != "" && matchSegments(seg, "host", "") && get:
 		return func(w http.ResponseWriter, r *http.Request) { s.keyList(w, r, s.hostKeyOps(r, scope)) }
 	case scope != "" && matchSegments(seg, "host", "", "") && keyVerb:
@@ -96,6 +99,16 @@ func ping(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Cache-Control", "no-store,no-cache")
 	w.Header().Set("Pragma", "no-cache")
 	w.WriteHeader(http.StatusOK)
+}
+
+// warmup answers GET and POST /admin/warmup as the real host does outside
+// Elastic Premium and App Service plans, where the platform calls it as it
+// adds an instance: there is no such platform here. A warmup function runs
+// through POST /admin/functions/{name}.
+func warmup(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusBadRequest)
+	_, _ = io.WriteString(w, "This API is not available for the current hosting plan")
 }
 
 // syncTriggers has nothing to sync; like the real host it needs a running

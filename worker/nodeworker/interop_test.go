@@ -180,7 +180,7 @@ func TestV4App(t *testing.T) {
 	}
 	// Files load in the order of the brace in "main": index.js, then the
 	// functions folder's .js files by name, then its .mjs files.
-	if want := []string{"copyBlob", "hello", "fail", "swapped", "crash", "jobs", "fragile", "tick", "esm"}; !slices.Equal(ids, want) {
+	if want := []string{"copyBlob", "hello", "fail", "swapped", "crash", "jobs", "fragile", "tick", "warm", "esm"}; !slices.Equal(ids, want) {
 		t.Fatalf("function ids = %v, want %v", ids, want)
 	}
 

@@ -7,3 +7,10 @@ app.timer('tick', {
     context.log(`tick isPastDue=${timer.isPastDue} next=${timer.scheduleStatus && timer.scheduleStatus.next}`);
   },
 });
+
+// A warmup function: listed, and run through the admin API.
+app.warmup('warm', {
+  handler: (warmupContext, context) => {
+    context.log(`warm context=${JSON.stringify(warmupContext)} trigger=${context.options.trigger.type}`);
+  },
+});
