@@ -152,6 +152,7 @@ func (c *checker) rel(path string) string {
 // or the app's binary for Go apps.
 func (c *checker) checkLanguageWorker() {
 	rt := c.app.WorkerRuntime
+	c.report.WorkerIndexed = (rt == "node" || rt == "golang") && len(c.app.Functions) == 0
 	switch rt {
 	case "node":
 		if _, err := exec.LookPath("node"); err != nil {

@@ -80,6 +80,10 @@ type Report struct {
 	// Findings are app-level findings first, then each function's in
 	// function order; every function that runs has an OK finding.
 	Findings []Finding
+	// WorkerIndexed is set for an app whose language worker registers its
+	// functions as it starts (a Node.js v4 or Go SDK app): they are in no
+	// file Check reads.
+	WorkerIndexed bool
 }
 
 // OK reports whether no finding is an error.
@@ -141,6 +145,9 @@ func (r Report) summary() string {
 	running := plural(ok, "function") + " run"
 	if ok == 1 {
 		running += "s"
+	}
+	if ok == 0 && r.WorkerIndexed {
+		running = "the worker registers the functions when funcd start runs, which lists them and logs their errors"
 	}
 	if waiting := r.count(Waiting); waiting > 0 {
 		running += fmt.Sprintf(", %d waiting for the app-level errors to be fixed", waiting)

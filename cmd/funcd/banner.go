@@ -78,9 +78,16 @@ func printBanner(g *globals, h *host.Host, o startOptions, base string) {
 	for _, fn := range gen.App.Functions {
 		// A function outside the allow list is not reported, as the host
 		// reports no errors for it.
-		if !fn.OK() && !fn.NotAllowed && !fn.Excluded {
-			fmt.Fprintf(&w, "\t%s: not loaded, %d error(s); run `funcd doctor` for details\n\n", fn.Name, len(fn.Errors))
+		if fn.OK() || fn.NotAllowed || fn.Excluded {
+			continue
 		}
+		if gen.App.WorkerIndexed {
+			// funcd doctor reads files: it cannot see the functions a
+			// worker registers as it starts.
+			fmt.Fprintf(&w, "\t%s: not loaded, %d error(s), logged below and listed by GET /admin/functions/%s/status\n\n", fn.Name, len(fn.Errors), fn.Name)
+			continue
+		}
+		fmt.Fprintf(&w, "\t%s: not loaded, %d error(s); run `funcd doctor` for details\n\n", fn.Name, len(fn.Errors))
 	}
 	if !g.verbose {
 		fmt.Fprintln(&w, "For detailed output, run funcd with --verbose flag.")

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/funcd/funcd"
+	"github.com/funcd/funcd/appconfig"
 	"github.com/funcd/funcd/host"
 )
 
@@ -132,5 +134,55 @@ func TestBannerAllowList(t *testing.T) {
 	wantContains(t, out, "broken: not loaded, 1 error(s)")
 	if strings.Contains(out, "broken2") {
 		t.Errorf("the listing reports a function outside the allow list:\n%s", out)
+	}
+}
+
+// indexingWorker is a language worker that indexes the app itself.
+type indexingWorker struct{ fns []appconfig.WorkerFunction }
+
+func (indexingWorker) Start(context.Context) error    { return nil }
+func (indexingWorker) Shutdown(context.Context) error { return nil }
+func (indexingWorker) Invoke(context.Context, *funcd.Invocation) (*funcd.Result, error) {
+	return nil, funcd.Errorf(funcd.EINTERNAL, "not invoked in this test")
+}
+func (w indexingWorker) Functions(context.Context) ([]appconfig.WorkerFunction, bool, error) {
+	return w.fns, true, nil
+}
+
+// TestBannerWorkerIndexed: a function in error that the worker registered
+// is not one funcd doctor can see, so the listing points at the log and the
+// admin API instead.
+func TestBannerWorkerIndexed(t *testing.T) {
+	dir := t.TempDir()
+	for name, data := range map[string]string{
+		"host.json":           `{"version": "2.0"}`,
+		"local.settings.json": `{"IsEncrypted": false, "Values": {"FUNCTIONS_WORKER_RUNTIME": "golang"}}`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := indexingWorker{fns: []appconfig.WorkerFunction{
+		{Name: "open", Bindings: []json.RawMessage{
+			json.RawMessage(`{"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous"}`),
+			json.RawMessage(`{"type": "http", "direction": "out", "name": "$return"}`)}},
+		{Name: "report", Bindings: []json.RawMessage{
+			json.RawMessage(`{"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous"}`),
+			json.RawMessage(`{"type": "table", "direction": "in", "name": "rows", "tableName": "t"}`)}},
+	}}
+	newWorker := func(*funcd.App, host.WorkerOptions) (host.Worker, error) { return w, nil }
+	h, err := host.New(host.Config{ScriptRoot: dir, StateDir: t.TempDir(), NewWorker: newWorker})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Shutdown(context.Background()) })
+	out := banner(h, &globals{}, startOptions{})
+	wantContains(t, out, "http://localhost:7071/api/open\n",
+		"\treport: not loaded, 1 error(s), logged below and listed by GET /admin/functions/report/status\n")
+	if strings.Contains(out, "funcd doctor") {
+		t.Errorf("the listing sends a worker-indexed app to funcd doctor:\n%s", out)
 	}
 }
