@@ -316,6 +316,9 @@ func (g *Generation) index(log *slog.Logger) {
 				if e.Line > 0 { // a worker-indexed function has a file but no position in it
 					attrs = append(attrs, "line", e.Line, "column", e.Column)
 				}
+				if e.Hint != "" { // what funcd doctor would say to do
+					attrs = append(attrs, "fix", e.Hint)
+				}
 				log.Error(fmt.Sprintf("The '%s' function is in error: %s", f.Name, e.Msg), attrs...)
 			}
 			continue
