@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,7 +50,11 @@ func languageHost(t *testing.T, app string, env map[string]string) (*hosttest.Se
 	t.Cleanup(func() { _ = store.Close() })
 	logs := &logBuffer{}
 	logger := slog.New(slog.NewJSONHandler(io.MultiWriter(logs, tWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s := hosttest.Start(t, app, hosttest.Options{Store: store, Logger: logger, Env: env})
+	// UseDevelopmentStorage=true means this store even when an Azurite of
+	// the developer's answers on its default ports.
+	all := map[string]string{host.SettingDevelopmentStorage: "embedded"}
+	maps.Copy(all, env)
+	s := hosttest.Start(t, app, hosttest.Options{Store: store, Logger: logger, Env: all})
 	return s, store, logs
 }
 
@@ -66,11 +71,12 @@ func TestNodeV4HTTP(t *testing.T) {
 
 	r := do(t, "GET", s.URL+"/api/hello/bob?q=1", "", "x-test", "hi")
 	wantStatus(t, r, 200)
-	var got struct{ Name, Method, Query, Body, InvocationID string }
+	var got struct{ Name, Method, Query, Body, Host, InvocationID string }
 	if err := json.Unmarshal([]byte(r.body), &got); err != nil {
 		t.Fatalf("hello body %q: %v", r.body, err)
 	}
-	if got.Name != "bob" || got.Method != "GET" || got.Query != "1" || got.InvocationID == "" {
+	// The request's headers include Host, which net/http keeps apart.
+	if got.Name != "bob" || got.Method != "GET" || got.Query != "1" || got.InvocationID == "" || "http://"+got.Host != s.URL {
 		t.Errorf("hello = %+v", got)
 	}
 	if r.header.Get("X-Echo") != "hi" || r.header.Get("Content-Type") != "application/json" {

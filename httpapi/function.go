@@ -48,6 +48,11 @@ func (s *Server) function(w http.ResponseWriter, r *http.Request, seg []string, 
 		return
 	}
 
+	if _, ok := r.Header["Host"]; !ok && r.Host != "" {
+		// net/http keeps Host out of Header; the real host's request
+		// headers have it, and so do the ones a worker gets.
+		r.Header["Host"] = []string{r.Host}
+	}
 	req := &funcd.HTTPRequest{
 		Method:     r.Method,
 		URL:        requestURL(r),

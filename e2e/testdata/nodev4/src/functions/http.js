@@ -17,6 +17,7 @@ app.http('hello', {
         method: request.method,
         query: request.query.get('q'),
         body,
+        host: request.headers.get('host'),
         invocationId: context.invocationId,
       },
     };
