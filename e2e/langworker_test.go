@@ -117,7 +117,7 @@ func TestNodeV4HTTP(t *testing.T) {
 	eventually(t, 5*time.Second, "the user logs", func() bool {
 		l := logs.String()
 		return strings.Contains(l, `"msg":"hello bob","category":"Function.hello.User"`) &&
-			strings.Contains(l, `"msg":"postInvocation swapped hookData=pre:swapped app=nodev4"`)
+			strings.Contains(l, `"msg":"postInvocation swapped hookData=pre:swapped app=nodev4 error=null"`)
 	})
 }
 

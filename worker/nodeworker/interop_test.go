@@ -299,7 +299,7 @@ func TestV4App(t *testing.T) {
 		// The postInvocation hook saw the preInvocation hook's hookData and
 		// the appStart hook's appHookData.
 		book.waitLog(t, "from the postInvocation hook", func(l grpcworker.Log) bool {
-			return l.InvocationID == req.InvocationId && l.Message == "postInvocation hello hookData=pre:hello app=nodev4"
+			return l.InvocationID == req.InvocationId && l.Message == "postInvocation hello hookData=pre:hello app=nodev4 error=null"
 		})
 
 		// A GET with no body, params or query.

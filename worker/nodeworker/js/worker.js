@@ -437,8 +437,9 @@ class Worker {
       await this.core.runHooks('preInvocation', pre);
 
       coreCtx.state = 'invocation';
-      let result;
-      let error;
+      // As the Node.js worker's PostInvocationContext: null until set.
+      let result = null;
+      let error = null;
       try {
         result = await im.invokeFunction(context, pre.inputs, pre.functionCallback);
       } catch (err) {

@@ -20,7 +20,7 @@ app.hook.preInvocation((context) => {
 
 app.hook.postInvocation((context) => {
   context.invocationContext.log(
-    `postInvocation ${context.invocationContext.functionName} hookData=${context.hookData.pre} app=${appName}`,
+    `postInvocation ${context.invocationContext.functionName} hookData=${context.hookData.pre} app=${appName} error=${context.error}`,
   );
 });
 
