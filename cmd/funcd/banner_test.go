@@ -106,30 +106,13 @@ func TestBannerNoAuth(t *testing.T) {
 // TestBannerAllowList: a broken function is reported, unless the allow list
 // leaves it out, as the host reports no errors for such a function.
 func TestBannerAllowList(t *testing.T) {
-	dir := t.TempDir()
-	files := map[string]string{
+	noWorker := func(*funcd.App, host.WorkerOptions) (host.Worker, error) { return nil, nil }
+	h := startBannerHost(t, map[string]string{
 		"host.json":             `{"version": "2.0", "customHandler": {"description": {"defaultExecutablePath": "handler"}}}`,
 		"open/function.json":    `{"bindings": [{"authLevel": "anonymous", "type": "httpTrigger", "direction": "in", "name": "req"}, {"type": "http", "direction": "out", "name": "res"}]}`,
 		"broken/function.json":  `{"bindings": [{"type": "httpTriger", "direction": "in", "name": "req"}]}`,
 		"broken2/function.json": `{"bindings": [{"type": "httpTriger", "direction": "in", "name": "req"}]}`,
-	}
-	for name, data := range files {
-		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	noWorker := func(*funcd.App, host.WorkerOptions) (host.Worker, error) { return nil, nil }
-	h, err := host.New(host.Config{ScriptRoot: dir, StateDir: t.TempDir(), NewWorker: noWorker, AllowList: []string{"open", "broken"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.Shutdown(context.Background()) })
+	}, host.Config{NewWorker: noWorker, AllowList: []string{"open", "broken"}})
 	out := banner(h, &globals{}, startOptions{})
 	wantContains(t, out, "broken: not loaded, 1 error(s)")
 	if strings.Contains(out, "broken2") {
@@ -153,15 +136,6 @@ func (w indexingWorker) Functions(context.Context) ([]appconfig.WorkerFunction, 
 // is not one funcd doctor can see, so the listing points at the log and the
 // admin API instead.
 func TestBannerWorkerIndexed(t *testing.T) {
-	dir := t.TempDir()
-	for name, data := range map[string]string{
-		"host.json":           `{"version": "2.0"}`,
-		"local.settings.json": `{"IsEncrypted": false, "Values": {"FUNCTIONS_WORKER_RUNTIME": "golang"}}`,
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	w := indexingWorker{fns: []appconfig.WorkerFunction{
 		{Name: "open", Bindings: []json.RawMessage{
 			json.RawMessage(`{"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous"}`),
@@ -171,7 +145,33 @@ func TestBannerWorkerIndexed(t *testing.T) {
 			json.RawMessage(`{"type": "table", "direction": "in", "name": "rows", "tableName": "t"}`)}},
 	}}
 	newWorker := func(*funcd.App, host.WorkerOptions) (host.Worker, error) { return w, nil }
-	h, err := host.New(host.Config{ScriptRoot: dir, StateDir: t.TempDir(), NewWorker: newWorker})
+	h := startBannerHost(t, map[string]string{
+		"host.json":           `{"version": "2.0"}`,
+		"local.settings.json": `{"IsEncrypted": false, "Values": {"FUNCTIONS_WORKER_RUNTIME": "golang"}}`,
+	}, host.Config{NewWorker: newWorker})
+	out := banner(h, &globals{}, startOptions{})
+	wantContains(t, out, "http://localhost:7071/api/open\n",
+		"\treport: not loaded, 1 error(s), logged below and listed by GET /admin/functions/report/status\n")
+	if strings.Contains(out, "funcd doctor") {
+		t.Errorf("the listing sends a worker-indexed app to funcd doctor:\n%s", out)
+	}
+}
+
+// startBannerHost writes files (by path) into a new app folder and starts a
+// host on it with cfg, for a banner to be made of.
+func startBannerHost(t *testing.T, files map[string]string, cfg host.Config) *host.Host {
+	t.Helper()
+	cfg.ScriptRoot, cfg.StateDir = t.TempDir(), t.TempDir()
+	for name, data := range files {
+		p := filepath.Join(cfg.ScriptRoot, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := host.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,10 +179,5 @@ func TestBannerWorkerIndexed(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = h.Shutdown(context.Background()) })
-	out := banner(h, &globals{}, startOptions{})
-	wantContains(t, out, "http://localhost:7071/api/open\n",
-		"\treport: not loaded, 1 error(s), logged below and listed by GET /admin/functions/report/status\n")
-	if strings.Contains(out, "funcd doctor") {
-		t.Errorf("the listing sends a worker-indexed app to funcd doctor:\n%s", out)
-	}
+	return h
 }
