@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/funcd/funcd"
 	"github.com/funcd/funcd/binding"
@@ -17,6 +18,15 @@ import (
 type fakeStore struct{ storage.Store }
 
 func (fakeStore) Close() error { return nil }
+
+// The primary host lease of a fakeStore is held by another process.
+func (fakeStore) AcquireLease(context.Context, string, string, time.Duration) (storage.Lease, error) {
+	return storage.Lease{}, storage.ErrLeaseHeld
+}
+func (fakeStore) RenewLease(context.Context, storage.Lease, time.Duration) (storage.Lease, error) {
+	return storage.Lease{}, storage.ErrLeaseLost
+}
+func (fakeStore) ReleaseLease(context.Context, storage.Lease) error { return nil }
 
 func newTestConnector(settings map[string]string, local *funcd.LocalSettings, be backends) *connector {
 	return &connector{

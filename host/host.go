@@ -140,6 +140,7 @@ type Host struct {
 	stopped  bool
 
 	store       storage.Store
+	primary     *primaryLock // competes for the primary host lease in store; set by Start
 	storeChoice storeChoice
 	storeOwned  bool // opened by the host, closed by Shutdown
 	storeOpened bool
@@ -377,6 +378,10 @@ func (h *Host) Start(ctx context.Context) error {
 	if gen.startErr != nil {
 		h.state = StateError
 		h.errs = []string{gen.startErr.Error()}
+	}
+	if h.store != nil {
+		h.primary = startPrimaryLock(h.store, hostID(gen.App.Settings, h.cfg.ScriptRoot), h.owner,
+			instanceID(gen.App.Settings), h.clock, h.log)
 	}
 	h.mu.Unlock()
 	return nil
@@ -708,6 +713,12 @@ func (h *Host) Shutdown(ctx context.Context) error {
 	h.mu.Unlock()
 	// The engine's work items hold generations: stop taking them first.
 	durableErr := h.stopDurable(ctx)
+	h.mu.Lock()
+	primary := h.primary
+	h.mu.Unlock()
+	if primary != nil {
+		primary.Stop()
+	}
 	errs := make([]error, len(gens))
 	var wg sync.WaitGroup
 	for i, g := range gens {

@@ -290,6 +290,11 @@ func TestInvokerInputsWorkerOutputs(t *testing.T) {
 	}
 }
 
+// timersWithRetryWait is the number of timers on a pipeline host's clock
+// while an invocation waits to be retried: its own and the primary host
+// lock's (another process holds the lease of a fakeStore: it retries).
+const timersWithRetryWait = 2
+
 // A failing function is retried on the clock with fixedDelay, the worker
 // told which attempt it is and why the one before failed; after
 // maxRetryCount retries the listener sees the failure.
@@ -301,7 +306,7 @@ func TestInvokerRetries(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for range 2 {
-		if err := p.clock.BlockUntil(ctx, 1); err != nil {
+		if err := p.clock.BlockUntil(ctx, timersWithRetryWait); err != nil {
 			t.Fatal("no retry wait armed:", err)
 		}
 		p.clock.Advance(10 * time.Second)
@@ -340,7 +345,7 @@ func TestInvokerHostRetrySucceeds(t *testing.T) {
 	go func() { done <- p.kit.listener(0).inv.Invoke(context.Background(), queueEvent("x")) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := p.clock.BlockUntil(ctx, 1); err != nil {
+	if err := p.clock.BlockUntil(ctx, timersWithRetryWait); err != nil {
 		t.Fatal(err)
 	}
 	p.clock.Advance(time.Second) // the first delay is the minimum
