@@ -175,6 +175,22 @@ func TestNodeV4CrashAndTerminate(t *testing.T) {
 
 	r := do(t, "GET", s.URL+"/api/crash", "")
 	wantStatus(t, r, 500)
+	// Once the host has counted the failure, a request while the worker
+	// restarts gets 503 with Retry-After (or 200 if it is back already).
+	master := s.MasterKey(t)
+	eventually(t, 10*time.Second, "the failure to be counted", func() bool {
+		st := getStatus(t, s, master)
+		return st.Worker != nil && st.Worker.FailuresInARow == 1
+	})
+	switch r := do(t, "GET", s.URL+"/api/hello/during", ""); r.status {
+	case 503:
+		if r.header.Get("Retry-After") == "" {
+			t.Errorf("503 while the worker restarts has no Retry-After: %v", r.header)
+		}
+	case 200:
+	default:
+		t.Errorf("GET while the worker restarts = %d %q, want 503 or 200", r.status, r.body)
+	}
 	// A new worker process takes over.
 	eventually(t, 20*time.Second, "a restarted worker", func() bool {
 		r, err := send("GET", s.URL+"/api/hello/again", "")

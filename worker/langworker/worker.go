@@ -341,12 +341,12 @@ func (w *Worker) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.Resu
 		// A trigger's event waits for a worker being replaced; an HTTP
 		// caller gets 503 and Retry-After at once.
 		if err := w.rpc.WaitReady(ctx, worker.DefaultRestartWait); err != nil {
-			return nil, funcd.Errorf(funcd.EUNAVAILABLE, "function '%s' cannot run: the %s is not ready: %v", inv.Function.Name, w.resolved.Description.Language, err)
+			return nil, funcd.Errorf(funcd.EUNAVAILABLE, "function '%s' cannot run: the %s is not ready: %w", inv.Function.Name, w.resolved.Description.Language, err)
 		}
 	}
 	st, err := w.session(ctx)
 	if err != nil {
-		return nil, funcd.Errorf(funcd.EUNAVAILABLE, "function '%s' cannot run: the %s is not ready: %v", inv.Function.Name, w.resolved.Description.Language, err)
+		return nil, funcd.Errorf(funcd.EUNAVAILABLE, "function '%s' cannot run: the %s is not ready: %w", inv.Function.Name, w.resolved.Description.Language, err)
 	}
 	id, ok := st.ids[strings.ToLower(inv.Function.Name)]
 	if !ok {
