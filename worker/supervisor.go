@@ -309,7 +309,7 @@ func (s *Supervisor) Start(ctx context.Context) error {
 // *RestartLimitError once the Supervisor has given up, with ErrStopped after
 // Stop and with ErrNotStarted before Start.
 func (s *Supervisor) Wait(ctx context.Context) (*Process, error) {
-	return s.wait(ctx, 0)
+	return s.WaitRestart(ctx, 0)
 }
 
 // WaitRestart is Wait that also waits out a backoff which ends within
@@ -320,10 +320,6 @@ func (s *Supervisor) Wait(ctx context.Context) (*Process, error) {
 // worker. A longer backoff (a process that keeps failing) still fails at
 // once with the *DownError.
 func (s *Supervisor) WaitRestart(ctx context.Context, within time.Duration) (*Process, error) {
-	return s.wait(ctx, within)
-}
-
-func (s *Supervisor) wait(ctx context.Context, within time.Duration) (*Process, error) {
 	if p := s.ready.Load(); p != nil && !p.exited() {
 		return p, nil
 	}

@@ -341,12 +341,12 @@ func (w *Worker) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.Resu
 		// A trigger's event waits for a worker being replaced; an HTTP
 		// caller gets 503 and Retry-After at once.
 		if err := w.rpc.WaitReady(ctx, worker.DefaultRestartWait); err != nil {
-			return nil, funcd.Errorf(funcd.EUNAVAILABLE, "function '%s' cannot run: the %s is not ready: %w", inv.Function.Name, w.resolved.Description.Language, err)
+			return nil, w.notReady(inv, err)
 		}
 	}
 	st, err := w.session(ctx)
 	if err != nil {
-		return nil, funcd.Errorf(funcd.EUNAVAILABLE, "function '%s' cannot run: the %s is not ready: %w", inv.Function.Name, w.resolved.Description.Language, err)
+		return nil, w.notReady(inv, err)
 	}
 	id, ok := st.ids[strings.ToLower(inv.Function.Name)]
 	if !ok {
@@ -365,6 +365,12 @@ func (w *Worker) Invoke(ctx context.Context, inv *funcd.Invocation) (*funcd.Resu
 		w.mu.Unlock()
 	}()
 	return invoke(ctx, w.rpc, st.proxy, inv, id, st.caps)
+}
+
+// notReady is the error of an invocation that found no ready worker; it
+// wraps err, so that a *worker.DownError still answers 503.
+func (w *Worker) notReady(inv *funcd.Invocation, err error) error {
+	return funcd.Errorf(funcd.EUNAVAILABLE, "function '%s' cannot run: the %s is not ready: %w", inv.Function.Name, w.resolved.Description.Language, err)
 }
 
 // StreamsRequestBody reports whether HTTP requests go to the worker as they
